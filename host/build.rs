@@ -1,0 +1,92 @@
+//! Builds the built-in plugins (`plugins/*`, a separate guest workspace) for wasm32-wasip2 and
+//! embeds them: `OUT_DIR/builtin_plugins.rs` holds one `(name, bytes)` per plugin.
+//!
+//! The nested cargo gets its own target directory (`<target>/wasm-plugins`): sharing the outer
+//! build's directory would deadlock on its lock (cargo #6412). Flags meant for the host build
+//! (`CARGO_ENCODED_RUSTFLAGS`, `RUSTC_WRAPPER`) are not passed on.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let plugins_dir = root.join("plugins");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"))
+        .join("wasm-plugins");
+
+    println!("cargo:rerun-if-changed={}", plugins_dir.display());
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-env-changed=BENCHHOST_SKIP_PLUGIN_BUILD");
+
+    let plugins = plugin_crates(&plugins_dir);
+    let mut entries = String::new();
+    if std::env::var_os("BENCHHOST_SKIP_PLUGIN_BUILD").is_none() {
+        check_wasm_target();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(&plugins_dir)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"])
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("CARGO_MAKEFLAGS")
+            .env_remove("MAKEFLAGS")
+            .status()
+            .expect("running cargo for the plugins");
+        if !status.success() {
+            panic!("building the built-in plugins (plugins/) for wasm32-wasip2 failed; see the cargo output above");
+        }
+        for (name, krate) in &plugins {
+            let wasm = target_dir
+                .join("wasm32-wasip2/release")
+                .join(format!("{}.wasm", krate.replace('-', "_")));
+            assert!(wasm.exists(), "expected {} after the plugin build", wasm.display());
+            entries.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", wasm.display().to_string()));
+        }
+    }
+    std::fs::write(
+        out_dir.join("builtin_plugins.rs"),
+        format!("/// Built-in plugins: (name, component bytes).\npub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n{entries}];\n"),
+    )
+    .unwrap();
+}
+
+/// `(plugin name, crate name)` of every `plugins/<name>/` crate that builds a cdylib.
+fn plugin_crates(plugins_dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(plugins_dir).unwrap().flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        if !text.contains("cdylib") {
+            continue;
+        }
+        let krate = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_string()))
+            .expect("plugin crate without a name");
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        out.push((name, krate));
+    }
+    out
+}
+
+fn check_wasm_target() {
+    let ok = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip2"])
+        .output()
+        .map(|o| o.status.success() && Path::new(String::from_utf8_lossy(&o.stdout).trim()).exists())
+        .unwrap_or(false);
+    if !ok {
+        panic!("the wasm32-wasip2 Rust target is missing; install it with `rustup target add wasm32-wasip2` (or run `make build`, which does)");
+    }
+}

@@ -1,0 +1,297 @@
+//! Command line: parsing (clap), output formats and exit codes. Depends on
+//! [`crate::orchestration`] only.
+
+use crate::engine::DockerEngine;
+use crate::orchestration::registry::{Origin, Registry};
+use crate::orchestration::settings::{host_os, SettingsSource};
+use crate::orchestration::stack::{self, Progress, UpOptions};
+use crate::orchestration::{plan, redact, BenchError};
+use crate::runtime::contract::Role;
+use crate::runtime::{PluginRuntime, RuntimeOptions};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Brings up storage systems (DittoFS and its competitors) in Docker for fair, repeatable
+/// benchmarks. Each system is a sandboxed WebAssembly plugin.
+#[derive(Debug, Parser)]
+#[command(name = "benchhost", version, propagate_version = true)]
+pub struct Cli {
+    /// More logs (-v: debug, including every host import a plugin makes).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Read settings from this file instead of ./.env (the process environment still wins).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every profile of every plugin.
+    List {
+        /// JSON: [{profile, plugin, plugin_version, role, protocol, port, description}].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a profile (and the infrastructure it depends on), wait until it answers,
+    /// provision it, and print the mount command.
+    Up {
+        /// A profile from `benchhost list`.
+        profile: String,
+        /// Keep the containers when `up` fails, for debugging (remove them with `down`).
+        #[arg(long)]
+        keep_on_failure: bool,
+        /// Directory the printed mount command mounts on.
+        #[arg(long, value_name = "DIR")]
+        mount_dir: Option<String>,
+        /// Print the final report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop and remove everything `up` created for a profile (containers, network, volumes).
+    Down {
+        profile: String,
+        /// Print what was removed as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the profiles that are up, with their containers and health.
+    Status {
+        /// JSON: [{profile, run_id, containers: [{name, service, plugin, state, health}], networks, volumes}].
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// One row of `list --json`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ListEntry {
+    pub profile: String,
+    pub plugin: String,
+    pub plugin_version: String,
+    /// `target` (a system under test) or `infrastructure`.
+    pub role: String,
+    pub protocol: String,
+    pub port: Option<u16>,
+    pub description: String,
+    /// `built-in` or the plugin file's path.
+    pub source: String,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(run())
+}
+
+async fn run() -> i32 {
+    let runtime = match PluginRuntime::new(RuntimeOptions::from_env()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return 1;
+        }
+    };
+    let registry = match Registry::load(runtime).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let help = format!("Profiles:\n{}\n\nSettings come from the environment and ./.env; see README.md.", registry.profile_table());
+    let matches = match Cli::command().after_help(help).try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    init_tracing(cli.verbose);
+    for e in &registry.load_errors {
+        eprintln!("warning: skipped a plugin that failed to load: {e}");
+    }
+    let settings = match SettingsSource::load(cli.env_file.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let secrets = settings.secrets(registry.plugins.iter().map(|p| &p.plugin.info));
+    match dispatch(cli.command, &registry, &settings).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", redact(&e.to_string(), &secrets));
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "benchhost=debug,info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BENCHHOST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource) -> Result<(), BenchError> {
+    match command {
+        Command::List { json } => {
+            let entries = list_entries(registry);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries).expect("serialisable"));
+            } else {
+                for e in &entries {
+                    let port = e.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                    println!("{:<20} {:<14} {:<8} {:>6}  {}", e.profile, e.role, e.protocol, port, e.description);
+                }
+            }
+            Ok(())
+        }
+        Command::Up { profile, keep_on_failure, mount_dir, json } => {
+            registry.find(&profile)?;
+            let globals = settings.global()?;
+            let os = host_os();
+            let plan = plan::plan(registry, settings, &profile, os).await?;
+            let engine = DockerEngine::connect().await?;
+            let opts = UpOptions {
+                globals,
+                keep_on_failure,
+                run_id: stack::new_run_id(),
+                host_os: os,
+                mount_dir: mount_dir.unwrap_or_else(|| format!("/mnt/benchhost/{profile}")),
+            };
+            let progress = Progress::new(false);
+            progress.step(&format!("bringing up {profile} (run {}, engine {} API {})", opts.run_id, engine.engine_version, engine.api_version));
+            let report = tokio::select! {
+                r = stack::up(registry, &engine, &plan, &opts, &progress) => r?,
+                _ = shutdown_signal() => {
+                    progress.step("interrupted: removing what this run created");
+                    stack::remove_run(&engine, &opts.run_id).await;
+                    return Err(BenchError::Interrupted);
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            } else {
+                eprintln!("{profile} is up in {:.2}s", report.seconds);
+                if let Some(m) = &report.mount {
+                    let as_root = is_root();
+                    println!("mkdir -p {} && {}", m.dir, m.display(as_root));
+                    if !m.note.is_empty() {
+                        eprintln!("  note: {}", m.note);
+                    }
+                }
+                eprintln!("  stop it with: benchhost down {profile}");
+            }
+            Ok(())
+        }
+        Command::Down { profile, json } => {
+            let engine = DockerEngine::connect().await?;
+            let report = stack::down(&engine, &profile).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            } else if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
+                eprintln!("{profile}: nothing to remove");
+            } else {
+                eprintln!(
+                    "{profile}: removed {} container(s), {} network(s), {} volume(s)",
+                    report.containers.len(),
+                    report.networks.len(),
+                    report.volumes.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let engine = DockerEngine::connect().await?;
+            let status = stack::status(&engine).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status).expect("serialisable"));
+            } else if status.is_empty() {
+                println!("nothing is up");
+            } else {
+                for p in &status {
+                    println!("{} (run {})", p.profile, p.run_id);
+                    for c in &p.containers {
+                        println!("  {:<36} {:<10} {}", c.name, c.state, c.health.as_deref().unwrap_or("-"));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `list` rows for every profile.
+pub fn list_entries(registry: &Registry) -> Vec<ListEntry> {
+    registry
+        .profiles()
+        .into_iter()
+        .map(|p| {
+            let r = &registry.plugins[p.plugin];
+            ListEntry {
+                profile: p.profile.name.clone(),
+                plugin: r.plugin.info.name.clone(),
+                plugin_version: r.plugin.info.version.clone(),
+                role: match p.profile.role {
+                    Role::Target => "target".into(),
+                    Role::Infrastructure => "infrastructure".into(),
+                },
+                protocol: p.profile.protocol.clone(),
+                port: p.profile.port,
+                description: p.profile.description.clone(),
+                source: match &r.origin {
+                    Origin::BuiltIn => "built-in".into(),
+                    Origin::File(f) => f.display().to_string(),
+                },
+            }
+        })
+        .collect()
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || std::env::var("EUID").map(|u| u == "0").unwrap_or(false) || unsafe_free_uid_is_root()
+}
+
+/// Reads the effective uid from /proc (Linux) without `unsafe`.
+fn unsafe_free_uid_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,366 @@
+//! The Docker engine, through the Engine API (bollard). The only module that names bollard.
+//!
+//! Talks to the local engine or `DOCKER_HOST`, negotiating the API version (Debian's Docker
+//! 20.10 speaks API 1.41 and refuses newer clients) and sending only fields 1.41 knows.
+//! Every resource it creates carries the labels the caller gives, so `down` and cleanup can
+//! find exactly what a run created.
+
+mod spec;
+
+pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthStatusEnum, NetworkCreateRequest, NetworkingConfig,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
+    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StopContainerOptions, UploadToContainerOptions,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use crate::runtime::ExecResult;
+
+/// Failures talking to the engine, classified for messages and exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the Docker engine is not reachable at {endpoint}: {detail}\n  hint: start Docker (`sudo systemctl start docker`, or `sudo dockerd &`), or set DOCKER_HOST")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("image {image} is not present locally and could not be pulled: {detail}\n  hint: {hint}")]
+    ImageUnavailable { image: String, detail: String, hint: String },
+    #[error("host port {port} is already in use{holder}\n  hint: stop whatever holds it (`ss -ltnp 'sport = :{port}'`), or `benchhost down` the profile that uses it")]
+    PortInUse { port: u16, holder: String },
+    #[error("{context}: {detail}")]
+    Api { context: String, detail: String },
+}
+
+fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    let context = context.into();
+    move |e| EngineError::Api { context, detail: docker_message(&e) }
+}
+
+/// The engine's own message when there is one (it is what a user can act on).
+fn docker_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, message } => format!("{message} (HTTP {status_code})"),
+        other => crate::runtime::error_chain(other),
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// State of a container as seen by `inspect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerStatus {
+    pub running: bool,
+    /// Exit code once it stopped.
+    pub exit_code: Option<i64>,
+    /// `starting`, `healthy`, `unhealthy`, or `None` without a healthcheck.
+    pub health: Option<String>,
+    /// `Status` text, e.g. `running`, `exited`.
+    pub status: String,
+    /// The last healthcheck output, for messages.
+    pub last_health_output: Option<String>,
+}
+
+/// A labelled resource found by [`DockerEngine::list_labelled`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Labelled {
+    pub id: String,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+    /// Container state text (`running`, `exited`); empty for networks and volumes.
+    pub state: String,
+}
+
+/// Everything carrying a label filter.
+#[derive(Clone, Debug, Default)]
+pub struct LabelledResources {
+    pub containers: Vec<Labelled>,
+    pub networks: Vec<Labelled>,
+    pub volumes: Vec<Labelled>,
+}
+
+impl LabelledResources {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
+    }
+}
+
+/// A connection to one Docker engine.
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    /// The negotiated Engine API version, e.g. `1.41`.
+    pub api_version: String,
+    /// Engine version, e.g. `20.10.24+dfsg1`.
+    pub engine_version: String,
+}
+
+impl DockerEngine {
+    /// Connects to `DOCKER_HOST` or the local socket and negotiates the API version.
+    /// Errors: [`EngineError::Unreachable`] with a hint.
+    pub async fn connect() -> Result<Self, EngineError> {
+        let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let unreachable = |detail: String| EngineError::Unreachable { endpoint: endpoint.clone(), detail };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(docker_message(&e)))?;
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| unreachable("no answer within 10 s".into()))?
+            .map_err(|e| unreachable(docker_message(&e)))?;
+        let version = docker.version().await.map_err(|e| unreachable(docker_message(&e)))?;
+        Ok(DockerEngine {
+            api_version: docker.client_version().to_string(),
+            engine_version: version.version.unwrap_or_default(),
+            docker,
+        })
+    }
+
+    /// Makes sure `image` is present: inspects it, and pulls it when missing. `progress` gets
+    /// pull status lines. Errors: [`EngineError::ImageUnavailable`] naming the image and `hint`.
+    pub async fn ensure_image(&self, image: &str, hint: &str, mut progress: impl FnMut(&str)) -> Result<(), EngineError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(api(format!("inspecting image {image}"))(e)),
+        }
+        progress(&format!("pulling {image}"));
+        let opts = CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
+        let mut stream = self.docker.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status {
+                        progress(&format!("{image}: {status}"));
+                    }
+                }
+                Err(e) => {
+                    return Err(EngineError::ImageUnavailable { image: image.into(), detail: docker_message(&e), hint: hint.into() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a bridge network with `labels`. Returns its id.
+    pub async fn create_network(&self, name: &str, labels: &HashMap<String, String>) -> Result<String, EngineError> {
+        let req = NetworkCreateRequest {
+            name: name.into(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        let r = self.docker.create_network(req).await.map_err(api(format!("creating network {name}")))?;
+        Ok(r.id)
+    }
+
+    /// Creates a named volume with `labels`.
+    pub async fn create_volume(&self, name: &str, labels: &HashMap<String, String>) -> Result<(), EngineError> {
+        let req = VolumeCreateRequest { name: Some(name.into()), labels: Some(labels.clone()), ..Default::default() };
+        self.docker.create_volume(req).await.map_err(api(format!("creating volume {name}")))?;
+        Ok(())
+    }
+
+    /// Creates (but does not start) a container from `spec` and writes `spec.files` into it.
+    /// Returns the container id.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        let body: ContainerCreateBody = spec.to_create_body();
+        let mut endpoints = HashMap::new();
+        endpoints.insert(spec.network.clone(), EndpointSettings { aliases: Some(spec.aliases.clone()), ..Default::default() });
+        let body = ContainerCreateBody { networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints) }), ..body };
+        let opts = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        let created = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(api(format!("creating container {}", spec.name)))?;
+        if !spec.files.is_empty() {
+            let tar = spec::files_tar(&spec.files).map_err(|e| EngineError::Api {
+                context: format!("packing files for {}", spec.name),
+                detail: e.to_string(),
+            })?;
+            let opts = UploadToContainerOptions { path: "/".into(), ..Default::default() };
+            self.docker
+                .upload_to_container(&created.id, Some(opts), bollard::body_full(tar.into()))
+                .await
+                .map_err(api(format!("writing config files into {}", spec.name)))?;
+        }
+        Ok(created.id)
+    }
+
+    /// Starts a created container. A port clash becomes [`EngineError::PortInUse`].
+    pub async fn start_container(&self, id: &str, name: &str) -> Result<(), EngineError> {
+        self.docker.start_container(id, None).await.map_err(|e| {
+            let msg = docker_message(&e);
+            match port_in_use(&msg) {
+                Some(port) => EngineError::PortInUse { port, holder: String::new() },
+                None => EngineError::Api { context: format!("starting container {name}"), detail: msg },
+            }
+        })
+    }
+
+    /// Inspects a container's state and health.
+    pub async fn container_status(&self, id: &str) -> Result<ContainerStatus, EngineError> {
+        let r = self.docker.inspect_container(id, None).await.map_err(api(format!("inspecting container {id}")))?;
+        let state = r.state.unwrap_or_default();
+        let health = state.health.as_ref().and_then(|h| h.status).and_then(|s| match s {
+            HealthStatusEnum::EMPTY | HealthStatusEnum::NONE => None,
+            other => Some(other.to_string()),
+        });
+        let last_health_output = state
+            .health
+            .as_ref()
+            .and_then(|h| h.log.as_ref())
+            .and_then(|l| l.last())
+            .and_then(|l| l.output.clone());
+        let running = state.running.unwrap_or(false);
+        Ok(ContainerStatus {
+            running,
+            exit_code: if running { None } else { state.exit_code },
+            health,
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            last_health_output,
+        })
+    }
+
+    /// The last `lines` lines of a container's stdout+stderr.
+    pub async fn logs_tail(&self, id: &str, lines: usize) -> String {
+        let opts = LogsOptions { stdout: true, stderr: true, tail: lines.to_string(), ..Default::default() };
+        let mut stream = self.docker.logs(id, Some(opts));
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        out
+    }
+
+    /// Runs `argv` (no shell) in a running container, bounded by `timeout`.
+    pub async fn exec(&self, id: &str, argv: Vec<String>, timeout: Duration) -> Result<ExecResult, String> {
+        let work = async {
+            let exec = self
+                .docker
+                .create_exec(id, CreateExecOptions { attach_stdout: Some(true), attach_stderr: Some(true), cmd: Some(argv), ..Default::default() })
+                .await
+                .map_err(|e| docker_message(&e))?;
+            let mut stdout = String::new();
+            let mut stderr = String::new();
+            if let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&exec.id, None).await.map_err(|e| docker_message(&e))? {
+                while let Some(msg) = output.next().await {
+                    match msg.map_err(|e| docker_message(&e))? {
+                        bollard::container::LogOutput::StdErr { message } => stderr.push_str(&String::from_utf8_lossy(&message)),
+                        other => stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                    }
+                }
+            }
+            let inspect = self.docker.inspect_exec(&exec.id).await.map_err(|e| docker_message(&e))?;
+            Ok(ExecResult { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
+        };
+        tokio::time::timeout(timeout, work).await.map_err(|_| format!("exec timed out after {timeout:?}"))?
+    }
+
+    /// Containers (running or not), networks and volumes carrying `label=value`.
+    pub async fn list_labelled(&self, label: &str, value: &str) -> Result<LabelledResources, EngineError> {
+        let filter = HashMap::from([("label".to_string(), vec![format!("{label}={value}")])]);
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptions { all: true, filters: Some(filter.clone()), ..Default::default() }))
+            .await
+            .map_err(api("listing containers"))?
+            .into_iter()
+            .map(|c| Labelled {
+                id: c.id.unwrap_or_default(),
+                name: c.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_string(),
+                labels: c.labels.unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions { filters: Some(filter.clone()) }))
+            .await
+            .map_err(api("listing networks"))?
+            .into_iter()
+            .map(|n| Labelled {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: n.labels.unwrap_or_default(),
+                state: String::new(),
+            })
+            .collect();
+        let volumes = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions { filters: Some(filter) }))
+            .await
+            .map_err(api("listing volumes"))?
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| Labelled { id: v.name.clone(), name: v.name, labels: v.labels, state: String::new() })
+            .collect();
+        Ok(LabelledResources { containers, networks, volumes })
+    }
+
+    /// Stops (with `grace`, then SIGKILL) and removes a container; absent is fine.
+    pub async fn remove_container(&self, id: &str, grace: Duration) -> Result<(), EngineError> {
+        let stop = StopContainerOptions { t: Some(grace.as_secs().max(1) as i32), signal: None };
+        match self.docker.stop_container(id, Some(stop)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => return Ok(()),
+            // 304 "already stopped" and similar: remove with force below anyway.
+            Err(_) => {}
+        }
+        match self.docker.remove_container(id, Some(RemoveContainerOptions { force: true, v: false, link: false })).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api(format!("removing container {id}"))(e)),
+        }
+    }
+
+    /// Removes a network; absent is fine.
+    pub async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
+        match self.docker.remove_network(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api(format!("removing network {id}"))(e)),
+        }
+    }
+
+    /// Removes a volume; absent is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self.docker.remove_volume(name, Some(RemoveVolumeOptions { force: true })).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api(format!("removing volume {name}"))(e)),
+        }
+    }
+}
+
+/// The port in an engine "port is already allocated" / "address already in use" message.
+fn port_in_use(msg: &str) -> Option<u16> {
+    if !(msg.contains("port is already allocated") || msg.contains("address already in use")) {
+        return None;
+    }
+    // "Bind for 0.0.0.0:22049 failed: ..." or "listen tcp4 127.0.0.1:22049: bind: ..."
+    msg.split(|c: char| !c.is_ascii_digit() && c != ':' && c != '.')
+        .filter_map(|tok| tok.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()))
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_in_use;
+
+    #[test]
+    fn port_in_use_is_read_from_both_engine_messages() {
+        assert_eq!(port_in_use("driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:22049 failed: port is already allocated"), Some(22049));
+        assert_eq!(port_in_use("Error starting userland proxy: listen tcp4 127.0.0.1:12049: bind: address already in use"), Some(12049));
+        assert_eq!(port_in_use("no such image"), None);
+    }
+}

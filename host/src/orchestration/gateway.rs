@@ -1,0 +1,75 @@
+//! The [`ServiceGateway`] of a running stack: a plugin's host imports reach its own services
+//! and those of the infrastructure profiles it depends on, at their published ports, and
+//! nothing else.
+
+use crate::engine::DockerEngine;
+use crate::runtime::{ExecResult, ServiceGateway};
+use futures_util::future::BoxFuture;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A started service: its container and published ports (container port -> host address).
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub container_id: String,
+    pub ports: HashMap<u16, SocketAddr>,
+}
+
+/// Services started so far in this run, shared by every gateway of the run.
+#[derive(Clone, Default)]
+pub struct Endpoints(Arc<Mutex<HashMap<String, Endpoint>>>);
+
+impl Endpoints {
+    pub fn insert(&self, service: &str, endpoint: Endpoint) {
+        self.0.lock().unwrap().insert(service.to_string(), endpoint);
+    }
+    fn get(&self, service: &str) -> Option<Endpoint> {
+        self.0.lock().unwrap().get(service).cloned()
+    }
+}
+
+/// The address to dial for a port published on `bind` (a wildcard bind is dialled on loopback).
+pub fn dial_address(bind: &str, port: u16) -> SocketAddr {
+    let ip: IpAddr = bind.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let ip = if ip.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { ip };
+    SocketAddr::new(ip, port)
+}
+
+/// What one plugin operation may reach.
+pub struct StackGateway {
+    pub engine: DockerEngine,
+    pub endpoints: Endpoints,
+    /// Services this plugin may reach over http and tcp (its own and its dependencies').
+    pub allowed: HashSet<String>,
+    /// Services this plugin may exec in (its own only).
+    pub own: HashSet<String>,
+    pub plugin: String,
+}
+
+impl ServiceGateway for StackGateway {
+    fn resolve(&self, service: &str, port: u16) -> Result<SocketAddr, String> {
+        if !self.allowed.contains(service) {
+            let mut allowed: Vec<_> = self.allowed.iter().cloned().collect();
+            allowed.sort();
+            return Err(format!("service {service:?} is not one of this plugin's services or dependencies ({})", allowed.join(", ")));
+        }
+        let ep = self.endpoints.get(service).ok_or_else(|| format!("service {service:?} is not running yet"))?;
+        ep.ports.get(&port).copied().ok_or_else(|| {
+            let mut published: Vec<_> = ep.ports.keys().collect();
+            published.sort();
+            format!("service {service:?} does not publish container port {port} (published: {published:?})")
+        })
+    }
+
+    fn exec<'a>(&'a self, service: &'a str, argv: Vec<String>, timeout: Duration) -> BoxFuture<'a, Result<ExecResult, String>> {
+        Box::pin(async move {
+            if !self.own.contains(service) {
+                return Err(format!("exec in {service:?} is not allowed: not a service of plugin {}", self.plugin));
+            }
+            let ep = self.endpoints.get(service).ok_or_else(|| format!("service {service:?} is not running yet"))?;
+            self.engine.exec(&ep.container_id, argv, timeout).await
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! Turns a plugin's [`MountSpec`] into the mount command for the host OS. Arguments are kept
+//! as a vector (never a shell string) and quoted only for display.
+
+use crate::runtime::contract::{HostOs, MountSpec};
+
+/// A mount command: `argv` to run (with `sudo` when not root) and how it reads.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MountCommand {
+    pub argv: Vec<String>,
+    /// Directory the user mounts on.
+    pub dir: String,
+    pub note: String,
+}
+
+impl MountCommand {
+    /// The command as a copy-pasteable line (`sudo` prefixed when `as_root` is false).
+    pub fn display(&self, as_root: bool) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !as_root && self.argv.first().is_some_and(|a| a != "echo") {
+            parts.push("sudo".into());
+        }
+        parts.extend(self.argv.iter().map(|a| shell_quote(a)));
+        parts.join(" ")
+    }
+}
+
+/// The mount command for `spec` on `os`, mounting on `dir`. Errors name the protocol.
+pub fn mount_command(spec: &MountSpec, os: crate::runtime::contract::HostOs, dir: &str) -> Result<MountCommand, String> {
+    let opts = spec.options.join(",");
+    let mut argv: Vec<String> = match (spec.protocol.as_str(), os) {
+        ("nfs", _) => vec!["mount".into(), "-t".into(), "nfs".into()],
+        ("smb", HostOs::Macos) => vec!["mount_smbfs".into()],
+        ("smb", _) => vec!["mount".into(), "-t".into(), "cifs".into()],
+        ("fuse", _) => {
+            return Ok(MountCommand {
+                argv: vec!["echo".into(), format!("already mounted at {}", spec.source)],
+                dir: spec.source.clone(),
+                note: spec.note.clone(),
+            })
+        }
+        (other, _) => return Err(format!("mount protocol {other:?} is not one of nfs, smb, fuse")),
+    };
+    if !opts.is_empty() {
+        argv.push("-o".into());
+        argv.push(opts);
+    }
+    argv.push(spec.source.clone());
+    argv.push(dir.into());
+    Ok(MountCommand { argv, dir: dir.into(), note: spec.note.clone() })
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(protocol: &str, source: &str, options: &[&str]) -> MountSpec {
+        MountSpec { protocol: protocol.into(), source: source.into(), options: options.iter().map(|s| s.to_string()).collect(), note: String::new() }
+    }
+
+    #[test]
+    fn nfs_on_linux_and_macos() {
+        let s = spec("nfs", "127.0.0.1:/export", &["vers=4.1", "tcp", "port=22049"]);
+        let c = mount_command(&s, HostOs::Linux, "/mnt/x").unwrap();
+        assert_eq!(c.display(false), "sudo mount -t nfs -o vers=4.1,tcp,port=22049 127.0.0.1:/export /mnt/x");
+        assert_eq!(c.display(true), "mount -t nfs -o vers=4.1,tcp,port=22049 127.0.0.1:/export /mnt/x");
+        let s = spec("smb", "//127.0.0.1/export", &["port=22445"]);
+        assert_eq!(mount_command(&s, HostOs::Macos, "/mnt/y").unwrap().argv[0], "mount_smbfs");
+        assert_eq!(mount_command(&s, HostOs::Linux, "/mnt/y").unwrap().argv[..3], ["mount", "-t", "cifs"]);
+    }
+
+    #[test]
+    fn hostile_values_stay_single_arguments() {
+        let s = spec("nfs", "h:/e; rm -rf /", &["vers=4.1"]);
+        let c = mount_command(&s, HostOs::Linux, "/mnt/x").unwrap();
+        assert_eq!(c.argv[5], "h:/e; rm -rf /");
+        assert!(c.display(true).contains("'h:/e; rm -rf /'"));
+        assert!(mount_command(&spec("9p", "x", &[]), HostOs::Linux, "/m").unwrap_err().contains("9p"));
+    }
+}

@@ -1,0 +1,143 @@
+//! Settings: the process environment over `.env` (dotenvy). A plugin receives only the
+//! settings it declared; the host applies the global ones (`BENCH_CPU_LIMIT`,
+//! `BENCH_MEM_LIMIT`, ...) to every container itself so every system gets the same caps.
+
+use super::error::BenchError;
+use crate::runtime::contract::{Context, HostOs, PluginInfo};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[path = "../../../plugins/sdk/src/size.rs"]
+mod size;
+pub use size::parse_size;
+
+/// Where setting values come from.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsSource {
+    values: HashMap<String, String>,
+    /// The `.env` file that was read, if any.
+    pub env_file: Option<PathBuf>,
+}
+
+impl SettingsSource {
+    /// Reads `env_file` (an error if given and missing) or `./.env` (if present), then lets the
+    /// process environment override it.
+    pub fn load(env_file: Option<&Path>) -> Result<Self, BenchError> {
+        let mut values = HashMap::new();
+        let path = match env_file {
+            Some(p) if !p.exists() => return Err(BenchError::Usage(format!("--env-file {}: no such file", p.display()))),
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(".env")).filter(|p| p.exists()),
+        };
+        if let Some(p) = &path {
+            let iter = dotenvy::from_path_iter(p).map_err(|e| BenchError::Usage(format!("reading {}: {e}", p.display())))?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| BenchError::Usage(format!("{}: {e}", p.display())))?;
+                values.insert(k, v);
+            }
+        }
+        values.extend(std::env::vars());
+        Ok(SettingsSource { values, env_file: path })
+    }
+
+    /// A source with exactly `values` (tests).
+    pub fn from_map(values: HashMap<String, String>) -> Self {
+        SettingsSource { values, env_file: None }
+    }
+
+    /// The raw value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The context for `profile` of `info`: each declared setting's value or default, nothing else.
+    pub fn context(&self, info: &PluginInfo, profile: &str, host_os: HostOs) -> Context {
+        let settings = info
+            .settings
+            .iter()
+            .map(|s| (s.name.clone(), self.get(&s.name).unwrap_or(&s.default_value).to_string()))
+            .collect();
+        Context { profile: profile.to_string(), settings, host_os }
+    }
+
+    /// The global settings, validated.
+    pub fn global(&self) -> Result<GlobalSettings, BenchError> {
+        let cpu_raw = self.get("BENCH_CPU_LIMIT").unwrap_or("2");
+        let cpus: f64 = cpu_raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c: &f64| *c > 0.0 && c.is_finite())
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_CPU_LIMIT={cpu_raw:?} is not a positive number of CPUs (e.g. 2 or 1.5)")))?;
+        let mem_raw = self.get("BENCH_MEM_LIMIT").unwrap_or("4g");
+        let memory_bytes = parse_size(mem_raw).map_err(|e| BenchError::Usage(format!("BENCH_MEM_LIMIT: {e}")))?;
+        if memory_bytes < 64 << 20 {
+            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?} is below 64M; a storage server needs more")));
+        }
+        let timeout_raw = self.get("BENCH_STARTUP_TIMEOUT").unwrap_or("180");
+        let startup_timeout = timeout_raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_STARTUP_TIMEOUT={timeout_raw:?} is not a positive number of seconds")))?;
+        let bind_address = self.get("BENCH_BIND_ADDRESS").unwrap_or("127.0.0.1").to_string();
+        if bind_address.parse::<std::net::IpAddr>().is_err() {
+            return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?} is not an IP address")));
+        }
+        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address })
+    }
+
+    /// Every secret value declared by `infos` (to redact from output).
+    pub fn secrets<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>) -> Vec<String> {
+        infos
+            .into_iter()
+            .flat_map(|i| i.settings.iter())
+            .filter(|s| s.secret)
+            .map(|s| self.get(&s.name).unwrap_or(&s.default_value).to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
+/// Settings the host applies to every container of every system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalSettings {
+    /// `BENCH_CPU_LIMIT`, CPUs per container (default 2).
+    pub cpus: f64,
+    /// `BENCH_MEM_LIMIT`, bytes per container (default 4g).
+    pub memory_bytes: i64,
+    /// `BENCH_STARTUP_TIMEOUT`, seconds for each service to become ready (default 180).
+    pub startup_timeout: Duration,
+    /// `BENCH_BIND_ADDRESS`, where published ports listen (default 127.0.0.1).
+    pub bind_address: String,
+}
+
+/// The OS the mount runs on.
+pub fn host_os() -> HostOs {
+    match std::env::consts::OS {
+        "linux" => HostOs::Linux,
+        "macos" => HostOs::Macos,
+        _ => HostOs::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globals_default_and_validate() {
+        let s = SettingsSource::from_map(HashMap::new());
+        let g = s.global().unwrap();
+        assert_eq!(g.cpus, 2.0);
+        assert_eq!(g.memory_bytes, 4 << 30);
+        let bad = SettingsSource::from_map(HashMap::from([("BENCH_CPU_LIMIT".into(), "-1".into())]));
+        let e = bad.global().unwrap_err().to_string();
+        assert!(e.contains("BENCH_CPU_LIMIT") && e.contains("-1"), "{e}");
+        let bad = SettingsSource::from_map(HashMap::from([("BENCH_MEM_LIMIT".into(), "lots".into())]));
+        assert!(bad.global().unwrap_err().to_string().contains("lots"));
+    }
+}

@@ -1,0 +1,336 @@
+//! The plugin runtime: wasmtime + wasmtime-wasi, the only module that names wasmtime.
+//!
+//! - One [`wasmtime::Engine`] per process, with epoch interruption (a 10 ms ticker thread) and
+//!   wasmtime's on-disk compile cache (on by default; `$XDG_CACHE_HOME/benchhost/wasmtime`).
+//! - Each plugin is compiled once and pre-instantiated ([`BenchhostPluginPre`]); every call gets
+//!   a fresh [`Store`], so a trapped instance is never entered again.
+//! - The sandbox: an empty WASI context (no preopens, env, args or sockets), stdout/stderr
+//!   captured into a bounded buffer that is shown when a call fails, a memory limit per instance,
+//!   and a time budget per operation after which the guest traps.
+
+mod error;
+mod gateway;
+mod state;
+
+pub use error::{Operation, PluginError, PluginErrorKind};
+pub use gateway::{ExecResult, NoServices, ServiceGateway};
+pub use state::error_chain;
+
+use state::State;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::WasiCtxBuilder;
+
+#[doc(hidden)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "benchhost-plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+use bindings::{BenchhostPlugin, BenchhostPluginPre};
+
+/// The contract's records (generated from `wit/plugin.wit`), used as the host's plugin model.
+pub mod contract {
+    pub use super::bindings::benchhost::plugin::types::*;
+}
+use contract::{Context, Health, MountSpec, PluginInfo, Service};
+
+/// Epoch ticker period; budgets are rounded up to it.
+const TICK: Duration = Duration::from_millis(10);
+/// Bytes of guest stdout+stderr kept per call.
+const GUEST_OUTPUT_CAP: usize = 64 << 10;
+
+/// Limits applied to every call.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Linear memory per instance, bytes (default 128 MiB).
+    pub memory_bytes: usize,
+    /// Budget of `describe`, `compose-service`, `mount-options` (default 5 s).
+    pub describe: Duration,
+    /// Budget of one `healthcheck` call (default 15 s).
+    pub healthcheck: Duration,
+    /// Budget of `bootstrap` (default 180 s).
+    pub bootstrap: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 128 << 20,
+            describe: Duration::from_secs(5),
+            healthcheck: Duration::from_secs(15),
+            bootstrap: Duration::from_secs(180),
+        }
+    }
+}
+
+/// How the engine is set up.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeOptions {
+    /// Directory of wasmtime's compile cache; `None` disables it.
+    pub cache_dir: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+impl RuntimeOptions {
+    /// The default: cache in `$XDG_CACHE_HOME/benchhost/wasmtime` (or `~/.cache/...`) unless
+    /// `BENCHHOST_NO_CACHE` is set.
+    pub fn from_env() -> Self {
+        let cache_dir = if std::env::var_os("BENCHHOST_NO_CACHE").is_some() {
+            None
+        } else {
+            dirs::cache_dir().map(|d| d.join("benchhost").join("wasmtime"))
+        };
+        RuntimeOptions { cache_dir, limits: Limits::default() }
+    }
+}
+
+/// The process-wide engine and linker.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<State>,
+    limits: Limits,
+    http: reqwest::Client,
+}
+
+/// A compiled, pre-instantiated plugin and what it said about itself.
+pub struct LoadedPlugin {
+    pub info: PluginInfo,
+    /// Where it came from, for messages (`built-in` or a file path).
+    pub origin: String,
+    pre: BenchhostPluginPre<State>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoadedPlugin({} {} from {})", self.info.name, self.info.version, self.origin)
+    }
+}
+
+impl PluginRuntime {
+    /// Builds the engine (cache per `opts`), the linker with the host imports and the WASI
+    /// interfaces (backed by an empty context), and starts the epoch ticker.
+    pub fn new(opts: RuntimeOptions) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        if let Some(dir) = &opts.cache_dir {
+            let mut cc = wasmtime::CacheConfig::new();
+            cc.with_directory(dir);
+            match wasmtime::Cache::new(cc) {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(e) => tracing::warn!("wasmtime compile cache disabled ({}): {e}", dir.display()),
+            }
+        }
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e}"))?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("benchhost-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })?;
+        let mut linker = Linker::<State>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+        BenchhostPlugin::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("linking host imports: {e}"))?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()?;
+        Ok(PluginRuntime { engine, linker, limits: opts.limits, http })
+    }
+
+    /// Compiles `bytes` (through the cache), checks its imports against the host, and calls
+    /// `describe`. `origin` names the source in messages (file path or `built-in`).
+    pub async fn load(&self, origin: &str, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
+        let label = origin.rsplit('/').next().unwrap_or(origin).to_string();
+        let invalid = |msg: String| PluginError {
+            plugin: label.clone(),
+            version: "?".into(),
+            operation: Operation::Load,
+            kind: PluginErrorKind::Invalid(msg),
+            guest_output: String::new(),
+        };
+        if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+            return Err(invalid(format!("{origin} is not a WebAssembly file (bad magic bytes)")));
+        }
+        // Layer 1 is a component; version 1 is a core module.
+        if bytes[6..8] == [0, 0] {
+            return Err(invalid(format!(
+                "{origin} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2`"
+            )));
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| invalid(format!("{origin} does not compile: {e:#}")))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            invalid(format!(
+                "{origin} needs imports this benchhost (contract benchhost:plugin@0.1.0) does not provide: {e:#}"
+            ))
+        })?;
+        let pre = BenchhostPluginPre::new(pre)
+            .map_err(|e| invalid(format!("{origin} does not export the benchhost:plugin/plugin@0.1.0 interface: {e:#}")))?;
+        let mut plugin = LoadedPlugin {
+            info: PluginInfo {
+                name: label.clone(),
+                version: "?".into(),
+                description: String::new(),
+                profiles: vec![],
+                settings: vec![],
+                capabilities: contract::Capabilities { privileged: false, cap_add: vec![], devices: vec![], host_binds: vec![] },
+            },
+            origin: origin.to_string(),
+            pre,
+        };
+        let info = self
+            .call(&plugin, Operation::Describe, Arc::new(NoServices), |p, s| Box::pin(async move {
+                p.benchhost_plugin_plugin().call_describe(s).await.map(Ok)
+            }))
+            .await?;
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    /// `compose-service(ctx)`: the plugin's services for `ctx.profile`. No imports reach out.
+    pub async fn compose_service(&self, plugin: &LoadedPlugin, ctx: &Context) -> Result<Vec<Service>, PluginError> {
+        let ctx = ctx.clone();
+        self.call(plugin, Operation::ComposeService, Arc::new(NoServices), move |p, s| Box::pin(async move {
+            p.benchhost_plugin_plugin().call_compose_service(s, &ctx).await
+        }))
+        .await
+    }
+
+    /// `healthcheck(ctx, service)`: one probe through `gateway`.
+    pub async fn healthcheck(&self, plugin: &LoadedPlugin, ctx: &Context, service: &str, gateway: Arc<dyn ServiceGateway>) -> Result<Health, PluginError> {
+        let ctx = ctx.clone();
+        let service = service.to_string();
+        self.call(plugin, Operation::Healthcheck, gateway, move |p, s| Box::pin(async move {
+            p.benchhost_plugin_plugin().call_healthcheck(s, &ctx, &service).await
+        }))
+        .await
+    }
+
+    /// `bootstrap(ctx)`: provisioning through `gateway`.
+    pub async fn bootstrap(&self, plugin: &LoadedPlugin, ctx: &Context, gateway: Arc<dyn ServiceGateway>) -> Result<(), PluginError> {
+        let ctx = ctx.clone();
+        self.call(plugin, Operation::Bootstrap, gateway, move |p, s| Box::pin(async move {
+            p.benchhost_plugin_plugin().call_bootstrap(s, &ctx).await
+        }))
+        .await
+    }
+
+    /// `mount-options(ctx)`. No imports reach out.
+    pub async fn mount_options(&self, plugin: &LoadedPlugin, ctx: &Context) -> Result<MountSpec, PluginError> {
+        let ctx = ctx.clone();
+        self.call(plugin, Operation::MountOptions, Arc::new(NoServices), move |p, s| Box::pin(async move {
+            p.benchhost_plugin_plugin().call_mount_options(s, &ctx).await
+        }))
+        .await
+    }
+
+    fn budget(&self, op: Operation) -> Duration {
+        match op {
+            Operation::Healthcheck => self.limits.healthcheck,
+            Operation::Bootstrap => self.limits.bootstrap,
+            _ => self.limits.describe,
+        }
+    }
+
+    /// Runs one export in a fresh store and classifies every failure.
+    async fn call<T, F>(&self, plugin: &LoadedPlugin, op: Operation, gateway: Arc<dyn ServiceGateway>, f: F) -> Result<T, PluginError>
+    where
+        T: Send,
+        F: for<'a> FnOnce(
+            &'a BenchhostPlugin,
+            &'a mut Store<State>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>,
+    {
+        let budget = self.budget(op);
+        let output = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+        // An empty WASI context: no preopens, env, args; sockets deny every address.
+        let wasi = WasiCtxBuilder::new().stdout(output.clone()).stderr(output.clone()).build();
+        let state = State {
+            wasi,
+            table: Default::default(),
+            limits: StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build(),
+            imports: state::Imports { plugin: plugin.info.name.clone(), gateway, http: self.http.clone(), deadline: Instant::now() + budget },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(budget.as_millis().div_ceil(TICK.as_millis()) as u64 + 1);
+        store.epoch_deadline_trap();
+
+        let err = |kind| PluginError {
+            plugin: plugin.info.name.clone(),
+            version: plugin.info.version.clone(),
+            operation: op,
+            kind,
+            guest_output: tail(&output.contents(), 2048),
+        };
+        let started = Instant::now();
+        let result = match plugin.pre.instantiate_async(&mut store).await {
+            Ok(instance) => f(&instance, &mut store).await,
+            Err(e) => Err(e),
+        };
+        tracing::debug!(plugin = %plugin.info.name, "{op} took {:?}", started.elapsed());
+        match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(msg))),
+            Err(e) => Err(err(classify(&e, budget, self.limits.memory_bytes, &String::from_utf8_lossy(&output.contents())))),
+        }
+    }
+}
+
+/// Turns a wasmtime error into a [`PluginErrorKind`].
+fn classify(e: &wasmtime::Error, budget: Duration, mem: usize, guest_output: &str) -> PluginErrorKind {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginErrorKind::TimedOut(budget),
+        Some(Trap::UnreachableCodeReached) => {
+            // A Rust panic or abort; Rust's allocator aborts with "memory allocation of N bytes
+            // failed" after the limiter refuses a memory grow.
+            if guest_output.contains("memory allocation of") {
+                PluginErrorKind::OutOfMemory(mem >> 20)
+            } else {
+                PluginErrorKind::Trapped("the plugin panicked (wasm `unreachable` executed)".into())
+            }
+        }
+        Some(t) => PluginErrorKind::Trapped(t.to_string()),
+        None => {
+            let text = format!("{e:#}");
+            if text.contains("memory") && (text.contains("limit") || text.contains("grow")) {
+                PluginErrorKind::OutOfMemory(mem >> 20)
+            } else {
+                PluginErrorKind::Trapped(text)
+            }
+        }
+    }
+}
+
+/// The last `max` bytes of `bytes` as text, starting at a line boundary when possible.
+fn tail(bytes: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    if s.len() <= max {
+        return s.into_owned();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    let t = &s[start..];
+    match t.find('\n') {
+        Some(i) => t[i + 1..].to_string(),
+        None => t.to_string(),
+    }
+}

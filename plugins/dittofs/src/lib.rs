@@ -1,0 +1,308 @@
+//! DittoFS v0.29 (marmos91/dittofs) in Docker, provisioned over its REST API.
+//!
+//! Protocol facts come from `shared/reference/dittofs.md` (DittoFS at tag v0.29.0, "B"):
+//! - the API binds 127.0.0.1 unless `controlplane.host: 0.0.0.0` (§0), logs go to a file unless
+//!   `logging.output: stdout` (§0), and the generated admin password is not printed without a
+//!   TTY, so `DITTOFS_ADMIN_INITIAL_PASSWORD` is always set (§0, §4);
+//! - readiness is `GET /health/ready` = 200 (§3); login `POST /api/v1/auth/login` (§4);
+//! - store bodies carry `config` as a JSON-encoded *string* (§5); a badger store re-POSTed
+//!   fails with 400 rather than 409, so every resource is read first and created only on 404 (§5);
+//! - S3 remote stores need keys and `allow_private_endpoint` for LocalStack (§5B);
+//! - shares default to `default_permission: none` and NFS root squash, so the share is created
+//!   `read-write` and its NFS squash set to `none` like the competitors' `no_root_squash` (§5B, §8);
+//! - default adapters exist on first boot (nfs 12049, smb 1445): they are PUT, never POSTed,
+//!   and only the tested adapter stays enabled (§5, §6).
+
+use benchhost_plugin_sdk::host::{self, Http};
+use benchhost_plugin_sdk::serde_json::{json, Value};
+use benchhost_plugin_sdk::size::parse_size;
+use benchhost_plugin_sdk::*;
+
+struct Dittofs;
+
+const API: u16 = 8080;
+const NFS_PORT: u16 = 12049;
+const SERVICE: &str = "dittofs";
+
+/// Names of the resources bootstrap creates.
+const META_STORE: &str = "meta";
+const LOCAL_STORE: &str = "local";
+const REMOTE_STORE: &str = "s3";
+const SHARE: &str = "/export";
+
+/// Minimal server config for v0.29 in Docker (§2B). Stores, shares and adapters are runtime
+/// state created over REST, never YAML.
+const CONFIG_YAML: &str = "\
+logging:
+  level: INFO
+  format: text
+  output: stdout
+shutdown_timeout: 30s
+database:
+  type: sqlite
+  sqlite:
+    path: /data/metadata/controlplane.db
+controlplane:
+  host: 0.0.0.0
+  port: 8080
+  require_initial_password_change: false
+  pprof: false
+metrics:
+  enabled: false
+";
+
+impl Plugin for Dittofs {
+    fn describe() -> PluginInfo {
+        PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores")
+            .profile(Profile::target(
+                "dittofs-badger-s3",
+                "DittoFS over NFSv4.1: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
+                "nfs",
+                Some(NFS_PORT),
+            ))
+            .setting(Setting::new("DITTOFS_IMAGE", "marmos91c/dittofs:v0.29.0", "DittoFS image (pinned tag)"))
+            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD", "benchadmin", "Initial password of the DittoFS admin user"))
+            .setting(Setting::secret(
+                "DITTOFS_JWT_SECRET",
+                "BenchmarkInfrastructureSecret32ch!",
+                "Control-plane JWT signing secret (at least 32 characters)",
+            ))
+            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
+            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket for block data"))
+            .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
+            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
+            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
+            .setting(Setting::new("BENCH_CACHE_SIZE", "1GiB", "Local cache size, the same for every system (DittoFS: local fs block store max_size)"))
+    }
+
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        check_profile(ctx)?;
+        let secret = ctx.setting("DITTOFS_JWT_SECRET");
+        if secret.len() < 32 {
+            return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
+        }
+        let mut svc = Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
+            .command(&["start", "--foreground", "--config", "/config/config.yaml"])
+            .file("/config/config.yaml", CONFIG_YAML)
+            .env("DITTOFS_CONTROLPLANE_SECRET", secret)
+            .env("DITTOFS_ADMIN_INITIAL_PASSWORD", ctx.setting("DITTOFS_ADMIN_PASSWORD"))
+            .env("DITTOFS_LOGGING_LEVEL", "INFO")
+            .publish(NFS_PORT, NFS_PORT)
+            .publish(API, API)
+            // The image's dirs are owned by uid 65532; named volumes inherit that ownership.
+            .volume("metadata", "/data/metadata")
+            .volume("content", "/data/content")
+            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://localhost:8080/health/ready"], 1_000, 5_000, 120))
+            .stop_signal("SIGTERM", 30_000);
+        if uses_localstack(ctx) {
+            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
+        }
+        Ok(vec![svc])
+    }
+
+    fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+        Ok(probe::http_status(service, API, "/health/ready", 200))
+    }
+
+    fn bootstrap(ctx: &Context) -> Result<(), String> {
+        check_profile(ctx)?;
+        let token = login(ctx)?;
+        let api = Api { token };
+
+        api.ensure(
+            "/api/v1/store/metadata",
+            META_STORE,
+            json!({"name": META_STORE, "type": "badger", "config": json!({"path": "/data/metadata/badger"}).to_string()}),
+        )?;
+        let cache = parse_size(ctx.setting("BENCH_CACHE_SIZE")).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
+        api.ensure(
+            "/api/v1/store/block/local",
+            LOCAL_STORE,
+            json!({"name": LOCAL_STORE, "type": "fs", "config": json!({"path": "/data/content/blocks", "max_size": cache}).to_string()}),
+        )?;
+        let s3 = json!({
+            "bucket": ctx.setting("S3_BUCKET"),
+            "region": ctx.setting("S3_REGION"),
+            "endpoint": ctx.setting("S3_ENDPOINT"),
+            "access_key_id": ctx.setting("AWS_ACCESS_KEY_ID"),
+            "secret_access_key": ctx.setting("AWS_SECRET_ACCESS_KEY"),
+            "force_path_style": true,
+            "allow_private_endpoint": true,
+        });
+        api.ensure(
+            "/api/v1/store/block/remote",
+            REMOTE_STORE,
+            json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}),
+        )?;
+        let share_key = SHARE.trim_start_matches('/');
+        api.ensure(
+            "/api/v1/shares",
+            share_key,
+            json!({
+                "name": SHARE,
+                "metadata_store_id": META_STORE,
+                "local_block_store": LOCAL_STORE,
+                "remote_block_store": REMOTE_STORE,
+                "default_permission": "read-write",
+            }),
+        )?;
+        // Share create answers 201 even when adding it to the runtime failed (§5): check.
+        let status = api.request("GET", &format!("/api/v1/shares/{share_key}/status"), None)?;
+        if !status.is_success() {
+            return Err(format!("share {SHARE} was created but its status is HTTP {}: {}", status.status, status.text()));
+        }
+        api.expect_ok(
+            "PATCH",
+            &format!("/api/v1/shares/{share_key}/adapters/nfs/config"),
+            json!({"squash": "none"}),
+        )?;
+        api.adapter("nfs", json!({"enabled": true, "port": NFS_PORT}))?;
+        api.adapter("smb", json!({"enabled": false}))?;
+        api.wait_adapter_running("nfs")?;
+        host::info(&format!("share {SHARE} served over NFS on port {NFS_PORT}"));
+        Ok(())
+    }
+
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        check_profile(ctx)?;
+        let port = format!("port={NFS_PORT}");
+        Ok(match ctx.host_os {
+            HostOs::Macos => MountSpec::new(
+                "nfs",
+                &format!("127.0.0.1:{SHARE}"),
+                &["vers=4", "tcp", &port, "resvport"],
+                "NFSv4.0 (macOS has no NFSv4.1 client)",
+            ),
+            _ => MountSpec::new(
+                "nfs",
+                &format!("127.0.0.1:{SHARE}"),
+                &["vers=4.1", "tcp", &port],
+                "NFSv4.1 pinned, as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
+            ),
+        })
+    }
+}
+
+fn check_profile(ctx: &Context) -> Result<(), String> {
+    match ctx.profile.as_str() {
+        "dittofs-badger-s3" => Ok(()),
+        other => Err(format!("unknown profile {other:?} (this plugin has: dittofs-badger-s3)")),
+    }
+}
+
+/// LocalStack is started only when S3 points at it.
+fn uses_localstack(ctx: &Context) -> bool {
+    ctx.setting("S3_ENDPOINT").contains("://localstack:")
+}
+
+fn login(ctx: &Context) -> Result<String, String> {
+    let password = ctx.setting("DITTOFS_ADMIN_PASSWORD");
+    let r = Http::new("POST", SERVICE, API, "/api/v1/auth/login")
+        .json(&json!({"username": "admin", "password": password}))
+        .send()?;
+    if r.status == 401 {
+        return Err("login as admin failed (HTTP 401): DITTOFS_ADMIN_PASSWORD does not match the password the server was first started with; `benchhost down` removes its volumes".into());
+    }
+    if !r.is_success() {
+        return Err(format!("login as admin: HTTP {} {}", r.status, r.text()));
+    }
+    let body = r.json()?;
+    let token = body["access_token"].as_str().ok_or("login response has no access_token")?.to_string();
+    if body["user"]["must_change_password"].as_bool() == Some(true) {
+        // While a change is forced every other route answers 403 (§4); the new pair replaces the token.
+        let r = Http::new("POST", SERVICE, API, "/api/v1/users/me/password")
+            .bearer(&token)
+            .json(&json!({"new_password": password}))
+            .send()?;
+        if !r.is_success() {
+            return Err(format!("forced password change: HTTP {} {}", r.status, r.text()));
+        }
+        return r.json()?["access_token"].as_str().map(str::to_string).ok_or_else(|| "password change response has no access_token".into());
+    }
+    Ok(token)
+}
+
+/// An authenticated API session.
+struct Api {
+    token: String,
+}
+
+impl Api {
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<host::HttpResponse, String> {
+        let mut req = Http::new(method, SERVICE, API, path).bearer(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send()
+    }
+
+    fn expect_ok(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
+        let r = self.request(method, path, Some(&body))?;
+        if !r.is_success() {
+            return Err(format!("{method} {path}: HTTP {} {}", r.status, r.text()));
+        }
+        Ok(r.json().unwrap_or(Value::Null))
+    }
+
+    /// GET `collection/name`; POST `body` to `collection` only on 404 (409 counts as existing).
+    fn ensure(&self, collection: &str, name: &str, body: Value) -> Result<(), String> {
+        let r = self.request("GET", &format!("{collection}/{name}"), None)?;
+        match r.status {
+            200 => {
+                host::info(&format!("{collection}/{name} exists; keeping it"));
+                Ok(())
+            }
+            404 => {
+                let r = self.request("POST", collection, Some(&body))?;
+                match r.status {
+                    201 | 200 | 409 => Ok(()),
+                    s => Err(format!("POST {collection} ({name}): HTTP {s} {}", r.text())),
+                }
+            }
+            s => Err(format!("GET {collection}/{name}: HTTP {s} {}", r.text())),
+        }
+    }
+
+    /// PUT the adapter settings; POST on 404 (retrying PUT on 409), like `dfsctl adapter enable`.
+    fn adapter(&self, kind: &str, body: Value) -> Result<(), String> {
+        let path = format!("/api/v1/adapters/{kind}");
+        let r = self.request("PUT", &path, Some(&body))?;
+        match r.status {
+            200 => Ok(()),
+            404 => {
+                let mut create = body.clone();
+                create["type"] = json!(kind);
+                let r = self.request("POST", "/api/v1/adapters", Some(&create))?;
+                match r.status {
+                    201 | 200 => Ok(()),
+                    409 => self.expect_ok("PUT", &path, body).map(|_| ()),
+                    s => Err(format!("POST /api/v1/adapters ({kind}): HTTP {s} {}", r.text())),
+                }
+            }
+            s => Err(format!("PUT {path}: HTTP {s} {}", r.text())),
+        }
+    }
+
+    /// Polls `GET /api/v1/adapters` until `kind` reports `running: true` (up to 30 s).
+    fn wait_adapter_running(&self, kind: &str) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..150 {
+            let r = self.request("GET", "/api/v1/adapters", None)?;
+            if r.is_success() {
+                let list = r.json()?;
+                let entry = list.as_array().and_then(|a| a.iter().find(|e| e["type"] == kind)).cloned();
+                match entry {
+                    Some(e) if e["running"] == json!(true) => return Ok(()),
+                    Some(e) => last = format!("adapter {kind} is {e}"),
+                    None => last = format!("adapter {kind} is not listed"),
+                }
+            } else {
+                last = format!("GET /api/v1/adapters: HTTP {}", r.status);
+            }
+            host::sleep(200);
+        }
+        Err(format!("the {kind} adapter did not start within 30 s ({last})"))
+    }
+}
+
+register_plugin!(Dittofs);

@@ -1,0 +1,84 @@
+//! NFS-Ganesha with FSAL_VFS exporting `/export` (a volume) over NFSv4.1 on host port 22049.
+//!
+//! The NFSv4 grace period is disabled (`Graceless = true`) so a write right after `up`
+//! succeeds; readiness is an NFSv4 NULL call answered by the server itself.
+
+use benchhost_plugin_sdk::*;
+
+struct Ganesha;
+
+const NFS_PORT: u16 = 2049;
+const HOST_PORT: u16 = 22049;
+
+/// Ganesha 4.3 configuration: one FSAL_VFS export of `/export` (pseudo path `/export`), NFSv4
+/// only (v3 would need rpcbind), no root squash, no grace period. Verified against Debian
+/// bookworm's nfs-ganesha 4.3 (tests/images/README.md).
+const GANESHA_CONF: &str = r#"NFS_CORE_PARAM {
+    Protocols = 4;
+    NFS_Port = 2049;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
+}
+NFS_KRB5 {
+    Active_krb5 = false;
+}
+NFSv4 {
+    Graceless = true;
+}
+EXPORT {
+    Export_Id = 1;
+    Path = /export;
+    Pseudo = /export;
+    Access_Type = RW;
+    Squash = No_Root_Squash;
+    SecType = sys;
+    FSAL {
+        Name = VFS;
+    }
+}
+"#;
+
+impl Plugin for Ganesha {
+    fn describe() -> PluginInfo {
+        PluginInfo::new("ganesha", env!("CARGO_PKG_VERSION"), "NFS-Ganesha user-space NFS server (FSAL_VFS)")
+            .profile(Profile::target("ganesha", "NFS-Ganesha over NFSv4.1, FSAL_VFS on a volume", "nfs", Some(HOST_PORT)))
+            .setting(Setting::new(
+                "GANESHA_IMAGE",
+                "benchhost/ganesha:4.3-2",
+                "NFS-Ganesha image with ganesha.nfsd and FSAL_VFS (build it with `tests/images/build.sh ganesha`)",
+            ))
+            .cap_add("DAC_READ_SEARCH")
+            .cap_add("SYS_ADMIN")
+    }
+
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        Ok(vec![Service::new("ganesha", ctx.setting("GANESHA_IMAGE"))
+            .entrypoint(&["/usr/bin/ganesha.nfsd"])
+            .command(&["-F", "-L", "STDERR", "-f", "/etc/ganesha/ganesha.conf"])
+            .file("/etc/ganesha/ganesha.conf", GANESHA_CONF)
+            .publish(NFS_PORT, HOST_PORT)
+            .volume("export", "/export")
+            // FSAL_VFS calls name_to_handle_at/open_by_handle_at, which Docker's default seccomp
+            // profile allows only with DAC_READ_SEARCH + SYS_ADMIN. /export must not be overlayfs.
+            .cap_add("DAC_READ_SEARCH")
+            .cap_add("SYS_ADMIN")
+            // Mounts and lists the export: proves the export itself works, not just the port.
+            .healthcheck(Healthcheck::cmd(&["nfs-ls", "nfs://127.0.0.1/export?version=4"], 1_000, 5_000, 60))
+            .stop_signal("SIGTERM", 10_000)])
+    }
+
+    fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+        Ok(probe::nfs_null(service, NFS_PORT, 4))
+    }
+
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        let port = format!("port={HOST_PORT}");
+        Ok(match ctx.host_os {
+            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/export", &["vers=4", "tcp", &port, "resvport"], "NFSv4.0 (macOS has no NFSv4.1 client)"),
+            _ => MountSpec::new("nfs", "127.0.0.1:/export", &["vers=4.1", "tcp", &port], "NFSv4.1 pinned; this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"),
+        })
+    }
+}
+
+register_plugin!(Ganesha);

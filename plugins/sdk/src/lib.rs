@@ -1,0 +1,103 @@
+//! Guest SDK for benchhost plugins.
+//!
+//! A plugin is one type implementing [`Plugin`] plus one [`register_plugin!`] call. It builds with
+//! plain `cargo build --target wasm32-wasip2 --release` as a `cdylib`; the output is already a
+//! WebAssembly component targeting the `benchhost:plugin/benchhost-plugin@0.1.0` world
+//! (`wit/plugin.wit`).
+//!
+//! ```ignore
+//! use benchhost_plugin_sdk::*;
+//!
+//! struct Nginx;
+//! impl Plugin for Nginx {
+//!     fn describe() -> PluginInfo {
+//!         PluginInfo::new("nginx", "0.1.0", "demo")
+//!             .profile(Profile::target("nginx", "nginx over HTTP", "http", Some(18080)))
+//!             .setting(Setting::new("NGINX_IMAGE", "nginx:1.27.3", "image"))
+//!     }
+//!     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+//!         Ok(vec![Service::new("nginx", ctx.setting("NGINX_IMAGE")).publish(80, 18080)])
+//!     }
+//! }
+//! register_plugin!(Nginx);
+//! ```
+//!
+//! The plugin runs in a sandbox with no files, environment, sockets or clock-driven
+//! effects; everything it does to the outside world goes through [`host`] imports, which the
+//! host checks and bounds.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "benchhost-plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_benchhost_plugin",
+        default_bindings_module: "benchhost_plugin_sdk::bindings",
+    });
+}
+
+pub mod host;
+pub mod probe;
+pub mod size;
+mod types_ext;
+
+pub use bindings::benchhost::plugin::types::{
+    Capabilities, ConfigFile, Context, Dependency, DependencyCondition, Health, Healthcheck,
+    HostOs, MountSpec, PluginInfo, PortMapping, Profile, Role, Service, Setting, Transport,
+    Volume, VolumeSource,
+};
+pub use serde_json;
+
+/// What a plugin implements. Only [`Plugin::describe`] and [`Plugin::compose_service`] are
+/// required; the others have defaults that suit a system with nothing to provision.
+pub trait Plugin {
+    /// Static facts: name, version, profiles, settings, capabilities. Must not call the host.
+    fn describe() -> PluginInfo;
+
+    /// The containers of `ctx.profile`, compose-shaped. Errors name the offending value.
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String>;
+
+    /// Host-side readiness probe of `service`, called repeatedly until it returns
+    /// [`Health::Ready`]. Default: ready as soon as the Docker healthcheck (if any) passes.
+    fn healthcheck(_ctx: &Context, _service: &str) -> Result<Health, String> {
+        Ok(Health::Ready)
+    }
+
+    /// Provisioning after the services are ready. Must be idempotent. Default: nothing.
+    fn bootstrap(_ctx: &Context) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// How a client on `ctx.host_os` mounts the profile. Default: an error, for
+    /// infrastructure that is not mounted.
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        Err(format!("profile {} is not mountable", ctx.profile))
+    }
+}
+
+/// Registers `$t` (a type implementing [`Plugin`]) as the component's exports.
+/// Call it exactly once per plugin crate.
+#[macro_export]
+macro_rules! register_plugin {
+    ($t:ident) => {
+        impl $crate::bindings::exports::benchhost::plugin::plugin::Guest for $t {
+            fn describe() -> $crate::PluginInfo {
+                <$t as $crate::Plugin>::describe()
+            }
+            fn compose_service(ctx: $crate::Context) -> Result<Vec<$crate::Service>, String> {
+                <$t as $crate::Plugin>::compose_service(&ctx)
+            }
+            fn healthcheck(ctx: $crate::Context, service: String) -> Result<$crate::Health, String> {
+                <$t as $crate::Plugin>::healthcheck(&ctx, &service)
+            }
+            fn bootstrap(ctx: $crate::Context) -> Result<(), String> {
+                <$t as $crate::Plugin>::bootstrap(&ctx)
+            }
+            fn mount_options(ctx: $crate::Context) -> Result<$crate::MountSpec, String> {
+                <$t as $crate::Plugin>::mount_options(&ctx)
+            }
+        }
+        $crate::bindings::__export_benchhost_plugin!($t);
+    };
+}

@@ -1,0 +1,172 @@
+//! Constructors and builder methods for the contract's records, so a plugin reads like a
+//! compose file instead of a wall of struct literals.
+
+use crate::{
+    Capabilities, ConfigFile, Context, Dependency, DependencyCondition, Healthcheck, MountSpec,
+    PluginInfo, PortMapping, Profile, Role, Service, Setting, Transport, Volume, VolumeSource,
+};
+
+impl Context {
+    /// The resolved value of a declared setting, or `""` when the plugin did not declare it
+    /// (the host only passes declared settings).
+    pub fn setting(&self, name: &str) -> &str {
+        self.settings
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// A declared setting parsed as a number; the error names the setting and the value.
+    pub fn setting_u64(&self, name: &str) -> Result<u64, String> {
+        let v = self.setting(name);
+        v.trim()
+            .parse()
+            .map_err(|_| format!("setting {name}={v:?} is not a whole number"))
+    }
+}
+
+impl PluginInfo {
+    /// A plugin with no profiles, settings or capabilities yet.
+    pub fn new(name: &str, version: &str, description: &str) -> Self {
+        PluginInfo {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+            profiles: vec![],
+            settings: vec![],
+            capabilities: Capabilities {
+                privileged: false,
+                cap_add: vec![],
+                devices: vec![],
+                host_binds: vec![],
+            },
+        }
+    }
+    pub fn profile(mut self, p: Profile) -> Self {
+        self.profiles.push(p);
+        self
+    }
+    pub fn setting(mut self, s: Setting) -> Self {
+        self.settings.push(s);
+        self
+    }
+    /// Declares a Linux capability the containers add (e.g. `DAC_READ_SEARCH`).
+    pub fn cap_add(mut self, cap: &str) -> Self {
+        self.capabilities.cap_add.push(cap.into());
+        self
+    }
+    pub fn privileged(mut self) -> Self {
+        self.capabilities.privileged = true;
+        self
+    }
+}
+
+impl Profile {
+    /// A system under test. `port` is the main published host port.
+    pub fn target(name: &str, description: &str, protocol: &str, port: Option<u16>) -> Self {
+        Profile { name: name.into(), description: description.into(), protocol: protocol.into(), role: Role::Target, port }
+    }
+    /// Infrastructure another plugin depends on (by this profile name).
+    pub fn infrastructure(name: &str, description: &str, protocol: &str, port: Option<u16>) -> Self {
+        Profile { name: name.into(), description: description.into(), protocol: protocol.into(), role: Role::Infrastructure, port }
+    }
+}
+
+impl Setting {
+    pub fn new(name: &str, default_value: &str, description: &str) -> Self {
+        Setting { name: name.into(), default_value: default_value.into(), description: description.into(), secret: false }
+    }
+    /// A setting whose value is never printed, logged or stored in results.
+    pub fn secret(name: &str, default_value: &str, description: &str) -> Self {
+        Setting { secret: true, ..Setting::new(name, default_value, description) }
+    }
+}
+
+impl Healthcheck {
+    /// `CMD` form (argv, no shell); interval/timeout in ms.
+    pub fn cmd(argv: &[&str], interval_ms: u32, timeout_ms: u32, retries: u32) -> Self {
+        let mut test = vec!["CMD".to_string()];
+        test.extend(argv.iter().map(|s| s.to_string()));
+        Healthcheck { test, interval_ms, timeout_ms, retries, start_period_ms: 0 }
+    }
+}
+
+impl Service {
+    /// A service running `image` with nothing else set.
+    pub fn new(name: &str, image: &str) -> Self {
+        Service {
+            name: name.into(),
+            image: image.into(),
+            entrypoint: None,
+            command: None,
+            environment: vec![],
+            ports: vec![],
+            volumes: vec![],
+            files: vec![],
+            depends_on: vec![],
+            healthcheck: None,
+            privileged: false,
+            cap_add: vec![],
+            devices: vec![],
+            user: None,
+            stop_signal: None,
+            stop_grace_ms: None,
+        }
+    }
+    pub fn entrypoint(mut self, argv: &[&str]) -> Self {
+        self.entrypoint = Some(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    pub fn command(mut self, argv: &[&str]) -> Self {
+        self.command = Some(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.environment.push((key.into(), value.into()));
+        self
+    }
+    /// Publishes TCP `container` port on host port `host`.
+    pub fn publish(mut self, container: u16, host: u16) -> Self {
+        self.ports.push(PortMapping { container, host, transport: Transport::Tcp });
+        self
+    }
+    /// A named volume (owned by the run) at `target`.
+    pub fn volume(mut self, name: &str, target: &str) -> Self {
+        self.volumes.push(Volume { source: VolumeSource::Named(name.into()), target: target.into(), read_only: false });
+        self
+    }
+    /// A file written into the container before it starts (mode 0644).
+    pub fn file(mut self, path: &str, contents: impl Into<String>) -> Self {
+        self.files.push(ConfigFile { path: path.into(), contents: contents.into(), mode: 0o644 });
+        self
+    }
+    pub fn depends_on(mut self, service: &str, condition: DependencyCondition) -> Self {
+        self.depends_on.push(Dependency { service: service.into(), condition });
+        self
+    }
+    pub fn healthcheck(mut self, hc: Healthcheck) -> Self {
+        self.healthcheck = Some(hc);
+        self
+    }
+    pub fn cap_add(mut self, cap: &str) -> Self {
+        self.cap_add.push(cap.into());
+        self
+    }
+    pub fn stop_signal(mut self, signal: &str, grace_ms: u32) -> Self {
+        self.stop_signal = Some(signal.into());
+        self.stop_grace_ms = Some(grace_ms);
+        self
+    }
+}
+
+impl MountSpec {
+    pub fn new(protocol: &str, source: &str, options: &[&str], note: &str) -> Self {
+        MountSpec {
+            protocol: protocol.into(),
+            source: source.into(),
+            options: options.iter().map(|s| s.to_string()).collect(),
+            note: note.into(),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Build a local Docker test image benchhost-test/NAME:latest from real Debian
+# packages: debootstrap --variant=minbase bookworm + apt-get install + docker import.
+# No registry is needed (nothing is pulled); only a Debian mirror.
+#
+# Usage: tests/images/build.sh [--force] [--refresh-base] NAME   (NAME: ganesha)
+#
+# Env: BENCHHOST_IMAGE_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images)
+#      DEBIAN_MIRROR          default http://deb.debian.org/debian
+#      DEBIAN_SECURITY_MIRROR default http://deb.debian.org/debian-security
+# The minbase rootfs is cached as a tarball and shared between all NAMEs.
+# If benchhost-test/NAME:latest exists the script exits 0 at once; --force rebuilds
+# the image (from the cached base); --refresh-base also re-runs debootstrap.
+set -euo pipefail
+
+SUITE=bookworm
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SEC_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+CACHE=${BENCHHOST_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images}
+BASE_TAR="$CACHE/base-$SUITE-minbase.tar"
+
+T0=$(date +%s.%N)
+log() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "[build.sh %6.1fs] %s\n", t1 - t0, m }' >&2; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+usage() { echo "usage: $0 [--force] [--refresh-base] NAME   (NAME: ganesha)" >&2; exit 2; }
+
+FORCE=0
+REFRESH_BASE=0
+NAME=
+for a in "$@"; do
+    case "$a" in
+        --force|-f) FORCE=1 ;;
+        --refresh-base) FORCE=1; REFRESH_BASE=1 ;;
+        -h|--help) usage ;;
+        -*) usage ;;
+        *) [[ -z "$NAME" ]] || usage; NAME=$a ;;
+    esac
+done
+[[ -n "$NAME" ]] || usage
+
+# ---------------------------------------------------------------------------
+# Per-image recipes. Add a NAME by adding a case: PACKAGES (apt, installed with
+# --no-install-recommends), CHANGES (docker import --change lines), and
+# optionally a function post_install_NAME run with the rootfs dir as $1 (runs
+# on the host; use `chroot "$1" ...` for commands inside).
+# VERSION_PKG: if set, the image is also tagged benchhost/NAME:<that package's
+# Debian version, sanitized>.
+# ---------------------------------------------------------------------------
+PACKAGES=()
+CHANGES=()
+VERSION_PKG=
+
+case "$NAME" in
+    ganesha)
+        # nfs-ganesha + FSAL_VFS; rpcbind (+rpcinfo), needed only for NFSv3;
+        # procps for ps/pgrep; libnfs-utils for the end-to-end in-container
+        # probe (nfs-ls, the HEALTHCHECK).
+        PACKAGES=(nfs-ganesha nfs-ganesha-vfs rpcbind procps libnfs-utils)
+        VERSION_PKG=nfs-ganesha
+        CHANGES=(
+            'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+            'EXPOSE 2049/tcp'
+            # FSAL_VFS needs name_to_handle_at, which overlayfs (the container
+            # root) refuses: /export must be a volume/tmpfs/bind mount.
+            'VOLUME /export'
+            # NFSv4 only; for v3 run: sh -c 'rpcbind && exec ganesha.nfsd ...'
+            'CMD ["/usr/bin/ganesha.nfsd","-F","-L","STDERR","-f","/etc/ganesha/ganesha.conf"]'
+            # mounts /export over NFSv4 and lists it: proves the export works,
+            # needs no rpcbind
+            'HEALTHCHECK --interval=1s --timeout=5s --start-period=60s --retries=3 CMD ["/usr/bin/nfs-ls","nfs://127.0.0.1/export?version=4"]'
+        )
+        post_install_ganesha() {
+            local r=$1
+            mkdir -p "$r/export" "$r/run/ganesha" "$r/var/lib/nfs/ganesha" "$r/etc/ganesha"
+            chmod 0777 "$r/export"
+            # Debian ships an example config exporting nothing useful; the
+            # benchhost host uploads its own /etc/ganesha/ganesha.conf.
+            rm -f "$r/etc/ganesha/ganesha.conf"
+        }
+        ;;
+    *)
+        die "unknown image NAME '$NAME' (known: ganesha)"
+        ;;
+esac
+
+IMAGE="benchhost-test/$NAME:latest"
+
+[[ $EUID -eq 0 ]] || die "must run as root (debootstrap, chroot and docker import need it)"
+command -v docker >/dev/null || die "docker CLI not found"
+docker info >/dev/null 2>&1 || die "docker engine not reachable (start dockerd)"
+
+if [[ $FORCE -eq 0 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    log "cached: $IMAGE exists (use --force to rebuild)"
+    echo "$IMAGE"
+    v=$(docker image inspect -f '{{index .Config.Labels "benchhost.version-tag"}}' "$IMAGE" 2>/dev/null || true)
+    if [[ -n "$v" && "$v" != "<no value>" ]]; then
+        docker tag "$IMAGE" "$v"
+        echo "$v"
+    fi
+    exit 0
+fi
+
+command -v debootstrap >/dev/null || die "debootstrap not found (apt-get install -y debootstrap)"
+mkdir -p "$CACHE"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/benchhost-img-$NAME.XXXXXX")
+cleanup() {
+    # unmount anything left mounted inside the chroot, then remove it
+    for m in proc dev/pts dev sys; do
+        if mountpoint -q "$WORK/root/$m" 2>/dev/null; then umount -l "$WORK/root/$m" || true; fi
+    done
+    rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+
+# --- shared base rootfs ----------------------------------------------------
+if [[ $REFRESH_BASE -eq 1 || ! -s "$BASE_TAR" ]]; then
+    log "debootstrap --variant=minbase $SUITE from $MIRROR (cold base)"
+    B="$WORK/base"
+    mkdir -p "$B/etc/dpkg/dpkg.cfg.d"
+    # No docs/man/locales in any image (also honoured during debootstrap's own unpack of later packages).
+    cat >"$B/etc/dpkg/dpkg.cfg.d/01-benchhost-nodoc" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+EOF
+    debootstrap --variant=minbase "$SUITE" "$B" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+        || { tail -30 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+    cat >"$B/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb $SEC_MIRROR $SUITE-security main
+EOF
+    cat >"$B/etc/apt/apt.conf.d/01-benchhost" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+EOF
+    # never start services from maintainer scripts inside the chroot
+    printf '#!/bin/sh\nexit 101\n' >"$B/usr/sbin/policy-rc.d"
+    chmod 0755 "$B/usr/sbin/policy-rc.d"
+    # debootstrap's first stage ignores dpkg path-excludes: drop docs/locales by hand
+    find "$B"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+    rm -rf "$B"/usr/share/doc/* "$B"/usr/share/man/* "$B"/usr/share/info/* "$B"/var/cache/apt/archives/*.deb \
+        "$B"/var/lib/apt/lists/* "$B"/var/log/*.log "$B"/var/log/apt/* 2>/dev/null || true
+    tar -C "$B" --numeric-owner -cf "$BASE_TAR.tmp" .
+    mv "$BASE_TAR.tmp" "$BASE_TAR"
+    rm -rf --one-file-system "$B"
+    log "base cached: $BASE_TAR ($(du -h "$BASE_TAR" | cut -f1))"
+else
+    log "using cached base $BASE_TAR"
+fi
+
+# --- image rootfs ------------------------------------------------------------
+R="$WORK/root"
+mkdir -p "$R"
+tar -C "$R" --numeric-owner -xpf "$BASE_TAR"
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+mount -t proc proc "$R/proc"
+
+in_chroot() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
+
+log "apt-get install ${PACKAGES[*]}"
+in_chroot apt-get update -qq >"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; die "apt-get update failed"; }
+in_chroot apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >>"$WORK/apt.log" 2>&1 \
+    || { tail -40 "$WORK/apt.log" >&2; die "apt-get install failed"; }
+
+VERSION_TAG=
+if [[ -n "$VERSION_PKG" ]]; then
+    # shellcheck disable=SC2016  # ${Version} is a dpkg-query format field
+    ver=$(in_chroot dpkg-query -W -f='${Version}' "$VERSION_PKG")
+    # docker tag charset is [A-Za-z0-9_.-], max 128, must not start with . or -
+    tagver=$(printf '%s' "$ver" | tr -c 'A-Za-z0-9_.-' '_' | sed 's/^[.-]*//' | cut -c1-128)
+    VERSION_TAG="benchhost/$NAME:$tagver"
+    log "$VERSION_PKG version $ver -> tag $VERSION_TAG"
+fi
+
+if declare -F "post_install_$NAME" >/dev/null; then
+    log "post-install step for $NAME"
+    "post_install_$NAME" "$R"
+fi
+
+umount "$R/proc"
+# slim down
+in_chroot apt-get clean
+rm -rf "$R"/var/lib/apt/lists/* "$R"/var/cache/apt/*.bin "$R"/var/cache/debconf/*-old \
+    "$R"/var/log/*.log "$R"/var/log/apt/* "$R"/usr/share/doc/* "$R"/usr/share/man/* \
+    "$R"/tmp/* "$R"/var/tmp/* 2>/dev/null || true
+# resolv.conf/hostname/hosts are provided by docker at run time
+: >"$R/etc/resolv.conf"
+rm -f "$R/etc/hostname"
+
+OLD_ID=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
+import_args=()
+for c in "${CHANGES[@]}"; do import_args+=(--change "$c"); done
+[[ -z "$VERSION_TAG" ]] || import_args+=(--change "LABEL benchhost.version-tag=$VERSION_TAG")
+import_args+=(--message "benchhost test image $NAME (debootstrap $SUITE minbase)")
+
+log "docker import -> $IMAGE ($(du -sh "$R" | cut -f1) rootfs)"
+tar -C "$R" --numeric-owner -cf - . | docker import "${import_args[@]}" - "$IMAGE" >/dev/null
+[[ -z "$VERSION_TAG" ]] || docker tag "$IMAGE" "$VERSION_TAG"
+# drop the image this one replaces (--force), unless a container still uses it
+if [[ -n "$OLD_ID" && "$OLD_ID" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
+    docker image rm "$OLD_ID" >/dev/null 2>&1 || true
+fi
+
+log "done: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+echo "$IMAGE"
+[[ -z "$VERSION_TAG" ]] || echo "$VERSION_TAG"
