@@ -1,6 +1,10 @@
 //! Builds the built-in plugins (`plugins/*`, a separate guest workspace) for wasm32-wasip2 and
 //! embeds them: `OUT_DIR/builtin_plugins.rs` holds one `(name, bytes)` per plugin.
 //!
+//! It also builds the test fixtures (`tests/fixtures/*`, another guest workspace, into
+//! `<target>/wasm-fixtures`) and passes their directory to the tests as
+//! `BENCHHOST_FIXTURES_DIR`; fixtures are never embedded in the binary.
+//!
 //! The nested cargo gets its own target directory (`<target>/wasm-plugins`): sharing the outer
 //! build's directory would deadlock on its lock (cargo #6412). Flags meant for the host build
 //! (`CARGO_ENCODED_RUSTFLAGS`, `RUSTC_WRAPPER`) are not passed on.
@@ -13,37 +17,28 @@ fn main() {
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let plugins_dir = root.join("plugins");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+    let outer_target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
-        .unwrap_or_else(|| root.join("target"))
-        .join("wasm-plugins");
+        .unwrap_or_else(|| root.join("target"));
+    let target_dir = outer_target_dir.join("wasm-plugins");
+    let fixtures_dir = root.join("tests").join("fixtures");
+    let fixtures_target_dir = outer_target_dir.join("wasm-fixtures");
 
     println!("cargo:rerun-if-changed={}", plugins_dir.display());
+    println!("cargo:rerun-if-changed={}", fixtures_dir.display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-env-changed=BENCHHOST_SKIP_PLUGIN_BUILD");
 
     let plugins = plugin_crates(&plugins_dir);
     let mut entries = String::new();
+    let mut fixtures_out = String::new();
     if std::env::var_os("BENCHHOST_SKIP_PLUGIN_BUILD").is_none() {
         check_wasm_target();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&plugins_dir)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"])
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("RUSTC_WORKSPACE_WRAPPER")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("CARGO_MAKEFLAGS")
-            .env_remove("MAKEFLAGS")
-            .status()
-            .expect("running cargo for the plugins");
-        if !status.success() {
-            panic!("building the built-in plugins (plugins/) for wasm32-wasip2 failed; see the cargo output above");
-        }
+        build_guest_workspace(&plugins_dir, &target_dir, "the built-in plugins (plugins/)");
+        // Test fixtures (misbehaving plugins): built for the tests, never embedded.
+        build_guest_workspace(&fixtures_dir, &fixtures_target_dir, "the test fixtures (tests/fixtures/)");
+        fixtures_out = fixtures_target_dir.join("wasm32-wasip2/release").display().to_string();
         for (name, krate) in &plugins {
             let wasm = target_dir
                 .join("wasm32-wasip2/release")
@@ -57,6 +52,31 @@ fn main() {
         format!("/// Built-in plugins: (name, component bytes).\npub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n{entries}];\n"),
     )
     .unwrap();
+    // Where tests find the fixture components (`env!("BENCHHOST_FIXTURES_DIR")`); empty when
+    // the guest builds are skipped.
+    println!("cargo:rustc-env=BENCHHOST_FIXTURES_DIR={fixtures_out}");
+}
+
+/// Builds the guest workspace in `dir` for wasm32-wasip2 (release) into `target_dir`, without
+/// the flags meant for the host build. `what` names it in the panic message.
+fn build_guest_workspace(dir: &Path, target_dir: &Path, what: &str) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(dir)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_MAKEFLAGS")
+        .env_remove("MAKEFLAGS")
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo for {what}: {e}"));
+    if !status.success() {
+        panic!("building {what} for wasm32-wasip2 failed; see the cargo output above");
+    }
 }
 
 /// `(plugin name, crate name)` of every `plugins/<name>/` crate that builds a cdylib.

@@ -349,7 +349,7 @@ fn port_in_use(msg: &str) -> Option<u16> {
     }
     // "Bind for 0.0.0.0:22049 failed: ..." or "listen tcp4 127.0.0.1:22049: bind: ..."
     msg.split(|c: char| !c.is_ascii_digit() && c != ':' && c != '.')
-        .filter_map(|tok| tok.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()))
+        .filter_map(|tok| tok.trim_end_matches([':', '.']).rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()))
         .next()
 }
 

@@ -90,14 +90,15 @@ impl SettingsSource {
         Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address })
     }
 
-    /// Every secret value declared by `infos` (to redact from output).
+    /// The values the user set for settings `infos` declare secret (to redact from output).
+    /// Published defaults (LocalStack's `test` keys) are not secrets and are left alone, so
+    /// redaction does not mangle ordinary words.
     pub fn secrets<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>) -> Vec<String> {
         infos
             .into_iter()
             .flat_map(|i| i.settings.iter())
             .filter(|s| s.secret)
-            .map(|s| self.get(&s.name).unwrap_or(&s.default_value).to_string())
-            .filter(|v| !v.is_empty())
+            .filter_map(|s| self.get(&s.name).filter(|v| !v.is_empty() && *v != s.default_value).map(str::to_string))
             .collect()
     }
 }

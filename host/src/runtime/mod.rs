@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
 #[doc(hidden)]
@@ -32,6 +31,7 @@ pub mod bindings {
         world: "benchhost-plugin",
         imports: { default: async | trappable },
         exports: { default: async },
+        additional_derives: [PartialEq],
     });
 }
 
@@ -258,7 +258,7 @@ impl PluginRuntime {
         ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>,
     {
         let budget = self.budget(op);
-        let output = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+        let output = state::GuestOutput::new(GUEST_OUTPUT_CAP);
         // An empty WASI context: no preopens, env, args; sockets deny every address.
         let wasi = WasiCtxBuilder::new().stdout(output.clone()).stderr(output.clone()).build();
         let state = State {

@@ -1,0 +1,75 @@
+//! The command line without Docker: profile listing, help, usage errors.
+
+#[path = "support/docker.rs"]
+mod docker;
+
+use docker::{benchhost, text};
+
+#[test]
+fn list_json_has_the_slice_profiles_with_every_field() {
+    let out = benchhost(&["list", "--json"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    let find = |p: &str| rows.iter().find(|r| r["profile"] == p).unwrap_or_else(|| panic!("{p} missing from {rows:#?}")).clone();
+    let g = find("ganesha");
+    assert_eq!(g["plugin"], "ganesha");
+    assert_eq!(g["plugin_version"], "0.1.0");
+    assert_eq!(g["role"], "target");
+    assert_eq!(g["protocol"], "nfs");
+    assert_eq!(g["port"], 22049);
+    assert!(g["description"].as_str().unwrap().contains("Ganesha"));
+    let l = find("localstack");
+    assert_eq!((l["role"].as_str(), l["protocol"].as_str(), l["port"].as_u64()), (Some("infrastructure"), Some("s3"), Some(4566)));
+    let d = find("dittofs-badger-s3");
+    assert_eq!((d["plugin"].as_str(), d["role"].as_str(), d["port"].as_u64()), (Some("dittofs"), Some("target"), Some(12049)));
+    for r in &rows {
+        for key in ["profile", "plugin", "plugin_version", "role", "protocol", "port", "description"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+}
+
+#[test]
+fn help_lists_commands_and_every_profile_with_its_description() {
+    let out = benchhost(&["--help"], &[]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["list", "up", "down", "status"] {
+        assert!(help.contains(&format!("  {cmd} ")), "command {cmd} missing:\n{help}");
+    }
+    assert!(help.contains("ganesha") && help.contains("NFS-Ganesha over NFSv4.1"), "{help}");
+    assert!(help.contains("dittofs-badger-s3") && help.contains("BadgerDB metadata"), "{help}");
+    assert!(help.contains("localstack") && help.contains("[infrastructure]"), "{help}");
+}
+
+#[test]
+fn unknown_profile_exits_2_and_lists_the_known_ones() {
+    let out = benchhost(&["up", "no-such-system"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown profile \"no-such-system\""), "{err}");
+    for p in ["ganesha", "dittofs-badger-s3", "localstack"] {
+        assert!(err.contains(p), "{p} not listed:\n{err}");
+    }
+}
+
+#[test]
+fn bad_global_setting_exits_2_naming_the_value() {
+    let out = benchhost(&["up", "ganesha"], &[("BENCH_MEM_LIMIT", "lots")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("BENCH_MEM_LIMIT") && err.contains("lots"), "{err}");
+}
+
+#[test]
+fn env_file_is_read_and_a_missing_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bench.env");
+    std::fs::write(&f, "BENCH_CPU_LIMIT=zero\n").unwrap();
+    let out = benchhost(&["--env-file", f.to_str().unwrap(), "up", "ganesha"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("BENCH_CPU_LIMIT=\"zero\""), "{}", text(&out.stderr));
+    let out = benchhost(&["--env-file", "/nonexistent/x.env", "list"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/x.env"));
+}

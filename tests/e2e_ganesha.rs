@@ -1,0 +1,167 @@
+//! End-to-end on the real Docker engine with real NFS-Ganesha (local image built from Debian
+//! packages by `tests/images/build.sh ganesha`) and a real NFS client (libnfs-utils).
+
+#[path = "support/docker.rs"]
+mod docker;
+
+use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use std::process::Command;
+
+const IMAGE: &str = "benchhost-test/ganesha:latest";
+
+fn nfs_url(file: &str) -> String {
+    format!("nfs://127.0.0.1/export/{file}?version=4&nfsport=22049")
+}
+
+#[test]
+fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
+    let Some(_engine) = engine_or_skip("e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing", Some(IMAGE)) else { return };
+    force_clean("ganesha");
+    let env = [("GANESHA_IMAGE", IMAGE)];
+
+    let up = benchhost(&["up", "ganesha"], &env);
+    let (out, err) = (text(&up.stdout), text(&up.stderr));
+    assert!(up.status.success(), "up failed ({:?}):\n{err}", up.status.code());
+    assert!(
+        out.contains("mount -t nfs -o vers=4.1,tcp,port=22049 127.0.0.1:/export /mnt/benchhost/ganesha"),
+        "mount command missing from stdout:\n{out}"
+    );
+    assert!(err.contains("ganesha is up"), "{err}");
+
+    // Right after `up`: a real NFSv4 client writes and reads back (no grace period).
+    // bookworm's libnfs 4.0 cannot send one NFSv4 WRITE over ~3.9 KB, so the file is 3000 bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let src = dir.path().join("in.bin");
+    let back = dir.path().join("back.bin");
+    std::fs::write(&src, &payload).unwrap();
+    let put = Command::new("nfs-cp").arg(&src).arg(nfs_url("hello.bin")).output().expect("nfs-cp (apt-get install libnfs-utils)");
+    assert!(put.status.success(), "nfs-cp write: {} {}", text(&put.stdout), text(&put.stderr));
+    let get = Command::new("nfs-cp").arg(nfs_url("hello.bin")).arg(&back).output().unwrap();
+    assert!(get.status.success(), "nfs-cp read: {}", text(&get.stderr));
+    assert_eq!(std::fs::read(&back).unwrap(), payload, "bytes read back over NFS differ");
+    // The file really is on the server's export volume.
+    let inside = docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/hello.bin"]);
+    assert_eq!(text(&inside.stdout).trim(), "3000");
+
+    // status --json reports it running and healthy, with its resources.
+    let st = benchhost(&["status", "--json"], &[]);
+    let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
+    let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "ganesha").expect("ganesha in status");
+    assert_eq!(entry["containers"][0]["name"], "benchhost-ganesha-ganesha");
+    assert_eq!(entry["containers"][0]["state"], "running");
+    assert_eq!(entry["containers"][0]["health"], "healthy");
+    assert_eq!(entry["networks"], serde_json::json!(["benchhost-ganesha"]));
+    assert_eq!(entry["volumes"], serde_json::json!(["benchhost-ganesha-export"]));
+
+    // The same cpu/memory caps as every system (defaults 2 CPUs, 4g).
+    let caps = docker(&["inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", "benchhost-ganesha-ganesha"]);
+    assert_eq!(text(&caps.stdout).trim(), format!("2000000000 {}", 4u64 << 30));
+
+    // A second `up` refuses instead of duplicating.
+    let again = benchhost(&["up", "ganesha"], &env);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("already up"), "{}", text(&again.stderr));
+
+    let down = benchhost(&["down", "ganesha"], &[]);
+    assert!(down.status.success(), "down: {}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("removed 1 container(s), 1 network(s), 1 volume(s)"), "{}", text(&down.stderr));
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new());
+
+    // down with nothing up succeeds.
+    let down = benchhost(&["down", "ganesha"], &[]);
+    assert!(down.status.success());
+    assert!(text(&down.stderr).contains("nothing to remove"));
+}
+
+#[test]
+fn e2e_caps_come_from_bench_settings() {
+    let Some(_engine) = engine_or_skip("e2e_caps_come_from_bench_settings", Some(IMAGE)) else { return };
+    force_clean("ganesha");
+    let up = benchhost(&["up", "ganesha"], &[("GANESHA_IMAGE", IMAGE), ("BENCH_CPU_LIMIT", "1.5"), ("BENCH_MEM_LIMIT", "512m")]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let caps = docker(&["inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", "benchhost-ganesha-ganesha"]);
+    force_clean("ganesha");
+    assert_eq!(text(&caps.stdout).trim(), format!("1500000000 {}", 512u64 << 20));
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new());
+}
+
+#[test]
+fn e2e_failed_up_removes_what_it_created() {
+    let Some(_engine) = engine_or_skip("e2e_failed_up_removes_what_it_created", Some(IMAGE)) else { return };
+    force_clean("dittofs-badger-s3");
+    // A DittoFS profile on an image without DittoFS: the container cannot start, after the
+    // network and volumes exist. A real S3 endpoint keeps LocalStack (not available here) out.
+    let env = [("DITTOFS_IMAGE", IMAGE), ("S3_ENDPOINT", "https://s3.example.com")];
+    let up = benchhost(&["up", "dittofs-badger-s3"], &env);
+    let err = text(&up.stderr);
+    assert!(!up.status.success(), "up unexpectedly succeeded:\n{err}");
+    assert!(err.contains("benchhost-dittofs-badger-s3-dittofs"), "error should name the container:\n{err}");
+    assert!(err.contains("removing what this run created"), "{err}");
+    assert_eq!(leftovers("dittofs-badger-s3"), Vec::<String>::new());
+
+    // With --keep-on-failure the resources stay for debugging, and `down` removes them.
+    let up = benchhost(&["up", "dittofs-badger-s3", "--keep-on-failure"], &env);
+    assert!(!up.status.success());
+    let kept = leftovers("dittofs-badger-s3");
+    assert!(kept.iter().any(|k| k == "network benchhost-dittofs-badger-s3"), "{kept:?}");
+    assert!(kept.iter().any(|k| k == "volume benchhost-dittofs-badger-s3-metadata"), "{kept:?}");
+    let down = benchhost(&["down", "dittofs-badger-s3"], &[]);
+    assert!(down.status.success());
+    assert_eq!(leftovers("dittofs-badger-s3"), Vec::<String>::new());
+}
+
+#[test]
+fn e2e_missing_image_and_busy_port_fail_before_creating_anything() {
+    let Some(_engine) = engine_or_skip("e2e_missing_image_and_busy_port_fail_before_creating_anything", Some(IMAGE)) else { return };
+    force_clean("ganesha");
+    let up = benchhost(&["up", "ganesha"], &[("GANESHA_IMAGE", "benchhost-test/does-not-exist:1")]);
+    let err = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(4), "{err}");
+    assert!(err.contains("image benchhost-test/does-not-exist:1 is not present locally and could not be pulled"), "{err}");
+    assert!(err.contains("GANESHA_IMAGE"), "hint should name the setting:\n{err}");
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new());
+
+    let holder = std::net::TcpListener::bind("127.0.0.1:22049").expect("port 22049 free for the test");
+    let up = benchhost(&["up", "ganesha"], &[("GANESHA_IMAGE", IMAGE)]);
+    drop(holder);
+    let err = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(4), "{err}");
+    assert!(err.contains("host port 22049 is already in use") && err.contains("service ganesha"), "{err}");
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn e2e_sigint_during_wait_removes_everything_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    let Some(_engine) = engine_or_skip("e2e_sigint_during_wait_removes_everything_and_exits_130", Some(IMAGE)) else { return };
+    force_clean("localstack");
+    // LocalStack's healthcheck (curl) can never pass on the ganesha image: `up` waits forever.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_benchhost"))
+        .args(["up", "localstack"])
+        .env("LOCALSTACK_IMAGE", IMAGE)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("benchhost-localstack-localstack started") {
+            break;
+        }
+    }
+    assert!(seen.contains("started"), "up never started the container:\n{seen}");
+    assert!(!leftovers("localstack").is_empty(), "the container should exist while waiting");
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "stderr after SIGINT:\n{}", rest.join("\n"));
+    assert!(rest.join("\n").contains("interrupted"), "{rest:?}");
+    assert_eq!(leftovers("localstack"), Vec::<String>::new());
+}

@@ -1,0 +1,73 @@
+//! Helpers for tests that need the real Docker engine and local test images.
+//!
+//! Without an engine (or the image) a test is skipped with a message, unless
+//! `BENCHHOST_REQUIRE_DOCKER=1` (set by `.ci/run` and `make test`), which turns a skip into a
+//! failure: in CI, Docker tests must run.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// Docker tests share host ports and labels: run them one at a time.
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// Holds the engine for one test; `None` means skip (and the reason was printed).
+pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<MutexGuard<'static, ()>> {
+    let required = std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
+    let missing = if !docker(&["info", "--format", "{{.ServerVersion}}"]).status.success() {
+        Some("no Docker engine is reachable (start dockerd)".to_string())
+    } else if let Some(image) = image.filter(|i| !docker(&["image", "inspect", i]).status.success()) {
+        Some(format!("image {image} is missing (build it with tests/images/build.sh)"))
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        if required {
+            panic!("{test}: {why}, and BENCHHOST_REQUIRE_DOCKER=1");
+        }
+        eprintln!("SKIPPED {test}: {why} (set BENCHHOST_REQUIRE_DOCKER=1 to fail instead)");
+        return None;
+    }
+    Some(ENGINE.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Runs the docker CLI (an independent check of what benchhost did).
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().expect("docker CLI")
+}
+
+/// Runs the benchhost binary with `env` added.
+pub fn benchhost(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_benchhost"));
+    cmd.args(args).env_remove("BENCHHOST_PLUGIN_PATH").current_dir(std::env::temp_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("running benchhost")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Names of containers, networks and volumes labelled `benchhost.profile=<profile>`.
+pub fn leftovers(profile: &str) -> Vec<String> {
+    let filter = format!("label=benchhost.profile={profile}");
+    let mut found = Vec::new();
+    for (kind, args) in [
+        ("container", vec!["ps", "-a", "--filter", filter.as_str(), "--format", "{{.Names}}"]),
+        ("network", vec!["network", "ls", "--filter", filter.as_str(), "--format", "{{.Name}}"]),
+        ("volume", vec!["volume", "ls", "--filter", filter.as_str(), "--format", "{{.Name}}"]),
+    ] {
+        let out = docker(&args);
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
+        found.extend(text(&out.stdout).lines().filter(|l| !l.is_empty()).map(|l| format!("{kind} {l}")));
+    }
+    found
+}
+
+/// Removes anything a failed test left for `profile` (so the next test starts clean).
+pub fn force_clean(profile: &str) {
+    let _ = benchhost(&["down", profile], &[]);
+}
