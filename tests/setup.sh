@@ -3,7 +3,8 @@
 # the exact instruction. Used by `make test` and `.ci/run`.
 #   - the wasm32-wasip2 Rust target (rustup)
 #   - a Docker engine (Debian/Ubuntu: apt-get install docker.io; started with dockerd if down)
-#   - debootstrap (builds the local test images), libnfs-utils (the NFS client of the tests)
+#   - debootstrap (builds the local test images); the tests' real clients: libnfs-utils (NFS),
+#     smbclient (SMB), postgresql-client (psql)
 #   - the local test images (tests/images/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ missing=()
 command -v docker >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
+command -v smbclient >/dev/null || missing+=(smbclient)
+command -v psql >/dev/null || missing+=(postgresql-client)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null; then
         say "installing ${missing[*]} (apt-get)"
@@ -46,7 +49,9 @@ if ! docker info >/dev/null 2>&1; then
 fi
 say "Docker $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 
-for image in ganesha; do
+images=(ganesha)
+for recipe in tests/images/*/recipe.sh; do [[ -f "$recipe" ]] && images+=("$(basename "$(dirname "$recipe")")"); done
+for image in "${images[@]}"; do
     if [[ $EUID -ne 0 ]]; then
         docker image inspect "benchhost-test/$image:latest" >/dev/null 2>&1 \
             || die "image benchhost-test/$image:latest is missing: run \`sudo tests/images/build.sh $image\` and rerun"

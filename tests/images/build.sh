@@ -79,7 +79,12 @@ case "$NAME" in
         }
         ;;
     *)
-        die "unknown image NAME '$NAME' (known: ganesha)"
+        # Other images keep their recipe next to their files: tests/images/NAME/recipe.sh sets
+        # PACKAGES, CHANGES, VERSION_PKG and may define post_install_NAME (and PIP_PACKAGES).
+        recipe="$(dirname "$0")/$NAME/recipe.sh"
+        [[ -f "$recipe" ]] || die "unknown image NAME '$NAME' (known: ganesha $(cd "$(dirname "$0")" && ls -d */recipe.sh 2>/dev/null | cut -d/ -f1 | tr '\n' ' '))"
+        # shellcheck source=/dev/null
+        source "$recipe"
         ;;
 esac
 

@@ -5,7 +5,7 @@ use crate::engine::DockerEngine;
 use crate::orchestration::registry::{Origin, Registry};
 use crate::orchestration::settings::{host_os, SettingsSource};
 use crate::orchestration::stack::{self, Progress, UpOptions};
-use crate::orchestration::{plan, redact, BenchError};
+use crate::orchestration::{plan, preflight, redact, BenchError};
 use crate::runtime::contract::Role;
 use crate::runtime::{PluginRuntime, RuntimeOptions};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -171,6 +171,7 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             let globals = settings.global()?;
             let os = host_os();
             let plan = plan::plan(registry, settings, &profile, os).await?;
+            preflight::check_host_kernel(registry, &plan)?;
             let engine = DockerEngine::connect().await?;
             let opts = UpOptions {
                 globals,

@@ -21,6 +21,9 @@ pub enum BenchError {
     /// A service did not become ready in time (exit 5).
     #[error("{0}")]
     Timeout(String),
+    /// The Docker host lacks something a profile needs, e.g. the kernel NFS server (exit 6).
+    #[error("{0}")]
+    HostUnsupported(String),
     /// SIGINT/SIGTERM (exit 130).
     #[error("interrupted; removed what this run had created")]
     Interrupted,
@@ -38,6 +41,7 @@ impl BenchError {
             BenchError::Plugin(_) | BenchError::InvalidPluginOutput { .. } => 3,
             BenchError::Engine(_) => 4,
             BenchError::Timeout(_) => 5,
+            BenchError::HostUnsupported(_) => 6,
             BenchError::Interrupted => 130,
         }
     }

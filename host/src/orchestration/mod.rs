@@ -5,6 +5,7 @@ pub mod error;
 pub mod gateway;
 pub mod mount;
 pub mod plan;
+pub mod preflight;
 pub mod registry;
 pub mod settings;
 pub mod stack;

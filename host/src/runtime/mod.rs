@@ -189,7 +189,7 @@ impl PluginRuntime {
                 description: String::new(),
                 profiles: vec![],
                 settings: vec![],
-                capabilities: contract::Capabilities { privileged: false, cap_add: vec![], devices: vec![], host_binds: vec![] },
+                capabilities: contract::Capabilities { privileged: false, cap_add: vec![], devices: vec![], host_binds: vec![], host_kernel: vec![] },
             },
             origin: origin.to_string(),
             pre,

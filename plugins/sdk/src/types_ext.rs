@@ -40,6 +40,7 @@ impl PluginInfo {
                 cap_add: vec![],
                 devices: vec![],
                 host_binds: vec![],
+                host_kernel: vec![],
             },
         }
     }
@@ -56,8 +57,24 @@ impl PluginInfo {
         self.capabilities.cap_add.push(cap.into());
         self
     }
+    /// Declares that containers run privileged.
     pub fn privileged(mut self) -> Self {
         self.capabilities.privileged = true;
+        self
+    }
+    /// Declares a host device the containers use (e.g. `/dev/fuse`).
+    pub fn device(mut self, path: &str) -> Self {
+        self.capabilities.devices.push(path.into());
+        self
+    }
+    /// Declares a host path prefix the containers may bind-mount.
+    pub fn host_bind(mut self, prefix: &str) -> Self {
+        self.capabilities.host_binds.push(prefix.into());
+        self
+    }
+    /// Declares a kernel feature the Docker host must have (`nfsd`, `fuse`); checked before start.
+    pub fn host_kernel(mut self, feature: &str) -> Self {
+        self.capabilities.host_kernel.push(feature.into());
         self
     }
 }
@@ -151,6 +168,35 @@ impl Service {
     }
     pub fn cap_add(mut self, cap: &str) -> Self {
         self.cap_add.push(cap.into());
+        self
+    }
+    /// Runs the container privileged (must be declared in `describe`).
+    pub fn privileged(mut self) -> Self {
+        self.privileged = true;
+        self
+    }
+    /// Passes a host device through (must be declared in `describe`).
+    pub fn device(mut self, path: &str) -> Self {
+        self.devices.push(path.into());
+        self
+    }
+    /// A RAM-backed tmpfs at `target`.
+    pub fn tmpfs(mut self, target: &str) -> Self {
+        self.volumes.push(Volume { source: VolumeSource::Tmpfs, target: target.into(), read_only: false });
+        self
+    }
+    /// Bind-mounts host path `host` at `target` (must be covered by a declared host-bind).
+    pub fn bind(mut self, host: &str, target: &str) -> Self {
+        self.volumes.push(Volume { source: VolumeSource::Host(host.into()), target: target.into(), read_only: false });
+        self
+    }
+    /// A file written into the container before it starts, with `mode` (e.g. 0o755 for scripts).
+    pub fn file_mode(mut self, path: &str, contents: impl Into<String>, mode: u32) -> Self {
+        self.files.push(ConfigFile { path: path.into(), contents: contents.into(), mode });
+        self
+    }
+    pub fn user(mut self, user: &str) -> Self {
+        self.user = Some(user.into());
         self
     }
     pub fn stop_signal(mut self, signal: &str, grace_ms: u32) -> Self {
