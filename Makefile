@@ -33,7 +33,7 @@ images: ## Build the local test images from Debian packages (needs root)
 test: ## Run every test; installs/starts what they need (wasm target, Docker, debootstrap, libnfs-utils, test images)
 	tests/setup.sh
 	BENCHHOST_REQUIRE_DOCKER=$${BENCHHOST_REQUIRE_DOCKER:-1} cargo test --workspace
-	cd plugins && CARGO_TARGET_DIR=../target/wasm-plugins cargo test --lib -p benchhost-plugin-sdk
+	cd plugins && CARGO_TARGET_DIR=../target/wasm-plugins cargo test --workspace --lib
 
 clean-cache: ## Remove wasmtime's compiled-plugin cache
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/benchhost/wasmtime"

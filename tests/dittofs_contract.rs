@@ -37,9 +37,25 @@ async fn registry() -> Registry {
 }
 
 fn context(registry: &Registry, env: &[(&str, &str)]) -> Context {
-    let p = registry.find(PROFILE).unwrap();
+    context_for(registry, PROFILE, env)
+}
+
+fn context_for(registry: &Registry, profile: &str, env: &[(&str, &str)]) -> Context {
+    let p = registry.find(profile).unwrap();
     let settings = SettingsSource::from_map(env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>());
-    settings.context(&registry.plugin(p.plugin).info, PROFILE, HostOs::Linux)
+    settings.context(&registry.plugin(p.plugin).info, profile, HostOs::Linux)
+}
+
+/// Runs bootstrap of `profile` against a fresh fake; returns the fake.
+async fn bootstrap_profile(reg: &Registry, profile: &str, env: &[(&str, &str)]) -> FakeDittofs {
+    let fake = FakeDittofs::start("benchadmin").await;
+    let ctx = context_for(reg, profile, env);
+    reg.runtime.bootstrap(plugin(reg), &ctx, Arc::new(ToFake(fake.addr()))).await.unwrap_or_else(|e| panic!("{profile}: {e}"));
+    fake
+}
+
+fn posted(fake: &FakeDittofs, path: &str) -> Option<Value> {
+    fake.calls().into_iter().find(|c| c.method == "POST" && c.path == path).and_then(|c| c.body)
 }
 
 fn plugin(registry: &Registry) -> &benchhost::runtime::LoadedPlugin {
@@ -237,4 +253,68 @@ async fn contract_mount_options_pin_the_nfs_version_per_os() {
     ctx.host_os = HostOs::Macos;
     let mac = reg.runtime.mount_options(p, &ctx).await.unwrap();
     assert_eq!(mac.options, vec!["vers=4", "tcp", "port=12049", "resvport"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contract_postgres_s3_metadata_store_body() {
+    let reg = registry().await;
+    let fake = bootstrap_profile(&reg, "dittofs-postgres-s3", &[("POSTGRES_USER", "pguser"), ("POSTGRES_PASSWORD", "pgpass"), ("POSTGRES_DB", "pgdb")]).await;
+    let meta = posted(&fake, "/api/v1/store/metadata").expect("metadata store created");
+    assert_eq!((meta["name"].as_str(), meta["type"].as_str()), (Some("meta"), Some("postgres")));
+    assert_eq!(
+        store_config(&meta),
+        json!({"host": "postgres", "port": 5432, "user": "pguser", "password": "pgpass", "database": "pgdb", "sslmode": "disable"})
+    );
+    // Blocks still go to S3, and NFS is the adapter under test.
+    assert!(posted(&fake, "/api/v1/store/block/remote").is_some());
+    assert_eq!(fake.state()["adapters"]["nfs"]["enabled"], json!(true));
+    assert_eq!(fake.state()["adapters"]["smb"]["enabled"], json!(false));
+    // It depends on both infrastructure profiles.
+    let ctx = context_for(&reg, "dittofs-postgres-s3", &[]);
+    let s = reg.runtime.compose_service(plugin(&reg), &ctx).await.unwrap();
+    let deps: Vec<&str> = s[0].depends_on.iter().map(|d| d.service.as_str()).collect();
+    assert_eq!(deps, vec!["localstack", "postgres"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contract_badger_fs_uses_only_the_local_block_store() {
+    let reg = registry().await;
+    let fake = bootstrap_profile(&reg, "dittofs-badger-fs", &[]).await;
+    assert!(fake.calls().iter().all(|c| !c.path.starts_with("/api/v1/store/block/remote")), "no remote store may be touched");
+    let share = posted(&fake, "/api/v1/shares").unwrap();
+    assert_eq!(share, json!({"name": "/export", "metadata_store_id": "meta", "local_block_store": "local", "default_permission": "read-write"}));
+    assert_eq!(store_config(&posted(&fake, "/api/v1/store/metadata").unwrap()), json!({"path": "/data/metadata/badger"}));
+    assert!(fake.state()["remote_block_stores"].as_object().is_none_or(|m| m.is_empty()));
+    // No S3, so no LocalStack.
+    let ctx = context_for(&reg, "dittofs-badger-fs", &[]);
+    let s = reg.runtime.compose_service(plugin(&reg), &ctx).await.unwrap();
+    assert!(s[0].depends_on.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contract_smb_enables_smb_on_12445_and_disables_nfs() {
+    let reg = registry().await;
+    let fake = bootstrap_profile(&reg, "dittofs-smb", &[]).await;
+    let puts: Vec<(String, Option<Value>)> =
+        fake.calls().into_iter().filter(|c| c.method == "PUT" && c.path.starts_with("/api/v1/adapters/")).map(|c| (c.path, c.body)).collect();
+    assert_eq!(
+        puts,
+        vec![
+            ("/api/v1/adapters/smb".to_string(), Some(json!({"enabled": true, "port": 12445}))),
+            ("/api/v1/adapters/nfs".to_string(), Some(json!({"enabled": false}))),
+        ]
+    );
+    let state = fake.state();
+    assert_eq!((state["adapters"]["smb"]["enabled"].as_bool(), state["adapters"]["smb"]["port"].as_u64()), (Some(true), Some(12445)));
+    assert_eq!(state["adapters"]["nfs"]["enabled"], json!(false));
+    // No NFS squash patch for an SMB-only profile.
+    assert!(fake.calls().iter().all(|c| c.method != "PATCH"));
+    // Published: SMB 12445 and the API, not NFS.
+    let ctx = context_for(&reg, "dittofs-smb", &[]);
+    let s = reg.runtime.compose_service(plugin(&reg), &ctx).await.unwrap();
+    let ports: Vec<(u16, u16)> = s[0].ports.iter().map(|p| (p.container, p.host)).collect();
+    assert_eq!(ports, vec![(12445, 12445), (8080, 8080)]);
+    let m = reg.runtime.mount_options(plugin(&reg), &ctx).await.unwrap();
+    assert_eq!((m.protocol.as_str(), m.source.as_str()), ("smb", "//127.0.0.1/export"));
+    assert_eq!(m.options, vec!["port=12445", "vers=3.0", "username=admin"]);
 }

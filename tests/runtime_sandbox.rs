@@ -255,7 +255,8 @@ async fn truncated_component_is_invalid() {
     let (_, bytes) = fixture("hostile");
     let err = rt.load("/tmp/cut/hostile.wasm", &bytes[..1000]).await.expect_err("a truncated component must not load");
     let msg = load_error(err, "hostile.wasm");
-    assert!(msg.starts_with("/tmp/cut/hostile.wasm does not compile: "), "{msg}");
+    // The file is walked before compiling, so the truncation is reported where it is.
+    assert!(msg.starts_with("/tmp/cut/hostile.wasm: malformed WebAssembly: unexpected end-of-file"), "{msg}");
 }
 
 #[tokio::test]
@@ -295,3 +296,23 @@ async fn panicking_describe_fails_the_load() {
     );
 }
 
+
+#[tokio::test]
+async fn unsupported_import_is_named_not_a_raw_linker_error() {
+    let (origin, bytes) = fixture("unsupported-import");
+    // The fixture really imports the extra interface (the call in describe keeps it alive).
+    let facts = benchhost::runtime::version::read_facts(&bytes).expect("the fixture parses");
+    assert!(facts.imports.iter().any(|i| i == "test:extra/thing"), "imports: {:?}", facts.imports);
+    assert_eq!(facts.api_version(), Some("0.1.0"), "{facts:?}");
+
+    let rt = runtime();
+    let err = rt.load(&origin, &bytes).await.expect_err("a plugin with an unknown import must not load");
+    let msg = load_error(err, "benchhost_fixture_unsupported_import.wasm");
+    assert!(msg.starts_with(&format!("{origin} needs ")), "{msg}");
+    assert!(msg.contains("needs test:extra/thing which this benchhost does not provide"), "{msg}");
+    assert!(msg.contains("benchhost:plugin@0.1.0"), "{msg}");
+    // Only the foreign import is named: WASI and the contract's own interfaces are provided.
+    assert!(!msg.contains("wasi:io") && !msg.contains("benchhost:plugin/types"), "{msg}");
+    assert!(!msg.contains("matching implementation was not found in the linker"), "raw wasmtime error leaked: {msg}");
+    println!("user-facing message: {msg}");
+}

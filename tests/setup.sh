@@ -47,6 +47,20 @@ if ! docker info >/dev/null 2>&1; then
         die "the Docker engine is not reachable: start it (\`sudo systemctl start docker\`) or set DOCKER_HOST, then rerun"
     fi
 fi
+# Compose v2 validates the generated docker-compose.yml (its `configs: content:` needs v2).
+# Debian bookworm only has v1, so take trixie's static v2 binary into the cache (not installed).
+COMPOSE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/compose-v2"
+if ! docker compose version >/dev/null 2>&1 && [[ ! -x "$COMPOSE_DIR/docker-compose" ]]; then
+    say "fetching Compose v2 (Debian trixie docker-compose 2.26.1) into $COMPOSE_DIR"
+    tmp=$(mktemp -d)
+    curl -fsSL -o "$tmp/c.deb" http://deb.debian.org/debian/pool/main/d/docker-compose/docker-compose_2.26.1-4_"$(dpkg --print-architecture)".deb \
+        || die "could not download Compose v2: install the Docker Compose plugin (\`docker compose version\` must work), then rerun"
+    dpkg-deb -x "$tmp/c.deb" "$tmp/x"
+    mkdir -p "$COMPOSE_DIR"
+    install -m 0755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_DIR/docker-compose"
+    rm -rf "$tmp"
+fi
+
 say "Docker $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 
 images=(ganesha)

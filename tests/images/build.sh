@@ -3,7 +3,7 @@
 # packages: debootstrap --variant=minbase bookworm + apt-get install + docker import.
 # No registry is needed (nothing is pulled); only a Debian mirror.
 #
-# Usage: tests/images/build.sh [--force] [--refresh-base] NAME   (NAME: ganesha)
+# Usage: tests/images/build.sh [--force] [--refresh-base] NAME   (NAME: ganesha, or any tests/images/NAME/recipe.sh)
 #
 # Env: BENCHHOST_IMAGE_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images)
 #      DEBIAN_MIRROR          default http://deb.debian.org/debian
@@ -22,7 +22,7 @@ BASE_TAR="$CACHE/base-$SUITE-minbase.tar"
 T0=$(date +%s.%N)
 log() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "[build.sh %6.1fs] %s\n", t1 - t0, m }' >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
-usage() { echo "usage: $0 [--force] [--refresh-base] NAME   (NAME: ganesha)" >&2; exit 2; }
+usage() { echo "usage: $0 [--force] [--refresh-base] NAME   (NAME: ganesha or a tests/images/NAME/recipe.sh)" >&2; exit 2; }
 
 FORCE=0
 REFRESH_BASE=0
@@ -80,7 +80,7 @@ case "$NAME" in
         ;;
     *)
         # Other images keep their recipe next to their files: tests/images/NAME/recipe.sh sets
-        # PACKAGES, CHANGES, VERSION_PKG and may define post_install_NAME (and PIP_PACKAGES).
+        # PACKAGES, CHANGES, VERSION_PKG and may define post_install_NAME.
         recipe="$(dirname "$0")/$NAME/recipe.sh"
         [[ -f "$recipe" ]] || die "unknown image NAME '$NAME' (known: ganesha $(cd "$(dirname "$0")" && ls -d */recipe.sh 2>/dev/null | cut -d/ -f1 | tr '\n' ' '))"
         # shellcheck source=/dev/null

@@ -5,7 +5,7 @@ use crate::engine::DockerEngine;
 use crate::orchestration::registry::{Origin, Registry};
 use crate::orchestration::settings::{host_os, SettingsSource};
 use crate::orchestration::stack::{self, Progress, UpOptions};
-use crate::orchestration::{plan, preflight, redact, BenchError};
+use crate::orchestration::{compose, plan, plugins, preflight, redact, BenchError};
 use crate::runtime::contract::Role;
 use crate::runtime::{PluginRuntime, RuntimeOptions};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -22,6 +22,11 @@ pub struct Cli {
     /// Read settings from this file instead of ./.env (the process environment still wins).
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// Grant a third-party plugin a capability it declares: PLUGIN:privileged,
+    /// PLUGIN:cap-add:NAME, PLUGIN:device:PATH, PLUGIN:host-bind:PATH or PLUGIN:all (repeatable;
+    /// also BENCHHOST_ALLOW, comma-separated).
+    #[arg(long, global = true, value_name = "PLUGIN:CAPABILITY")]
+    pub allow: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,12 +61,67 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render docker-compose.yml from the plugins (a Compose profile per benchhost profile).
+    Compose {
+        /// Where to write it.
+        #[arg(long, default_value = "docker-compose.yml", value_name = "FILE")]
+        output: PathBuf,
+        /// Do not write; fail (exit 1) when FILE differs from what would be rendered.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Render .env.example from the settings every plugin declares.
+    EnvExample {
+        #[arg(long, default_value = ".env.example", value_name = "FILE")]
+        output: PathBuf,
+        /// Do not write; fail (exit 1) when FILE differs from what would be rendered.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write, check, install, list and remove third-party plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Show the profiles that are up, with their containers and health.
     Status {
         /// JSON: [{profile, run_id, containers: [{name, service, plugin, state, health}], networks, volumes}].
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Write a new standalone plugin crate (a working NFS example to adapt).
+    New {
+        /// Plugin and profile name, e.g. `mynfs` ([a-z][a-z0-9-]*).
+        name: String,
+        /// Directory to create (default: ./<name>).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The guest SDK crate to depend on (default: this benchhost checkout's plugins/sdk).
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+        /// Host port the example publishes (must be unique across plugins).
+        #[arg(long, default_value_t = 52049)]
+        port: u16,
+    },
+    /// Load a plugin, show what it declares, and validate every profile as `up` would.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a plugin, then copy it into the per-user plugin directory (checksum recorded).
+    Install { file: PathBuf },
+    /// The installed plugins and whether each still matches its recorded checksum.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an installed plugin by name.
+    Remove { name: String },
 }
 
 /// One row of `list --json`.
@@ -125,8 +185,11 @@ async fn run() -> i32 {
     for e in &registry.load_errors {
         eprintln!("warning: skipped a plugin that failed to load: {e}");
     }
+    for c in &registry.conflicts {
+        eprintln!("error: {c}");
+    }
     let settings = match SettingsSource::load(cli.env_file.as_deref()) {
-        Ok(s) => s,
+        Ok(s) => s.with_allow(&cli.allow),
         Err(e) => {
             eprintln!("error: {e}");
             return e.exit_code();
@@ -161,7 +224,8 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             } else {
                 for e in &entries {
                     let port = e.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                    println!("{:<20} {:<14} {:<8} {:>6}  {}", e.profile, e.role, e.protocol, port, e.description);
+                    let third = if e.source == "built-in" { "" } else { " [third-party]" };
+                    println!("{:<20} {:<14} {:<8} {:>6}  {}{third}", e.profile, e.role, e.protocol, port, e.description);
                 }
             }
             Ok(())
@@ -172,6 +236,7 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             let os = host_os();
             let plan = plan::plan(registry, settings, &profile, os).await?;
             preflight::check_host_kernel(registry, &plan)?;
+            preflight::check_shared_binds(&plan)?;
             let engine = DockerEngine::connect().await?;
             let opts = UpOptions {
                 globals,
@@ -195,8 +260,11 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             } else {
                 eprintln!("{profile} is up in {:.2}s", report.seconds);
                 if let Some(m) = &report.mount {
-                    let as_root = is_root();
-                    println!("mkdir -p {} && {}", m.dir, m.display(as_root));
+                    if m.argv.first().is_some_and(|a| a == "echo") {
+                        println!("# FUSE: already mounted at {}", m.dir);
+                    } else {
+                        println!("mkdir -p {} && {}", m.dir, m.display(is_root()));
+                    }
                     if !m.note.is_empty() {
                         eprintln!("  note: {}", m.note);
                     }
@@ -208,6 +276,9 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
         Command::Down { profile, json } => {
             let engine = DockerEngine::connect().await?;
             let report = stack::down(&engine, &profile).await?;
+            for n in &report.notes {
+                eprintln!("{profile}: {n}");
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
             } else if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
@@ -222,6 +293,12 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             }
             Ok(())
         }
+        Command::Compose { output, check } => {
+            let text = compose::render_compose(registry).await?;
+            write_or_check(&output, &text, check, "benchhost compose")
+        }
+        Command::EnvExample { output, check } => write_or_check(&output, &compose::render_env_example(registry), check, "benchhost env-example"),
+        Command::Plugin { command } => plugin_command(command).await,
         Command::Status { json } => {
             let engine = DockerEngine::connect().await?;
             let status = stack::status(&engine).await?;
@@ -240,6 +317,97 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             Ok(())
         }
     }
+}
+
+async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
+    match command {
+        PluginCommand::New { name, dir, sdk, port } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = sdk.unwrap_or_else(plugins::default_sdk_path);
+            let files = plugins::scaffold(&name, &dir, &sdk, port)?;
+            for f in &files {
+                eprintln!("wrote {}", f.display());
+            }
+            let krate = format!("benchhost_plugin_{}", name.replace('-', "_"));
+            println!("cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+            println!("benchhost plugin check target/wasm32-wasip2/release/{krate}.wasm");
+            println!("benchhost plugin install target/wasm32-wasip2/release/{krate}.wasm");
+            println!("benchhost up {name} --allow {name}:cap-add:DAC_READ_SEARCH --allow {name}:cap-add:SYS_ADMIN");
+            Ok(())
+        }
+        PluginCommand::Check { file, json } => {
+            let report = plugins::check(&file).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            } else {
+                println!("plugin {} {} (API {})", report.name, report.version, report.api_version);
+                println!("profiles:\n{}", bullets(&report.profiles));
+                println!("settings:\n{}", bullets(&report.settings));
+                println!("capabilities:\n{}", bullets(&report.capabilities));
+                if !report.grants_needed.is_empty() {
+                    println!("to run it, grant (after reviewing it): {}", report.grants_needed.join(" "));
+                }
+            }
+            if report.problems.is_empty() {
+                eprintln!("ok: every profile plans and validates");
+                Ok(())
+            } else {
+                Err(BenchError::InvalidPluginOutput {
+                    plugin: report.name.clone(),
+                    version: report.version.clone(),
+                    operation: "check",
+                    message: format!("{} problem(s):\n{}", report.problems.len(), bullets(&report.problems)),
+                })
+            }
+        }
+        PluginCommand::Install { file } => {
+            let (report, installed) = plugins::install(&file).await?;
+            eprintln!("installed {} {} as {} (sha256 {})", report.name, report.version, installed.file.display(), installed.sha256);
+            eprintln!("profiles: {}", report.profiles.iter().map(|p| p.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join(", "));
+            Ok(())
+        }
+        PluginCommand::List { json } => {
+            let list = plugins::installed()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+            } else if list.is_empty() {
+                println!("no third-party plugins installed");
+            } else {
+                for p in &list {
+                    let state = if p.unchanged { "ok" } else { "CHANGED since install" };
+                    println!("{:<20} {}  {state}", p.name, p.file.display());
+                }
+            }
+            Ok(())
+        }
+        PluginCommand::Remove { name } => {
+            let file = plugins::remove(&name)?;
+            eprintln!("removed {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn bullets(items: &[String]) -> String {
+    if items.is_empty() {
+        return "  (none)".into();
+    }
+    items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Writes `text` to `path`, or with `check` compares them and fails when they differ.
+fn write_or_check(path: &std::path::Path, text: &str, check: bool, command: &str) -> Result<(), BenchError> {
+    if check {
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        if current != text {
+            return Err(BenchError::Other(format!("{} is stale: it differs from what the plugins render; regenerate it with `{command}`", path.display())));
+        }
+        eprintln!("{} is up to date", path.display());
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|e| BenchError::Other(format!("writing {}: {e}", path.display())))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 /// `list` rows for every profile.

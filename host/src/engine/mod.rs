@@ -307,9 +307,10 @@ impl DockerEngine {
         Ok(LabelledResources { containers, networks, volumes })
     }
 
-    /// Stops (with `grace`, then SIGKILL) and removes a container; absent is fine.
-    pub async fn remove_container(&self, id: &str, grace: Duration) -> Result<(), EngineError> {
-        let stop = StopContainerOptions { t: Some(grace.as_secs().max(1) as i32), signal: None };
+    /// Stops (its stop signal, then SIGKILL after `grace`, or after the container's own stop
+    /// timeout when `None`) and removes a container; absent is fine.
+    pub async fn remove_container(&self, id: &str, grace: Option<Duration>) -> Result<(), EngineError> {
+        let stop = StopContainerOptions { t: grace.map(|g| g.as_secs().max(1) as i32), signal: None };
         match self.docker.stop_container(id, Some(stop)).await {
             Ok(()) => {}
             Err(e) if is_not_found(&e) => return Ok(()),

@@ -2,7 +2,8 @@
 //! translation into an Engine API 1.41 create body.
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, Mount, MountType, PortBinding,
+    ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountType,
+    PortBinding,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub enum MountSource {
     Tmpfs,
     /// A host path.
     Bind(String),
+    /// A host path with `rshared` propagation (mounts made inside appear on the host).
+    BindShared(String),
 }
 
 /// One mount into the container.
@@ -114,6 +117,14 @@ impl ContainerSpec {
                     source: Some(path.clone()),
                     target: Some(m.target.clone()),
                     read_only: Some(m.read_only),
+                    ..Default::default()
+                },
+                MountSource::BindShared(path) => Mount {
+                    typ: Some(MountType::BIND),
+                    source: Some(path.clone()),
+                    target: Some(m.target.clone()),
+                    read_only: Some(m.read_only),
+                    bind_options: Some(MountBindOptions { propagation: Some(MountBindOptionsPropagationEnum::RSHARED), ..Default::default() }),
                     ..Default::default()
                 },
             })

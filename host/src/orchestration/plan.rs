@@ -70,6 +70,9 @@ fn plan_profile<'a>(
         let pref = registry.find(name)?;
         let (index, role) = (pref.plugin, pref.profile.role);
         let plugin = registry.plugin(index);
+        if let super::registry::Origin::File(path) = &registry.plugins[index].origin {
+            settings.grants.check(&plugin.info, &path.display().to_string())?;
+        }
         let ctx = settings.context(&plugin.info, name, host_os);
         let services = registry.runtime.compose_service(plugin, &ctx).await?;
         let invalid = |message: String| BenchError::InvalidPluginOutput {
@@ -169,7 +172,7 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
                 VolumeSource::Named(name) if !valid_name(name) => {
                     return Err(format!("service {n:?}: volumes[{i}] name {name:?} is invalid (use [a-z0-9-])"))
                 }
-                VolumeSource::Host(path) => {
+                VolumeSource::Host(path) | VolumeSource::HostShared(path) => {
                     if !valid_abs_path(path) {
                         return Err(format!("service {n:?}: volumes[{i}] host path {path:?} must be absolute without '..'"));
                     }

@@ -100,3 +100,89 @@ mod tests {
         assert!(missing("zfs", root.path()).unwrap().contains("unknown kernel feature"));
     }
 }
+
+/// One line of `/proc/self/mountinfo`: mount point, propagation tags, filesystem type.
+#[derive(Debug, PartialEq, Eq)]
+struct MountInfo {
+    mount_point: String,
+    shared: bool,
+    fstype: String,
+}
+
+fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
+    text.lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let f: Vec<&str> = pre.split(' ').collect();
+            let mount_point = f.get(4)?.replace("\\040", " ");
+            let shared = f.iter().skip(6).any(|o| o.starts_with("shared:"));
+            let fstype = post.split(' ').next()?.to_string();
+            Some(MountInfo { mount_point, shared, fstype })
+        })
+        .collect()
+}
+
+/// The mount holding `path` (the longest mount point that is a prefix of it).
+fn mount_of<'a>(mounts: &'a [MountInfo], path: &str) -> Option<&'a MountInfo> {
+    mounts
+        .iter()
+        .filter(|m| path == m.mount_point || m.mount_point == "/" || path.starts_with(&format!("{}/", m.mount_point)))
+        .max_by_key(|m| m.mount_point.len())
+}
+
+/// Host paths the plan bind-mounts with `rshared` propagation must exist (they are created)
+/// and sit on a shared mount, or a FUSE mount made in the container never reaches the host.
+pub fn check_shared_binds(plan: &Plan) -> Result<(), BenchError> {
+    if std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://")) {
+        return Ok(());
+    }
+    for (p, s) in plan.services() {
+        for v in &s.volumes {
+            let crate::runtime::contract::VolumeSource::HostShared(path) = &v.source else { continue };
+            std::fs::create_dir_all(path)
+                .map_err(|e| BenchError::HostUnsupported(format!("cannot create {path} (service {} of profile {}): {e}", s.name, p.profile)))?;
+            let mounts = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+            let canonical = std::fs::canonicalize(path).map(|c| c.display().to_string()).unwrap_or_else(|_| path.clone());
+            if !mount_of(&mounts, &canonical).is_some_and(|m| m.shared) {
+                return Err(BenchError::HostUnsupported(format!(
+                    "{path} (where profile {} shows its FUSE mount) is not on a shared mount, so the mount made in the container cannot appear there\n  hint: sudo mount --bind {path} {path} && sudo mount --make-shared {path}   (or point the plugin's mount setting elsewhere)",
+                    p.profile
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After `down`: a FUSE mount left at `path` (its daemon was killed) is detached with
+/// `umount -l`. Returns what happened, for the report.
+pub fn release_fuse_mount(path: &str) -> Option<String> {
+    let mounts = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+    let stale = mounts.iter().any(|m| m.mount_point == path && m.fstype.starts_with("fuse"));
+    if !stale {
+        return None;
+    }
+    Some(match std::process::Command::new("umount").args(["-l", path]).output() {
+        Ok(o) if o.status.success() => format!("detached the stale FUSE mount at {path}"),
+        Ok(o) => format!("could not detach the stale FUSE mount at {path}: {} (try `sudo umount -l {path}`)", String::from_utf8_lossy(&o.stderr).trim()),
+        Err(e) => format!("could not run umount for {path}: {e} (try `sudo umount -l {path}`)"),
+    })
+}
+
+#[cfg(test)]
+mod mountinfo_tests {
+    use super::*;
+
+    #[test]
+    fn shared_mounts_are_recognised_by_longest_prefix() {
+        let text = "22 1 0:21 / / rw,relatime - overlay overlay rw\n\
+                    30 22 0:40 / /srv/jfs rw,relatime shared:5 - ext4 /dev/vda rw\n\
+                    31 30 0:41 / /srv/jfs/mnt rw master:5 - fuse.juicefs JuiceFS:x rw\n";
+        let m = parse_mountinfo(text);
+        assert_eq!(m.len(), 3);
+        assert!(!mount_of(&m, "/tmp/x").unwrap().shared);
+        assert!(mount_of(&m, "/srv/jfs").unwrap().shared);
+        assert_eq!(mount_of(&m, "/srv/jfs/mnt").unwrap().fstype, "fuse.juicefs");
+        assert_eq!(mount_of(&m, "/srv/jfsother").unwrap().mount_point, "/");
+    }
+}

@@ -6,6 +6,7 @@
 use super::error::BenchError;
 use crate::runtime::contract::{Profile, Role};
 use crate::runtime::{LoadedPlugin, PluginError, PluginRuntime};
+
 use std::path::PathBuf;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
@@ -29,6 +30,8 @@ pub struct Registry {
     pub runtime: PluginRuntime,
     pub plugins: Vec<RegisteredPlugin>,
     pub load_errors: Vec<PluginError>,
+    /// Third-party plugins left out because they claim a profile or port another plugin has.
+    pub conflicts: Vec<String>,
 }
 
 /// A profile together with the index of its plugin in [`Registry::plugins`].
@@ -39,38 +42,48 @@ pub struct ProfileRef<'a> {
 }
 
 impl Registry {
-    /// Loads the built-in plugins and every `*.wasm` in the plugin directories, compiling them
-    /// concurrently. Errors only if a *built-in* plugin fails (a build defect) or two plugins
-    /// claim the same profile or port.
+    /// Loads the built-in plugins and every `*.wasm` in the plugin directories
+    /// ([`plugin_dirs`]), compiling them concurrently.
     pub async fn load(runtime: PluginRuntime) -> Result<Self, BenchError> {
+        let mut files = Vec::new();
+        for dir in plugin_dirs() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
+            found.sort();
+            files.extend(found);
+        }
+        Self::load_files(runtime, &files).await
+    }
+
+    /// Loads the built-in plugins plus exactly `files`. Errors only if a *built-in* plugin
+    /// fails (a build defect). A third-party plugin that fails to load, or claims a profile or
+    /// port another plugin has, is left out and reported in [`Registry::load_errors`] /
+    /// [`Registry::conflicts`].
+    pub async fn load_files(runtime: PluginRuntime, files: &[PathBuf]) -> Result<Self, BenchError> {
         let mut sources: Vec<(Origin, String, Vec<u8>)> = BUILTIN_PLUGINS
             .iter()
             .map(|(name, bytes)| (Origin::BuiltIn, format!("built-in plugin {name}"), bytes.to_vec()))
             .collect();
-        let mut load_errors = Vec::new();
-        for dir in plugin_dirs() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
-            files.sort();
-            for f in files {
-                match std::fs::read(&f) {
-                    Ok(bytes) => sources.push((Origin::File(f.clone()), f.display().to_string(), bytes)),
-                    Err(e) => tracing::warn!("skipping plugin {}: {e}", f.display()),
-                }
+        for f in files {
+            match std::fs::read(f) {
+                Ok(bytes) => sources.push((Origin::File(f.clone()), f.display().to_string(), bytes)),
+                Err(e) => tracing::warn!("skipping plugin {}: {e}", f.display()),
             }
         }
         let loads = sources.iter().map(|(_, label, bytes)| runtime.load(label, bytes));
         let results = futures_util::future::join_all(loads).await;
-        let mut plugins = Vec::new();
+        let mut registry = Registry { runtime, plugins: Vec::new(), load_errors: Vec::new(), conflicts: Vec::new() };
         for ((origin, _, _), result) in sources.into_iter().zip(results) {
             match (result, &origin) {
-                (Ok(plugin), _) => plugins.push(RegisteredPlugin { plugin, origin }),
+                (Ok(plugin), Origin::BuiltIn) => registry.plugins.push(RegisteredPlugin { plugin, origin }),
+                (Ok(plugin), Origin::File(_)) => match registry.conflict_with(&plugin) {
+                    Some(msg) => registry.conflicts.push(msg),
+                    None => registry.plugins.push(RegisteredPlugin { plugin, origin }),
+                },
                 (Err(e), Origin::BuiltIn) => return Err(e.into()),
-                (Err(e), Origin::File(_)) => load_errors.push(e),
+                (Err(e), Origin::File(_)) => registry.load_errors.push(e),
             }
         }
-        let registry = Registry { runtime, plugins, load_errors };
-        registry.check_unique()?;
         Ok(registry)
     }
 
@@ -113,27 +126,27 @@ impl Registry {
             .join("\n")
     }
 
-    /// Two plugins may not claim one profile name or one published port.
-    fn check_unique(&self) -> Result<(), BenchError> {
-        let profiles = self.profiles();
-        for (i, a) in profiles.iter().enumerate() {
-            for b in &profiles[i + 1..] {
-                let (pa, pb) = (self.plugin(a.plugin), self.plugin(b.plugin));
-                if a.profile.name == b.profile.name {
-                    return Err(BenchError::Usage(format!(
-                        "profile {:?} is claimed by two plugins: {} ({}) and {} ({})",
-                        a.profile.name, pa.info.name, pa.origin, pb.info.name, pb.origin
-                    )));
+    /// Why `candidate` cannot join: a profile name or published port another plugin claims.
+    fn conflict_with(&self, candidate: &LoadedPlugin) -> Option<String> {
+        let origin = |p: &LoadedPlugin| p.origin.clone();
+        for new in &candidate.info.profiles {
+            for have in self.profiles() {
+                let owner = self.plugin(have.plugin);
+                if new.name == have.profile.name {
+                    return Some(format!(
+                        "profile {:?} is claimed by two plugins: {} ({}) and {} ({}); the second is not loaded",
+                        new.name, owner.info.name, origin(owner), candidate.info.name, origin(candidate)
+                    ));
                 }
-                if a.plugin != b.plugin && a.profile.port.is_some() && a.profile.port == b.profile.port {
-                    return Err(BenchError::Usage(format!(
-                        "port {} is claimed by two plugins: {} (profile {}) and {} (profile {})",
-                        a.profile.port.unwrap(), pa.info.name, a.profile.name, pb.info.name, b.profile.name
-                    )));
+                if owner.info.name != candidate.info.name && new.port.is_some() && new.port == have.profile.port {
+                    return Some(format!(
+                        "port {} is claimed by two plugins: {} (profile {}, {}) and {} (profile {}, {}); the second is not loaded",
+                        new.port.unwrap(), owner.info.name, have.profile.name, origin(owner), candidate.info.name, new.name, origin(candidate)
+                    ));
                 }
             }
         }
-        Ok(())
+        None
     }
 }
 
@@ -148,7 +161,11 @@ pub fn plugin_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// `$XDG_DATA_HOME/benchhost/plugins` (or `~/.local/share/benchhost/plugins`).
+/// `BENCHHOST_PLUGIN_DIR`, else `$XDG_DATA_HOME/benchhost/plugins` (or
+/// `~/.local/share/benchhost/plugins`): where `benchhost plugin install` puts plugins.
 pub fn user_plugin_dir() -> Option<PathBuf> {
-    dirs::data_dir().map(|d| d.join("benchhost").join("plugins"))
+    match std::env::var_os("BENCHHOST_PLUGIN_DIR") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => dirs::data_dir().map(|d| d.join("benchhost").join("plugins")),
+    }
 }

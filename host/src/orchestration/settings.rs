@@ -18,6 +18,8 @@ pub struct SettingsSource {
     values: HashMap<String, String>,
     /// The `.env` file that was read, if any.
     pub env_file: Option<PathBuf>,
+    /// Capabilities the user granted to third-party plugins (`--allow`, `BENCHHOST_ALLOW`).
+    pub grants: super::grants::Grants,
 }
 
 impl SettingsSource {
@@ -38,12 +40,19 @@ impl SettingsSource {
             }
         }
         values.extend(std::env::vars());
-        Ok(SettingsSource { values, env_file: path })
+        let grants = super::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
+        Ok(SettingsSource { values, env_file: path, grants })
     }
 
     /// A source with exactly `values` (tests).
     pub fn from_map(values: HashMap<String, String>) -> Self {
-        SettingsSource { values, env_file: None }
+        SettingsSource { values, env_file: None, grants: Default::default() }
+    }
+
+    /// Adds `--allow` grants to those from `BENCHHOST_ALLOW`.
+    pub fn with_allow(mut self, allow: &[String]) -> Self {
+        self.grants = super::grants::Grants::new(allow, self.get("BENCHHOST_ALLOW"));
+        self
     }
 
     /// The raw value of `name`, if set.

@@ -22,6 +22,10 @@ pub const LABEL_PROFILE: &str = "benchhost.profile";
 pub const LABEL_RUN: &str = "benchhost.run-id";
 pub const LABEL_PLUGIN: &str = "benchhost.plugin";
 pub const LABEL_SERVICE: &str = "benchhost.service";
+/// `target` or `infrastructure`: `down` stops systems under test before what they depend on.
+pub const LABEL_ROLE: &str = "benchhost.role";
+/// Host paths bind-mounted with propagation (`:`-separated), checked for stale FUSE mounts by `down`.
+pub const LABEL_SHARED_BINDS: &str = "benchhost.shared-binds";
 
 /// How often readiness is polled.
 const POLL: Duration = Duration::from_millis(100);
@@ -316,6 +320,16 @@ fn container_spec(
     let mut labels = base_labels.clone();
     labels.insert(LABEL_PLUGIN.into(), plugin.into());
     labels.insert(LABEL_SERVICE.into(), service.name.clone());
+    let role = if planned.role == crate::runtime::contract::Role::Infrastructure { "infrastructure" } else { "target" };
+    labels.insert(LABEL_ROLE.into(), role.into());
+    let shared: Vec<&str> = service
+        .volumes
+        .iter()
+        .filter_map(|v| if let VolumeSource::HostShared(p) = &v.source { Some(p.as_str()) } else { None })
+        .collect();
+    if !shared.is_empty() {
+        labels.insert(LABEL_SHARED_BINDS.into(), shared.join(":"));
+    }
     let ms = |ms: u32| Duration::from_millis(ms as u64);
     let mut aliases = vec![service.name.clone()];
     // An infrastructure profile with one service is also reachable by its profile name.
@@ -341,6 +355,7 @@ fn container_spec(
                     VolumeSource::Named(n) => MountSource::Volume(resource_name(&plan.target, n)),
                     VolumeSource::Tmpfs => MountSource::Tmpfs,
                     VolumeSource::Host(p) => MountSource::Bind(p.clone()),
+                    VolumeSource::HostShared(p) => MountSource::BindShared(p.clone()),
                 },
                 target: v.target.clone(),
                 read_only: v.read_only,
@@ -384,10 +399,16 @@ pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
 }
 
 /// Removes containers (in parallel), then networks, then volumes.
+/// Systems under test stop first (in parallel), then the infrastructure they use: a client
+/// such as JuiceFS closes its session cleanly while PostgreSQL is still there.
 async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<(), BenchError> {
-    let stops = found.containers.iter().map(|c| engine.remove_container(&c.id, Duration::from_secs(10)));
-    for r in futures_util::future::join_all(stops).await {
-        r?;
+    let (infra, targets): (Vec<_>, Vec<_>) =
+        found.containers.iter().partition(|c| c.labels.get(LABEL_ROLE).is_some_and(|r| r == "infrastructure"));
+    for wave in [targets, infra] {
+        let stops = wave.iter().map(|c| engine.remove_container(&c.id, None));
+        for r in futures_util::future::join_all(stops).await {
+            r?;
+        }
     }
     for n in &found.networks {
         engine.remove_network(&n.id).await?;
@@ -401,6 +422,8 @@ async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<
 /// What `down` removed.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DownReport {
+    /// Anything `down` did besides removing resources (e.g. detaching a stale FUSE mount).
+    pub notes: Vec<String>,
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
@@ -410,7 +433,14 @@ pub struct DownReport {
 pub async fn down(engine: &DockerEngine, profile: &str) -> Result<DownReport, BenchError> {
     let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
     remove_all(engine, &found).await?;
+    let mut notes = Vec::new();
+    for c in &found.containers {
+        for path in c.labels.get(LABEL_SHARED_BINDS).map(|v| v.split(':').collect::<Vec<_>>()).unwrap_or_default() {
+            notes.extend(super::preflight::release_fuse_mount(path));
+        }
+    }
     Ok(DownReport {
+        notes,
         containers: found.containers.iter().map(|c| c.name.clone()).collect(),
         networks: found.networks.iter().map(|n| n.name.clone()).collect(),
         volumes: found.volumes.iter().map(|v| v.name.clone()).collect(),

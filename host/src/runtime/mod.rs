@@ -11,6 +11,7 @@
 mod error;
 mod gateway;
 mod state;
+pub mod version;
 
 pub use error::{Operation, PluginError, PluginErrorKind};
 pub use gateway::{ExecResult, NoServices, ServiceGateway};
@@ -174,11 +175,32 @@ impl PluginRuntime {
                 "{origin} is a core WebAssembly module, not a component; build it with `cargo build --target wasm32-wasip2`"
             )));
         }
+        // Read the contract version before compiling: a clear message beats a linker error.
+        let facts = version::read_facts(bytes).map_err(|e| invalid(format!("{origin}: {e}")))?;
+        let api = facts.api_version().ok_or_else(|| {
+            invalid(format!(
+                "{origin} is not a benchhost plugin: it neither carries a {} section nor exports benchhost:plugin/plugin",
+                version::API_VERSION_SECTION
+            ))
+        })?;
+        version::check_supported(api).map_err(|e| invalid(format!("{origin} is {e}; rebuild it with a matching benchhost-plugin-sdk")))?;
         let component = Component::new(&self.engine, bytes).map_err(|e| invalid(format!("{origin} does not compile: {e:#}")))?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            invalid(format!(
-                "{origin} needs imports this benchhost (contract benchhost:plugin@0.1.0) does not provide: {e:#}"
-            ))
+            let unknown: Vec<&str> = facts
+                .imports
+                .iter()
+                .map(String::as_str)
+                .filter(|i| !(i.starts_with("wasi:") || *i == concat!("benchhost:plugin/host@", "0.1.0") || *i == "benchhost:plugin/types@0.1.0"))
+                .collect();
+            if unknown.is_empty() {
+                invalid(format!("{origin} needs imports this benchhost does not provide: {e:#}"))
+            } else {
+                invalid(format!(
+                    "{origin} needs {} which this benchhost does not provide (it provides benchhost:plugin@{} and WASI 0.2)",
+                    unknown.join(", "),
+                    version::CURRENT_API
+                ))
+            }
         })?;
         let pre = BenchhostPluginPre::new(pre)
             .map_err(|e| invalid(format!("{origin} does not export the benchhost:plugin/plugin@0.1.0 interface: {e:#}")))?;

@@ -88,6 +88,7 @@ impl Imports {
     async fn do_tcp_exchange(&self, service: &str, port: u16, request: Vec<u8>, timeout_ms: u32) -> Result<Vec<u8>, String> {
         let addr = self.gateway.resolve(service, port)?;
         let timeout = self.bounded(timeout_ms);
+        tracing::debug!(plugin = %self.plugin, %service, port, "tcp-exchange of {} bytes", request.len());
         let work = async {
             let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect {service}:{port}: {e}"))?;
             stream.write_all(&request).await.map_err(|e| format!("send to {service}:{port}: {e}"))?;

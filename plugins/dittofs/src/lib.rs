@@ -22,7 +22,68 @@ struct Dittofs;
 
 const API: u16 = 8080;
 const NFS_PORT: u16 = 12049;
+/// The SMB port of the benchmark (the server's own default adapter port is 1445, §6).
+const SMB_PORT: u16 = 12445;
 const SERVICE: &str = "dittofs";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Meta {
+    Badger,
+    Postgres,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Proto {
+    Nfs,
+    Smb,
+}
+
+/// One profile: metadata store, whether blocks go to S3, and the one adapter enabled.
+struct Variant {
+    name: &'static str,
+    description: &'static str,
+    meta: Meta,
+    s3: bool,
+    proto: Proto,
+}
+
+const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "dittofs-badger-s3",
+        description: "DittoFS over NFSv4.1: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
+        meta: Meta::Badger,
+        s3: true,
+        proto: Proto::Nfs,
+    },
+    Variant {
+        name: "dittofs-postgres-s3",
+        description: "DittoFS over NFSv4.1: PostgreSQL metadata, local fs cache + S3 (LocalStack) blocks",
+        meta: Meta::Postgres,
+        s3: true,
+        proto: Proto::Nfs,
+    },
+    Variant {
+        name: "dittofs-badger-fs",
+        description: "DittoFS over NFSv4.1: BadgerDB metadata, blocks on the local filesystem only",
+        meta: Meta::Badger,
+        s3: false,
+        proto: Proto::Nfs,
+    },
+    Variant {
+        name: "dittofs-smb",
+        description: "DittoFS over SMB3 on 12445: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
+        meta: Meta::Badger,
+        s3: true,
+        proto: Proto::Smb,
+    },
+];
+
+fn variant(ctx: &Context) -> Result<&'static Variant, String> {
+    VARIANTS.iter().find(|v| v.name == ctx.profile).ok_or_else(|| {
+        let names: Vec<_> = VARIANTS.iter().map(|v| v.name).collect();
+        format!("unknown profile {:?} (this plugin has: {})", ctx.profile, names.join(", "))
+    })
+}
 
 /// Names of the resources bootstrap creates.
 const META_STORE: &str = "meta";
@@ -53,30 +114,34 @@ metrics:
 
 impl Plugin for Dittofs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores")
-            .profile(Profile::target(
-                "dittofs-badger-s3",
-                "DittoFS over NFSv4.1: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
-                "nfs",
-                Some(NFS_PORT),
-            ))
-            .setting(Setting::new("DITTOFS_IMAGE", "marmos91c/dittofs:v0.29.0", "DittoFS image (pinned tag)"))
-            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD", "benchadmin", "Initial password of the DittoFS admin user"))
+        let mut info = PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores");
+        for v in VARIANTS {
+            let (protocol, port) = match v.proto {
+                Proto::Nfs => ("nfs", NFS_PORT),
+                Proto::Smb => ("smb", SMB_PORT),
+            };
+            info = info.profile(Profile::target(v.name, v.description, protocol, Some(port)));
+        }
+        info.setting(Setting::new("DITTOFS_IMAGE", "marmos91c/dittofs:v0.29.0", "DittoFS image (pinned tag)"))
+            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD", "benchadmin", "Initial password of the DittoFS admin user (also the SMB login)"))
             .setting(Setting::secret(
                 "DITTOFS_JWT_SECRET",
                 "BenchmarkInfrastructureSecret32ch!",
                 "Control-plane JWT signing secret (at least 32 characters)",
             ))
-            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
+            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container (anything but LocalStack drops the LocalStack dependency)"))
             .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket for block data"))
             .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
             .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
             .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
+            .setting(Setting::new("POSTGRES_USER", "bench", "PostgreSQL user (dittofs-postgres-s3 metadata)"))
+            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "PostgreSQL password"))
+            .setting(Setting::new("POSTGRES_DB", "bench", "PostgreSQL database"))
             .setting(Setting::new("BENCH_CACHE_SIZE", "1GiB", "Local cache size, the same for every system (DittoFS: local fs block store max_size)"))
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
-        check_profile(ctx)?;
+        let v = variant(ctx)?;
         let secret = ctx.setting("DITTOFS_JWT_SECRET");
         if secret.len() < 32 {
             return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
@@ -87,15 +152,24 @@ impl Plugin for Dittofs {
             .env("DITTOFS_CONTROLPLANE_SECRET", secret)
             .env("DITTOFS_ADMIN_INITIAL_PASSWORD", ctx.setting("DITTOFS_ADMIN_PASSWORD"))
             .env("DITTOFS_LOGGING_LEVEL", "INFO")
-            .publish(NFS_PORT, NFS_PORT)
+            .publish(match v.proto {
+                Proto::Nfs => NFS_PORT,
+                Proto::Smb => SMB_PORT,
+            }, match v.proto {
+                Proto::Nfs => NFS_PORT,
+                Proto::Smb => SMB_PORT,
+            })
             .publish(API, API)
             // The image's dirs are owned by uid 65532; named volumes inherit that ownership.
             .volume("metadata", "/data/metadata")
             .volume("content", "/data/content")
             .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://localhost:8080/health/ready"], 1_000, 5_000, 120))
             .stop_signal("SIGTERM", 30_000);
-        if uses_localstack(ctx) {
+        if v.s3 && uses_localstack(ctx) {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
+        }
+        if v.meta == Meta::Postgres {
+            svc = svc.depends_on("postgres", DependencyCondition::Healthy);
         }
         Ok(vec![svc])
     }
@@ -105,88 +179,107 @@ impl Plugin for Dittofs {
     }
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
-        check_profile(ctx)?;
+        let v = variant(ctx)?;
         let token = login(ctx)?;
         let api = Api { token };
 
-        api.ensure(
-            "/api/v1/store/metadata",
-            META_STORE,
-            json!({"name": META_STORE, "type": "badger", "config": json!({"path": "/data/metadata/badger"}).to_string()}),
-        )?;
+        let meta = match v.meta {
+            Meta::Badger => json!({"name": META_STORE, "type": "badger", "config": json!({"path": "/data/metadata/badger"}).to_string()}),
+            Meta::Postgres => json!({"name": META_STORE, "type": "postgres", "config": json!({
+                "host": "postgres",
+                "port": 5432,
+                "user": ctx.setting("POSTGRES_USER"),
+                "password": ctx.setting("POSTGRES_PASSWORD"),
+                "database": ctx.setting("POSTGRES_DB"),
+                "sslmode": "disable",
+            }).to_string()}),
+        };
+        api.ensure("/api/v1/store/metadata", META_STORE, meta)?;
         let cache = parse_size(ctx.setting("BENCH_CACHE_SIZE")).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
         api.ensure(
             "/api/v1/store/block/local",
             LOCAL_STORE,
             json!({"name": LOCAL_STORE, "type": "fs", "config": json!({"path": "/data/content/blocks", "max_size": cache}).to_string()}),
         )?;
-        let s3 = json!({
-            "bucket": ctx.setting("S3_BUCKET"),
-            "region": ctx.setting("S3_REGION"),
-            "endpoint": ctx.setting("S3_ENDPOINT"),
-            "access_key_id": ctx.setting("AWS_ACCESS_KEY_ID"),
-            "secret_access_key": ctx.setting("AWS_SECRET_ACCESS_KEY"),
-            "force_path_style": true,
-            "allow_private_endpoint": true,
+        let mut share = json!({
+            "name": SHARE,
+            "metadata_store_id": META_STORE,
+            "local_block_store": LOCAL_STORE,
+            "default_permission": "read-write",
         });
-        api.ensure(
-            "/api/v1/store/block/remote",
-            REMOTE_STORE,
-            json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}),
-        )?;
+        if v.s3 {
+            let s3 = json!({
+                "bucket": ctx.setting("S3_BUCKET"),
+                "region": ctx.setting("S3_REGION"),
+                "endpoint": ctx.setting("S3_ENDPOINT"),
+                "access_key_id": ctx.setting("AWS_ACCESS_KEY_ID"),
+                "secret_access_key": ctx.setting("AWS_SECRET_ACCESS_KEY"),
+                "force_path_style": true,
+                "allow_private_endpoint": true,
+            });
+            api.ensure(
+                "/api/v1/store/block/remote",
+                REMOTE_STORE,
+                json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}),
+            )?;
+            share["remote_block_store"] = json!(REMOTE_STORE);
+        }
         let share_key = SHARE.trim_start_matches('/');
-        api.ensure(
-            "/api/v1/shares",
-            share_key,
-            json!({
-                "name": SHARE,
-                "metadata_store_id": META_STORE,
-                "local_block_store": LOCAL_STORE,
-                "remote_block_store": REMOTE_STORE,
-                "default_permission": "read-write",
-            }),
-        )?;
+        api.ensure("/api/v1/shares", share_key, share)?;
         // Share create answers 201 even when adding it to the runtime failed (§5): check.
         let status = api.request("GET", &format!("/api/v1/shares/{share_key}/status"), None)?;
         if !status.is_success() {
             return Err(format!("share {SHARE} was created but its status is HTTP {}: {}", status.status, status.text()));
         }
-        api.expect_ok(
-            "PATCH",
-            &format!("/api/v1/shares/{share_key}/adapters/nfs/config"),
-            json!({"squash": "none"}),
-        )?;
-        api.adapter("nfs", json!({"enabled": true, "port": NFS_PORT}))?;
-        api.adapter("smb", json!({"enabled": false}))?;
-        api.wait_adapter_running("nfs")?;
-        host::info(&format!("share {SHARE} served over NFS on port {NFS_PORT}"));
+        // Only the adapter under test runs (seed); both exist from first boot, so PUT (§5).
+        match v.proto {
+            Proto::Nfs => {
+                api.expect_ok("PATCH", &format!("/api/v1/shares/{share_key}/adapters/nfs/config"), json!({"squash": "none"}))?;
+                api.adapter("nfs", json!({"enabled": true, "port": NFS_PORT}))?;
+                api.adapter("smb", json!({"enabled": false}))?;
+                api.wait_adapter_running("nfs")?;
+                host::info(&format!("share {SHARE} served over NFS on port {NFS_PORT}"));
+            }
+            Proto::Smb => {
+                api.adapter("smb", json!({"enabled": true, "port": SMB_PORT}))?;
+                api.adapter("nfs", json!({"enabled": false}))?;
+                api.wait_adapter_running("smb")?;
+                host::info(&format!("share {SHARE} served over SMB on port {SMB_PORT}"));
+            }
+        }
         Ok(())
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        check_profile(ctx)?;
-        let port = format!("port={NFS_PORT}");
-        Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new(
+        let v = variant(ctx)?;
+        let nfs_port = format!("port={NFS_PORT}");
+        let smb_port = format!("port={SMB_PORT}");
+        Ok(match (v.proto, ctx.host_os) {
+            (Proto::Smb, HostOs::Macos) => MountSpec::new(
+                "smb",
+                &format!("//admin@127.0.0.1:{SMB_PORT}/export"),
+                &[],
+                "SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD",
+            ),
+            (Proto::Smb, _) => MountSpec::new(
+                "smb",
+                "//127.0.0.1/export",
+                &[&smb_port, "vers=3.0", "username=admin"],
+                "SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options",
+            ),
+            (Proto::Nfs, HostOs::Macos) => MountSpec::new(
                 "nfs",
                 &format!("127.0.0.1:{SHARE}"),
-                &["vers=4", "tcp", &port, "resvport"],
+                &["vers=4", "tcp", &nfs_port, "resvport"],
                 "NFSv4.0 (macOS has no NFSv4.1 client)",
             ),
-            _ => MountSpec::new(
+            (Proto::Nfs, _) => MountSpec::new(
                 "nfs",
                 &format!("127.0.0.1:{SHARE}"),
-                &["vers=4.1", "tcp", &port],
+                &["vers=4.1", "tcp", &nfs_port],
                 "NFSv4.1 pinned, as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
             ),
         })
-    }
-}
-
-fn check_profile(ctx: &Context) -> Result<(), String> {
-    match ctx.profile.as_str() {
-        "dittofs-badger-s3" => Ok(()),
-        other => Err(format!("unknown profile {other:?} (this plugin has: dittofs-badger-s3)")),
     }
 }
 

@@ -1,12 +1,276 @@
-//! juicefs: placeholder being written.
+//! JuiceFS Community Edition as a FUSE mount: metadata in PostgreSQL (the `postgres`
+//! infrastructure profile), data chunks in S3 (the `localstack` profile unless `S3_ENDPOINT`
+//! points elsewhere), a local disk cache of `BENCH_CACHE_SIZE`.
+//!
+//! Follows the seed's Compose service (`shared/reference/dittofs.md` §7A): `juicefs format
+//! --storage s3 --bucket <endpoint>/<bucket>` with PostgreSQL metadata, then `juicefs mount
+//! --cache-size <MiB>` in the foreground. Differences, all verified on JuiceFS 1.4.2
+//! (`tests/images/juicefs/README.md`):
+//! - not privileged: `CAP_SYS_ADMIN` + `/dev/fuse` is the least that mounts (without
+//!   SYS_ADMIN the mount never appears); `--privileged` does not even start in some sandboxes;
+//! - secrets reach JuiceFS as environment variables, never argv: `META_PASSWORD` (the meta URL
+//!   carries no password), `ACCESS_KEY`/`SECRET_KEY` (read by `juicefs format`);
+//! - `format` runs only when `juicefs status` says the volume is not formatted yet (a re-run
+//!   of format with the same settings would also pass, but could silently rewrite the storage);
+//! - the bucket is created by LocalStack's bootstrap (JuiceFS would also create it);
+//! - the FUSE mount is made inside the container at `/jfs`, which is the host path
+//!   `JUICEFS_MOUNT` bind-mounted with `rshared` propagation, so it appears on the host there
+//!   (the host checks the path sits on a shared mount first). An empty `JUICEFS_MOUNT` keeps
+//!   the mount inside the container only.
+
+use benchhost_plugin_sdk::host;
+use benchhost_plugin_sdk::size::parse_size;
 use benchhost_plugin_sdk::*;
-struct P;
-impl Plugin for P {
+
+struct JuiceFs;
+
+const PROFILE: &str = "juicefs";
+const SERVICE: &str = "juicefs";
+/// Mount point inside the container.
+const MOUNT_POINT: &str = "/jfs";
+/// JuiceFS's default cache dir, on a named volume (not the container's overlayfs).
+const CACHE_DIR: &str = "/var/jfsCache";
+/// The start script, uploaded before the container starts.
+const START_SCRIPT: &str = "/benchhost/juicefs-start.sh";
+/// JuiceFS volume name: the prefix of every object in the bucket (`juicefs/chunks/...`).
+const VOLUME_NAME: &str = "juicefs";
+
+/// Formats the volume once, then mounts it in the foreground as PID 1 (after `exec`), so
+/// SIGTERM reaches JuiceFS, which flushes, closes its session and unmounts. Every value comes
+/// from the environment (nothing to quote; secrets never in argv or in this file).
+const START_SH: &str = r#"#!/bin/sh
+# Written by the benchhost juicefs plugin. Inputs (environment):
+#   JFS_META_URL    postgres://USER@postgres:5432/DB?sslmode=disable (password: META_PASSWORD)
+#   JFS_BUCKET_URL  <S3 endpoint>/<bucket>          (keys: ACCESS_KEY, SECRET_KEY)
+#   JFS_VOLUME      volume name (object prefix)
+#   JFS_CACHE_MIB   local cache size in MiB
+set -eu
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /jfs /var/jfsCache
+if juicefs status "$JFS_META_URL" >/dev/null 2>&1; then
+    echo "benchhost: JuiceFS volume already formatted in the metadata database; keeping it"
+else
+    echo "benchhost: formatting JuiceFS volume $JFS_VOLUME (data in $JFS_BUCKET_URL)"
+    juicefs format --storage s3 --bucket "$JFS_BUCKET_URL" "$JFS_META_URL" "$JFS_VOLUME"
+fi
+# The keys are stored in the metadata by format; mount does not need them.
+unset ACCESS_KEY SECRET_KEY
+exec juicefs mount --no-usage-report --cache-size "$JFS_CACHE_MIB" --cache-dir /var/jfsCache "$JFS_META_URL" /jfs
+"#;
+
+/// Live FUSE mount check, run inside the container: JuiceFS is mounted at /jfs, and its
+/// daemon answers (`.config` is a virtual file served by JuiceFS itself, so a dead or
+/// wrong mount fails here).
+const PROBE_SH: &str = "grep -q ' /jfs fuse.juicefs ' /proc/mounts || { echo 'no fuse.juicefs mount at /jfs yet' >&2; exit 1; }; \
+                        test -s /jfs/.config || { echo '/jfs is mounted but JuiceFS does not answer' >&2; exit 1; }";
+
+impl Plugin for JuiceFs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("juicefs", env!("CARGO_PKG_VERSION"), "placeholder")
+        PluginInfo::new("juicefs", env!("CARGO_PKG_VERSION"), "JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
+            .profile(Profile::target(
+                PROFILE,
+                "JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache",
+                "fuse",
+                None,
+            ))
+            .setting(Setting::new(
+                "JUICEFS_IMAGE",
+                "juicedata/mount:ce-v1.3.0",
+                "JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)",
+            ))
+            .setting(Setting::new(
+                "JUICEFS_MOUNT",
+                "/tmp/bench-juicefs",
+                "Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container",
+            ))
+            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
+            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket for data chunks"))
+            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
+            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
+            .setting(Setting::new("POSTGRES_USER", "bench", "PostgreSQL user for the metadata database"))
+            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "PostgreSQL password"))
+            .setting(Setting::new("POSTGRES_DB", "bench", "PostgreSQL database holding the metadata"))
+            .setting(Setting::new(
+                "BENCH_CACHE_SIZE",
+                "1GiB",
+                "Local cache size, the same for every system (JuiceFS: --cache-size, in MiB)",
+            ))
+            // FUSE: mount(2) needs CAP_SYS_ADMIN (Docker's seccomp profile allows it only then)
+            // and the /dev/fuse device. Nothing else: no privileged mode, no AppArmor change.
+            .cap_add("SYS_ADMIN")
+            .device("/dev/fuse")
+            .host_kernel("fuse")
+            // Where JUICEFS_MOUNT may point (the mount is propagated there).
+            .host_bind("/tmp")
+            .host_bind("/mnt")
+            .host_bind("/media")
+            .host_bind("/srv")
     }
-    fn compose_service(_ctx: &Context) -> Result<Vec<Service>, String> {
-        Err("not written yet".into())
+
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        check_profile(ctx)?;
+        host_mount(ctx)?;
+        let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
+        let bucket_url = bucket_url(ctx.setting("S3_ENDPOINT"), ctx.setting("S3_BUCKET"))?;
+        let meta_url = meta_url(ctx.setting("POSTGRES_USER"), ctx.setting("POSTGRES_DB"))?;
+        let mut svc = Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
+            .entrypoint(&["/bin/sh", START_SCRIPT])
+            .file_mode(START_SCRIPT, START_SH, 0o755)
+            .env("JFS_META_URL", &meta_url)
+            .env("META_PASSWORD", ctx.setting("POSTGRES_PASSWORD"))
+            .env("JFS_BUCKET_URL", &bucket_url)
+            .env("ACCESS_KEY", ctx.setting("AWS_ACCESS_KEY_ID"))
+            .env("SECRET_KEY", ctx.setting("AWS_SECRET_ACCESS_KEY"))
+            .env("JFS_VOLUME", VOLUME_NAME)
+            .env("JFS_CACHE_MIB", &cache_mib.to_string())
+            .volume("cache", CACHE_DIR)
+            .cap_add("SYS_ADMIN")
+            .device("/dev/fuse")
+            .healthcheck(Healthcheck {
+                test: vec!["CMD-SHELL".into(), PROBE_SH.into()],
+                interval_ms: 1_000,
+                timeout_ms: 5_000,
+                retries: 120,
+                start_period_ms: 0,
+            })
+            // JuiceFS flushes buffered writes to S3 and closes its session on SIGTERM.
+            .stop_signal("SIGTERM", 30_000)
+            .depends_on("postgres", DependencyCondition::Healthy);
+        if uses_localstack(ctx) {
+            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
+        }
+        let host_path = host_mount(ctx)?;
+        if !host_path.is_empty() {
+            svc = svc.bind_shared(host_path, MOUNT_POINT);
+        }
+        Ok(vec![svc])
+    }
+
+    fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+        Ok(match host::exec(service, &["sh", "-c", PROBE_SH], 5_000) {
+            Ok(out) if out.exit_code == 0 => Health::Ready,
+            Ok(out) => {
+                let why = format!("{}{}", out.stderr.trim(), out.stdout.trim());
+                Health::Waiting(format!("JuiceFS FUSE mount at {MOUNT_POINT}: {}", if why.is_empty() { format!("exit {}", out.exit_code) } else { why }))
+            }
+            Err(e) => Health::Waiting(format!("JuiceFS FUSE mount at {MOUNT_POINT}: {e}")),
+        })
+    }
+
+    fn bootstrap(ctx: &Context) -> Result<(), String> {
+        check_profile(ctx)?;
+        // Nothing to provision (the start script formats): report what is mounted.
+        let out = host::exec(SERVICE, &["juicefs", "version"], 10_000)?;
+        if out.exit_code != 0 {
+            return Err(format!("`juicefs version` in the container exited {}: {}", out.exit_code, out.stderr.trim()));
+        }
+        host::info(&format!("{} mounted at {MOUNT_POINT} in the container", out.stdout.trim()));
+        Ok(())
+    }
+
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        check_profile(ctx)?;
+        let host_path = host_mount(ctx)?;
+        let container = format!("benchhost-{}-{SERVICE}", ctx.profile);
+        if host_path.is_empty() {
+            let note = format!(
+                "JUICEFS_MOUNT is empty: JuiceFS is FUSE-mounted only inside {container} at {MOUNT_POINT} (run the client there: `docker exec -it {container} sh`)"
+            );
+            return Ok(MountSpec::new("fuse", MOUNT_POINT, &[], &note));
+        }
+        let note = format!("FUSE-mounted by {container} at {MOUNT_POINT} and propagated (rshared) to {host_path} on this host; `benchhost down` unmounts it");
+        Ok(MountSpec::new("fuse", host_path, &[], &note))
     }
 }
-register_plugin!(P);
+
+/// `JUICEFS_MOUNT`: empty, or an absolute host path without `..`.
+fn host_mount(ctx: &Context) -> Result<&str, String> {
+    let p = ctx.setting("JUICEFS_MOUNT");
+    if p.is_empty() {
+        return Ok(p);
+    }
+    if !p.starts_with('/') || p.split('/').any(|c| c == "..") || p.chars().any(|c| c.is_control()) {
+        return Err(format!("JUICEFS_MOUNT={p:?} must be an absolute host path without '..'"));
+    }
+    Ok(p)
+}
+
+fn check_profile(ctx: &Context) -> Result<(), String> {
+    match ctx.profile.as_str() {
+        PROFILE => Ok(()),
+        other => Err(format!("unknown profile {other:?} (this plugin has: {PROFILE})")),
+    }
+}
+
+/// LocalStack is started only when S3 points at it.
+fn uses_localstack(ctx: &Context) -> bool {
+    ctx.setting("S3_ENDPOINT").contains("://localstack:")
+}
+
+/// `BENCH_CACHE_SIZE` in MiB for `--cache-size` (a non-zero size below 1 MiB rounds up).
+fn cache_mib(size: &str) -> Result<u64, String> {
+    let bytes = parse_size(size).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
+    Ok(bytes.div_ceil(1 << 20))
+}
+
+/// `<endpoint>/<bucket>`: JuiceFS takes path-style bucket URLs for non-AWS endpoints.
+fn bucket_url(endpoint: &str, bucket: &str) -> Result<String, String> {
+    let endpoint = endpoint.trim().trim_end_matches('/');
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) || endpoint.len() <= "https://".len() {
+        return Err(format!("S3_ENDPOINT={endpoint:?} must be an http:// or https:// URL"));
+    }
+    if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+        return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
+    }
+    Ok(format!("{endpoint}/{bucket}"))
+}
+
+/// The metadata URL without the password (JuiceFS reads it from `META_PASSWORD`).
+fn meta_url(user: &str, db: &str) -> Result<String, String> {
+    if user.is_empty() {
+        return Err("POSTGRES_USER is empty".into());
+    }
+    if db.is_empty() {
+        return Err("POSTGRES_DB is empty".into());
+    }
+    Ok(format!("postgres://{}@postgres:5432/{}?sslmode=disable", url_escape(user), url_escape(db)))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+register_plugin!(JuiceFs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_size_in_mib() {
+        assert_eq!(cache_mib("1GiB"), Ok(1024));
+        assert_eq!(cache_mib("256M"), Ok(256));
+        assert_eq!(cache_mib("1"), Ok(1));
+        assert_eq!(cache_mib("0"), Ok(0));
+        assert!(cache_mib("lots").unwrap_err().contains("BENCH_CACHE_SIZE"));
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(bucket_url("http://localstack:4566/", "bench").unwrap(), "http://localstack:4566/bench");
+        assert!(bucket_url("localstack:4566", "bench").is_err());
+        assert!(bucket_url("http://x", "Bad_Bucket").is_err());
+        assert_eq!(meta_url("bench", "bench").unwrap(), "postgres://bench@postgres:5432/bench?sslmode=disable");
+        assert_eq!(meta_url("a b@c", "d/e").unwrap(), "postgres://a%20b%40c@postgres:5432/d%2Fe?sslmode=disable");
+        let ctx = |p: &str| Context { profile: PROFILE.into(), settings: vec![("JUICEFS_MOUNT".into(), p.into())], host_os: HostOs::Linux };
+        assert_eq!(host_mount(&ctx("/tmp/bench-juicefs")), Ok("/tmp/bench-juicefs"));
+        assert!(host_mount(&ctx("tmp/x")).is_err());
+        assert!(host_mount(&ctx("/tmp/../etc")).is_err());
+    }
+}

@@ -1,12 +1,48 @@
-//! kernel-nfs: placeholder being written.
+//! The Linux kernel NFS server (knfsd) in a container (`erichough/nfs-server`, as in the seed),
+//! exporting `/export` on host port 32049. knfsd runs in the *host* kernel, so the Docker host
+//! needs nfsd: the plugin declares the `nfsd` host-kernel capability and benchhost refuses to
+//! start (exit 6, with a hint) where it is missing, before creating anything.
+
 use benchhost_plugin_sdk::*;
-struct P;
-impl Plugin for P {
+
+struct KernelNfs;
+
+const NFS_PORT: u16 = 2049;
+const HOST_PORT: u16 = 32049;
+
+impl Plugin for KernelNfs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("kernel-nfs", env!("CARGO_PKG_VERSION"), "placeholder")
+        PluginInfo::new("kernel-nfs", env!("CARGO_PKG_VERSION"), "Linux kernel NFS server (knfsd) in a container")
+            .profile(Profile::target("kernel-nfs", "Linux kernel NFS server (knfsd) over NFSv4.1; needs nfsd in the host kernel", "nfs", Some(HOST_PORT)))
+            .setting(Setting::new("KERNEL_NFS_IMAGE", "erichough/nfs-server:2.2.1", "knfsd image (pinned; amd64 only)"))
+            .cap_add("SYS_ADMIN")
+            .host_kernel("nfsd")
     }
-    fn compose_service(_ctx: &Context) -> Result<Vec<Service>, String> {
-        Err("not written yet".into())
+
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        Ok(vec![Service::new("kernel-nfs", ctx.setting("KERNEL_NFS_IMAGE"))
+            // fsid=0 makes /export the NFSv4 pseudo-root, so v4 clients mount `host:/`.
+            .env("NFS_EXPORT_0", "/export *(rw,no_subtree_check,no_root_squash,fsid=0,sync)")
+            .env("NFS_DISABLE_VERSION_3", "1")
+            .publish(NFS_PORT, HOST_PORT)
+            .volume("export", "/export")
+            // The image mounts nfsd's filesystem and starts the kernel server (its README:
+            // SYS_ADMIN, with nfs/nfsd modules loaded on the host).
+            .cap_add("SYS_ADMIN")
+            .stop_signal("SIGTERM", 10_000)])
+    }
+
+    fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+        Ok(probe::nfs_null(service, NFS_PORT, 4))
+    }
+
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        let port = format!("port={HOST_PORT}");
+        Ok(match ctx.host_os {
+            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/", &["vers=4", "tcp", &port, "resvport"], "NFSv4.0 (macOS has no NFSv4.1 client); /export is the v4 pseudo-root (fsid=0), so the source is `/`"),
+            _ => MountSpec::new("nfs", "127.0.0.1:/", &["vers=4.1", "tcp", &port], "NFSv4.1 pinned; /export is the v4 pseudo-root (fsid=0), so the source is `/`; NFSv3 is disabled (its MOUNT daemon would need rpcbind and more published ports)"),
+        })
     }
 }
-register_plugin!(P);
+
+register_plugin!(KernelNfs);

@@ -1,12 +1,195 @@
-//! rclone: placeholder being written.
+//! rclone `serve nfs`: an S3 bucket served over NFSv3 through rclone's VFS with a full
+//! read/write cache on a volume (`--vfs-cache-mode full`), the seed's rclone service.
+//!
+//! Facts (verified with rclone 1.73.1 and 1.75.2 on moto S3, `tests/e2e_rclone.rs`):
+//! - `serve nfs` implements NFSv3 only, with MOUNT on the same port (mountport = the NFS port);
+//!   there is no portmapper, NLM or NFSv4. It answers an RPC NULL call for any program version,
+//!   so the probe proves the server listens, not the version; the mount options pin `vers=3`.
+//! - The remote's root (the bucket) is the export `/`.
+//! - Uploads are asynchronous: a closed file is written to S3 `--vfs-write-back` (5 s) later.
+//! - rclone sizes read a plain number as KiB (benchhost: bytes) and refuse `KB`/`MB`/`GB`, so
+//!   `BENCH_CACHE_SIZE` is passed verbatim only where rclone reads it the same way.
+//! - The remote is configured with `RCLONE_CONFIG_S3_*` variables; no config file.
+
+use benchhost_plugin_sdk::host;
+use benchhost_plugin_sdk::size::parse_size;
 use benchhost_plugin_sdk::*;
-struct P;
-impl Plugin for P {
+
+struct Rclone;
+
+const PROFILE: &str = "rclone";
+const SERVICE: &str = "rclone";
+/// Container and host port of NFS and MOUNT (the seed's 42049 on both sides).
+const NFS_PORT: u16 = 42049;
+/// Where the official image (and the test image) has the binary.
+const RCLONE: &str = "/usr/local/bin/rclone";
+/// rclone's cache dir (VFS cache): a named volume.
+const CACHE_DIR: &str = "/cache";
+/// The remote's name in the `RCLONE_CONFIG_<NAME>_*` variables and in `s3:<bucket>`.
+const REMOTE: &str = "s3";
+
+impl Plugin for Rclone {
     fn describe() -> PluginInfo {
-        PluginInfo::new("rclone", env!("CARGO_PKG_VERSION"), "placeholder")
+        PluginInfo::new("rclone", env!("CARGO_PKG_VERSION"), "rclone serve nfs: an S3 bucket over NFSv3 through rclone's VFS cache")
+            .profile(Profile::target(
+                PROFILE,
+                "rclone serve nfs over NFSv3: S3 bucket (LocalStack) with a full VFS cache on a volume",
+                "nfs",
+                Some(NFS_PORT),
+            ))
+            .setting(Setting::new("RCLONE_IMAGE", "rclone/rclone:1.73.1", "rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
+            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
+            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket rclone serves at the export root /"))
+            .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
+            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
+            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
+            .setting(Setting::new(
+                "BENCH_CACHE_SIZE",
+                "1GiB",
+                "Local cache size, the same for every system (rclone: --vfs-cache-max-size)",
+            ))
     }
-    fn compose_service(_ctx: &Context) -> Result<Vec<Service>, String> {
-        Err("not written yet".into())
+
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        check_profile(ctx)?;
+        let remote = format!("{REMOTE}:{}", ctx.setting("S3_BUCKET"));
+        let addr = format!("0.0.0.0:{NFS_PORT}");
+        let cache = rclone_size(ctx.setting("BENCH_CACHE_SIZE"))?;
+        let mut svc = Service::new(SERVICE, ctx.setting("RCLONE_IMAGE"))
+            .entrypoint(&[RCLONE])
+            .command(&[
+                "serve",
+                "nfs",
+                &remote,
+                "--addr",
+                &addr,
+                "--vfs-cache-mode",
+                "full",
+                "--vfs-cache-max-size",
+                &cache,
+                "--no-modtime",
+                "--cache-dir",
+                CACHE_DIR,
+                "--log-level",
+                "INFO",
+            ])
+            // The remote, from variables only: an in-memory config (no file, no NOTICE about one).
+            .env("RCLONE_CONFIG", "/dev/null")
+            .env("RCLONE_CONFIG_S3_TYPE", "s3")
+            .env("RCLONE_CONFIG_S3_PROVIDER", "Other")
+            .env("RCLONE_CONFIG_S3_ENV_AUTH", "false")
+            .env("RCLONE_CONFIG_S3_ENDPOINT", ctx.setting("S3_ENDPOINT"))
+            .env("RCLONE_CONFIG_S3_REGION", ctx.setting("S3_REGION"))
+            .env("RCLONE_CONFIG_S3_ACCESS_KEY_ID", ctx.setting("AWS_ACCESS_KEY_ID"))
+            .env("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", ctx.setting("AWS_SECRET_ACCESS_KEY"))
+            .env("RCLONE_CONFIG_S3_FORCE_PATH_STYLE", "true")
+            .publish(NFS_PORT, NFS_PORT)
+            .volume("cache", CACHE_DIR)
+            // No Docker healthcheck: the official image (alpine) has no NFS client; readiness is
+            // the host-side NFSv3 NULL call below. rclone exits cleanly on SIGTERM.
+            .stop_signal("SIGTERM", 10_000);
+        if uses_localstack(ctx) {
+            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
+        }
+        Ok(vec![svc])
+    }
+
+    fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+        Ok(probe::nfs_null(service, NFS_PORT, 3))
+    }
+
+    /// Proves the remote works before the mount command is printed: `rclone mkdir s3:<bucket>`
+    /// in the running container (its variables configure the remote) reaches S3 with the
+    /// endpoint and keys, and creates the bucket unless it exists (idempotent).
+    fn bootstrap(ctx: &Context) -> Result<(), String> {
+        check_profile(ctx)?;
+        let bucket = ctx.setting("S3_BUCKET");
+        if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+            return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
+        }
+        let remote = format!("{REMOTE}:{bucket}");
+        let mut last = String::new();
+        // LocalStack is healthy by now; a remote endpoint gets two more tries.
+        for attempt in 1..=3 {
+            let argv = [RCLONE, "mkdir", &remote, "--retries", "1", "--low-level-retries", "1", "--contimeout", "5s", "--timeout", "20s"];
+            let out = host::exec(SERVICE, &argv, 30_000)?;
+            if out.exit_code == 0 {
+                host::info(&format!("bucket {bucket} reachable at {}; served at / on NFS port {NFS_PORT}", ctx.setting("S3_ENDPOINT")));
+                return Ok(());
+            }
+            // rclone's last line says why (`NOTICE: Failed to mkdir: ...`).
+            last = format!("exit code {}: {}", out.exit_code, out.stderr.trim_end().lines().last().unwrap_or("no output"));
+            host::log(host::Level::Warn, &format!("rclone mkdir {remote} (attempt {attempt}/3) failed: {last}"));
+            if attempt < 3 {
+                host::sleep(1_000);
+            }
+        }
+        Err(format!("rclone cannot reach bucket {bucket} at S3_ENDPOINT={} ({last})", ctx.setting("S3_ENDPOINT")))
+    }
+
+    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
+        check_profile(ctx)?;
+        let port = format!("port={NFS_PORT}");
+        let mountport = format!("mountport={NFS_PORT}");
+        let note = "NFSv3: rclone serve nfs speaks NFSv3 only (no NFSv4, no NLM, hence nolock), with MOUNT on the NFS port; \
+                    the export / is the bucket S3_BUCKET; writes reach S3 about 5 s after close (--vfs-write-back)";
+        Ok(match ctx.host_os {
+            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock", "resvport"], note),
+            _ => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock"], note),
+        })
     }
 }
-register_plugin!(P);
+
+fn check_profile(ctx: &Context) -> Result<(), String> {
+    match ctx.profile.as_str() {
+        PROFILE => Ok(()),
+        other => Err(format!("unknown profile {other:?} (this plugin has: {PROFILE})")),
+    }
+}
+
+/// LocalStack is started only when S3 points at it (as for DittoFS).
+fn uses_localstack(ctx: &Context) -> bool {
+    ctx.setting("S3_ENDPOINT").contains("://localstack:")
+}
+
+/// `BENCH_CACHE_SIZE` for `--vfs-cache-max-size`, the same number of bytes as every system gets.
+///
+/// Passed verbatim when rclone reads it exactly as benchhost does (`256M`, `1GiB`, `1.5g`: a
+/// number and a binary unit B/K/M/G/T with optional `i`/`iB`), so the command line shows what
+/// the user wrote. Otherwise (plain bytes, which rclone would read as KiB; `1GB`, `512 M`,
+/// which rclone refuses) it becomes `<bytes>B`. A value that is not a size at all is passed
+/// through unchanged: it is a placeholder when the host renders a compose file, and rclone
+/// itself refuses anything else at start, naming the flag.
+fn rclone_size(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let Ok(bytes) = parse_size(v) else {
+        return Ok(value.to_string());
+    };
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let same = !num.is_empty()
+        && matches!(
+            unit.to_ascii_lowercase().as_str(),
+            "b" | "k" | "ki" | "kib" | "m" | "mi" | "mib" | "g" | "gi" | "gib" | "t" | "ti" | "tib"
+        );
+    Ok(if same { v.to_string() } else { format!("{bytes}B") })
+}
+
+register_plugin!(Rclone);
+
+#[cfg(test)]
+mod tests {
+    use super::rclone_size;
+
+    #[test]
+    fn cache_sizes_keep_their_bytes() {
+        assert_eq!(rclone_size("1GiB").unwrap(), "1GiB");
+        assert_eq!(rclone_size("256M").unwrap(), "256M");
+        assert_eq!(rclone_size("4g").unwrap(), "4g");
+        assert_eq!(rclone_size("1.5G").unwrap(), "1.5G");
+        assert_eq!(rclone_size("1024").unwrap(), "1024B");
+        assert_eq!(rclone_size("1GB").unwrap(), "1073741824B");
+        assert_eq!(rclone_size(" 512 M ").unwrap(), "536870912B");
+        assert_eq!(rclone_size("${BENCH_CACHE_SIZE:-1GiB}").unwrap(), "${BENCH_CACHE_SIZE:-1GiB}");
+    }
+}

@@ -49,6 +49,17 @@ pub use bindings::benchhost::plugin::types::{
 };
 pub use serde_json;
 
+/// The contract version this SDK implements (`wit/plugin.wit`, package `benchhost:plugin`).
+pub const API_VERSION: &str = "0.1.0";
+
+/// Stamps [`API_VERSION`] into the custom section `benchhost:api-version` of every plugin, so
+/// the host can check compatibility before compiling it.
+#[doc(hidden)]
+#[cfg(target_family = "wasm")]
+#[unsafe(link_section = "benchhost:api-version")]
+#[used]
+pub static __BENCHHOST_API_VERSION: [u8; 5] = *b"0.1.0";
+
 /// What a plugin implements. Only [`Plugin::describe`] and [`Plugin::compose_service`] are
 /// required; the others have defaults that suit a system with nothing to provision.
 pub trait Plugin {

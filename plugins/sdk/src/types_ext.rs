@@ -190,6 +190,12 @@ impl Service {
         self.volumes.push(Volume { source: VolumeSource::Host(host.into()), target: target.into(), read_only: false });
         self
     }
+    /// Bind-mounts host path `host` at `target` with `rshared` propagation: a FUSE mount the
+    /// container makes at `target` appears on the host at `host` (declare a host-bind for it).
+    pub fn bind_shared(mut self, host: &str, target: &str) -> Self {
+        self.volumes.push(Volume { source: VolumeSource::HostShared(host.into()), target: target.into(), read_only: false });
+        self
+    }
     /// A file written into the container before it starts, with `mode` (e.g. 0o755 for scripts).
     pub fn file_mode(mut self, path: &str, contents: impl Into<String>, mode: u32) -> Self {
         self.files.push(ConfigFile { path: path.into(), contents: contents.into(), mode });

@@ -1,0 +1,226 @@
+//! Third-party plugin management: scaffold (`plugin new`), check, install, list, remove.
+//!
+//! Installed plugins live in [`user_plugin_dir`] as `<name>.wasm` with a `<name>.wasm.sha256`
+//! beside it (the checksum at install time, `sha256sum` format), so a later change is visible.
+
+use super::error::BenchError;
+use super::plan;
+use super::registry::{user_plugin_dir, Registry};
+use super::settings::SettingsSource;
+use crate::runtime::contract::{HostOs, PluginInfo};
+use crate::runtime::{version, PluginRuntime, RuntimeOptions};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const TEMPLATE_CARGO: &str = include_str!("../../templates/plugin/Cargo.toml.tmpl");
+const TEMPLATE_LIB: &str = include_str!("../../templates/plugin/src/lib.rs.tmpl");
+const TEMPLATE_README: &str = include_str!("../../templates/plugin/README.md.tmpl");
+const TEMPLATE_GITIGNORE: &str = include_str!("../../templates/plugin/gitignore.tmpl");
+
+/// Where this benchhost's guest SDK sources are (the checkout it was built from).
+pub fn default_sdk_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("plugins").join("sdk")
+}
+
+/// Writes a standalone plugin crate for `name` into `dir` (which must not exist or be empty).
+/// `sdk` is the SDK crate directory the scaffold depends on; `port` the host port it publishes.
+/// Returns the files written.
+pub fn scaffold(name: &str, dir: &Path, sdk: &Path, port: u16) -> Result<Vec<PathBuf>, BenchError> {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-');
+    if !valid {
+        return Err(BenchError::Usage(format!("plugin name {name:?} is invalid: use lowercase letters, digits and '-', starting with a letter (e.g. mynfs)")));
+    }
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(BenchError::Usage(format!("{} exists and is not empty; choose another --dir", dir.display())));
+    }
+    let sdk = sdk.canonicalize().map_err(|_| {
+        BenchError::Usage(format!(
+            "the plugin SDK is not at {}; pass --sdk PATH to a benchhost checkout's plugins/sdk",
+            sdk.display()
+        ))
+    })?;
+    let krate = format!("benchhost-plugin-{name}");
+    let type_name: String = name
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect();
+    let vars = [
+        ("{{name}}", name.to_string()),
+        ("{{crate}}", krate.clone()),
+        ("{{crate_file}}", krate.replace('-', "_")),
+        ("{{type}}", type_name),
+        ("{{upper}}", name.to_ascii_uppercase().replace('-', "_")),
+        ("{{sdk_path}}", sdk.display().to_string()),
+        ("{{api}}", version::CURRENT_API.to_string()),
+        ("{{port}}", port.to_string()),
+    ];
+    let fill = |t: &str| vars.iter().fold(t.to_string(), |acc, (k, v)| acc.replace(k, v));
+    let files = [
+        (dir.join("Cargo.toml"), fill(TEMPLATE_CARGO)),
+        (dir.join("src").join("lib.rs"), fill(TEMPLATE_LIB)),
+        (dir.join("README.md"), fill(TEMPLATE_README)),
+        (dir.join(".gitignore"), fill(TEMPLATE_GITIGNORE)),
+    ];
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| BenchError::Other(format!("creating {}: {e}", dir.display())))?;
+    for (path, text) in &files {
+        std::fs::write(path, text).map_err(|e| BenchError::Other(format!("writing {}: {e}", path.display())))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+/// What `plugin check` found: the plugin's facts and every problem.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CheckReport {
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub profiles: Vec<String>,
+    /// `NAME=default` (secrets shown as `NAME=***`).
+    pub settings: Vec<String>,
+    pub capabilities: Vec<String>,
+    /// `--allow` flags `up` will need (third-party plugins get nothing by default).
+    pub grants_needed: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// Loads `file` next to the built-in plugins, runs compose-service for every profile with the
+/// default settings and validates the result exactly as `up` does.
+pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
+    let bytes = std::fs::read(file).map_err(|e| BenchError::Usage(format!("reading {}: {e}", file.display())))?;
+    let facts = version::read_facts(&bytes).map_err(|e| BenchError::Usage(format!("{}: {e}", file.display())))?;
+    let runtime = PluginRuntime::new(RuntimeOptions::from_env()).map_err(|e| BenchError::Other(format!("{e:#}")))?;
+    let mut registry = Registry::load_files(runtime, &[file.to_path_buf()]).await?;
+    if !registry.load_errors.is_empty() {
+        return Err(registry.load_errors.remove(0).into());
+    }
+    if let Some(c) = registry.conflicts.first() {
+        return Err(BenchError::Usage(c.clone()));
+    }
+    let index = registry
+        .plugins
+        .iter()
+        .position(|p| p.origin == super::registry::Origin::File(file.to_path_buf()))
+        .expect("the checked plugin is loaded");
+    let info: &PluginInfo = &registry.plugin(index).info;
+    let mut problems = Vec::new();
+    if info.profiles.is_empty() {
+        problems.push("declares no profiles".to_string());
+    }
+    // Shapes are checked as if the user granted everything; what needs a grant is reported.
+    let defaults = SettingsSource::from_map(HashMap::new()).with_allow(&[format!("{}:all", info.name)]);
+    for p in &info.profiles {
+        for os in [HostOs::Linux, HostOs::Macos] {
+            match plan::plan(&registry, &defaults, &p.name, os).await {
+                Ok(planned) => {
+                    let target = planned.profiles.last().expect("target planned");
+                    if p.role == crate::runtime::contract::Role::Target {
+                        match registry.runtime.mount_options(registry.plugin(index), &target.ctx).await {
+                            Ok(spec) => {
+                                if let Err(e) = super::mount::mount_command(&spec, os, "/mnt/x") {
+                                    problems.push(format!("profile {} mount-options ({os:?}): {e}", p.name));
+                                }
+                            }
+                            Err(e) => problems.push(format!("profile {} ({os:?}): {e}", p.name)),
+                        }
+                    }
+                }
+                Err(e) => problems.push(format!("profile {} ({os:?}): {e}", p.name)),
+            }
+        }
+    }
+    problems.dedup();
+    let caps = &info.capabilities;
+    let mut capabilities = Vec::new();
+    if caps.privileged {
+        capabilities.push("privileged".to_string());
+    }
+    capabilities.extend(caps.cap_add.iter().map(|c| format!("cap-add {c}")));
+    capabilities.extend(caps.devices.iter().map(|d| format!("device {d}")));
+    capabilities.extend(caps.host_binds.iter().map(|b| format!("host-bind {b}")));
+    capabilities.extend(caps.host_kernel.iter().map(|k| format!("host-kernel {k}")));
+    Ok(CheckReport {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        api_version: facts.api_version().unwrap_or("?").to_string(),
+        profiles: info.profiles.iter().map(|p| format!("{} ({}, {}): {}", p.name, p.protocol, if p.role == crate::runtime::contract::Role::Target { "target" } else { "infrastructure" }, p.description)).collect(),
+        settings: info.settings.iter().map(|s| if s.secret { format!("{}=*** (secret)", s.name) } else { format!("{}={}", s.name, s.default_value) }).collect(),
+        capabilities,
+        grants_needed: super::grants::declared(info).iter().map(|c| format!("--allow {}:{c}", info.name)).collect(),
+        problems,
+    })
+}
+
+/// An installed plugin.
+#[derive(Debug, serde::Serialize)]
+pub struct Installed {
+    pub name: String,
+    pub file: PathBuf,
+    pub sha256: String,
+    /// Whether the file still has the checksum recorded at install time.
+    pub unchanged: bool,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn install_dir() -> Result<PathBuf, BenchError> {
+    user_plugin_dir().ok_or_else(|| BenchError::Usage("no per-user data directory; set BENCHHOST_PLUGIN_DIR".into()))
+}
+
+/// Checks `file` (refusing it on any problem), then copies it to the plugin directory as
+/// `<name>.wasm` with its checksum. Replaces an installed plugin of the same name.
+pub async fn install(file: &Path) -> Result<(CheckReport, Installed), BenchError> {
+    let report = check(file).await?;
+    if !report.problems.is_empty() {
+        return Err(BenchError::Usage(format!("not installing {}: {}", file.display(), report.problems.join("; "))));
+    }
+    let dir = install_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::Other(format!("creating {}: {e}", dir.display())))?;
+    let bytes = std::fs::read(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
+    let sha = sha256_hex(&bytes);
+    let dest = dir.join(format!("{}.wasm", report.name));
+    let tmp = dir.join(format!(".{}.wasm.tmp", report.name));
+    std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &dest)).map_err(|e| BenchError::Other(format!("writing {}: {e}", dest.display())))?;
+    std::fs::write(dir.join(format!("{}.wasm.sha256", report.name)), format!("{sha}  {}.wasm\n", report.name))
+        .map_err(|e| BenchError::Other(format!("writing checksum: {e}")))?;
+    Ok((report.clone(), Installed { name: report.name.clone(), file: dest, sha256: sha, unchanged: true }))
+}
+
+/// The installed plugins, with whether each still matches its recorded checksum.
+pub fn installed() -> Result<Vec<Installed>, BenchError> {
+    let dir = install_dir()?;
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(vec![]) };
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
+    files.sort();
+    for f in files {
+        let name = f.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let sha = std::fs::read(&f).map(|b| sha256_hex(&b)).unwrap_or_default();
+        let recorded = std::fs::read_to_string(dir.join(format!("{name}.wasm.sha256"))).unwrap_or_default();
+        let unchanged = recorded.split_whitespace().next() == Some(sha.as_str());
+        out.push(Installed { name, file: f, sha256: sha, unchanged });
+    }
+    Ok(out)
+}
+
+/// Removes the installed plugin `name`. Errors (usage) when it is not installed.
+pub fn remove(name: &str) -> Result<PathBuf, BenchError> {
+    let dir = install_dir()?;
+    let file = dir.join(format!("{name}.wasm"));
+    if !file.exists() {
+        let names: Vec<String> = installed()?.into_iter().map(|i| i.name).collect();
+        return Err(BenchError::Usage(format!("plugin {name:?} is not installed in {} (installed: {})", dir.display(), if names.is_empty() { "none".into() } else { names.join(", ") })));
+    }
+    std::fs::remove_file(&file).map_err(|e| BenchError::Other(format!("removing {}: {e}", file.display())))?;
+    let _ = std::fs::remove_file(dir.join(format!("{name}.wasm.sha256")));
+    Ok(file)
+}

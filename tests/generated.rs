@@ -1,0 +1,133 @@
+//! `docker-compose.yml` and `.env.example` are generated from the plugins: these tests fail
+//! when the committed files are stale, and validate the compose file with a real Compose v2.
+
+#[path = "support/docker.rs"]
+mod docker;
+
+use docker::{benchhost, text};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn committed_compose_and_env_example_are_in_sync_with_the_plugins() {
+    for (cmd, file) in [("compose", "docker-compose.yml"), ("env-example", ".env.example")] {
+        let path = root().join(file);
+        let out = benchhost(&[cmd, "--check", "--output", path.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{file} is stale; run `benchhost {cmd}` at the repository root:\n{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn check_fails_on_a_stale_file_and_names_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker-compose.yml");
+    std::fs::write(&path, "services: {}\n").unwrap();
+    let out = benchhost(&["compose", "--check", "--output", path.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is stale") && text(&out.stderr).contains("benchhost compose"), "{}", text(&out.stderr));
+    // Writing then checking agrees.
+    assert!(benchhost(&["compose", "--output", path.to_str().unwrap()], &[]).status.success());
+    assert!(benchhost(&["compose", "--check", "--output", path.to_str().unwrap()], &[]).status.success());
+}
+
+#[test]
+fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
+    let yaml = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let doc: serde_json::Value = serde_norway::from_str(&yaml).expect("valid YAML");
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&benchhost(&["list", "--json"], &[]).stdout).unwrap();
+    let services = doc["services"].as_object().unwrap();
+    for p in &list {
+        let name = p["profile"].as_str().unwrap();
+        assert!(
+            services.values().any(|s| s["profiles"].as_array().unwrap().iter().any(|x| x == name)),
+            "no compose service is in profile {name}"
+        );
+    }
+    // Infrastructure is one service shared by the profiles that depend on it, started healthy.
+    let localstack = &services["localstack"];
+    for p in ["localstack", "dittofs-badger-s3"] {
+        assert!(localstack["profiles"].as_array().unwrap().iter().any(|x| x == p), "{p} missing from {}", localstack["profiles"]);
+    }
+    assert_eq!(services["dittofs-badger-s3"]["depends_on"]["localstack"]["condition"], "service_healthy");
+    // Every service: healthcheck or not, the same resource limits, overridable.
+    for (name, s) in services {
+        assert_eq!(s["deploy"]["resources"]["limits"]["cpus"], "${BENCH_CPU_LIMIT:-2}", "{name}");
+        assert_eq!(s["deploy"]["resources"]["limits"]["memory"], "${BENCH_MEM_LIMIT:-4g}", "{name}");
+    }
+    // Overridable values stay ${VAR:-default}.
+    assert_eq!(services["ganesha"]["image"], "${GANESHA_IMAGE:-benchhost/ganesha:4.3-2}");
+    assert_eq!(services["ganesha"]["ports"][0], "${BENCH_BIND_ADDRESS:-127.0.0.1}:22049:2049");
+    // Within each profile (one system at a time) host ports are unique.
+    for p in &list {
+        let name = p["profile"].as_str().unwrap();
+        let mut ports: Vec<String> = services
+            .values()
+            .filter(|s| s["profiles"].as_array().unwrap().iter().any(|x| x == name))
+            .flat_map(|s| s["ports"].as_array().cloned().unwrap_or_default())
+            .map(|p| p.as_str().unwrap().rsplitn(3, ':').nth(1).unwrap().to_string())
+            .collect();
+        let n = ports.len();
+        ports.sort();
+        ports.dedup();
+        assert_eq!(ports.len(), n, "duplicate host ports in profile {name}");
+    }
+}
+
+#[test]
+fn env_example_declares_every_setting_once_with_its_default() {
+    let env = std::fs::read_to_string(root().join(".env.example")).unwrap();
+    let keys: Vec<&str> = env.lines().filter(|l| !l.starts_with('#') && l.contains('=')).map(|l| l.split('=').next().unwrap()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), keys.len(), "a setting appears twice");
+    for k in ["BENCH_CPU_LIMIT", "BENCH_MEM_LIMIT", "BENCH_CACHE_SIZE", "GANESHA_IMAGE", "DITTOFS_IMAGE", "LOCALSTACK_IMAGE", "S3_BUCKET", "DITTOFS_ADMIN_PASSWORD"] {
+        assert!(keys.contains(&k), "{k} missing from .env.example");
+    }
+    assert!(env.contains("BENCH_CPU_LIMIT=2\n") && env.contains("DITTOFS_IMAGE=marmos91c/dittofs:v0.29.0\n"));
+    // benchhost itself reads it: a profile resolves with it as --env-file.
+    let out = benchhost(&["--env-file", root().join(".env.example").to_str().unwrap(), "list"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Compose v2: `docker compose`, or the copy tests/setup.sh puts in the cache.
+fn compose_v2() -> Option<Vec<String>> {
+    if Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success()) {
+        return Some(vec!["docker".into(), "compose".into()]);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let bin = cache.join("benchhost/compose-v2/docker-compose");
+    bin.exists().then(|| vec![bin.display().to_string()])
+}
+
+#[test]
+fn compose_v2_validates_the_file_for_every_profile() {
+    let Some(compose) = compose_v2() else {
+        if std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            panic!("Compose v2 is missing (tests/setup.sh fetches it), and BENCHHOST_REQUIRE_DOCKER=1");
+        }
+        eprintln!("SKIPPED: no Compose v2 (run tests/setup.sh)");
+        return;
+    };
+    let file = root().join("docker-compose.yml");
+    let env = root().join(".env.example");
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(&compose[0]);
+        cmd.args(&compose[1..]).args(["-f", file.to_str().unwrap(), "--env-file", env.to_str().unwrap()]).args(extra);
+        cmd.output().unwrap()
+    };
+    let out = run(&["config", "-q"]);
+    assert!(out.status.success(), "compose config -q: {}", text(&out.stderr));
+    // Each profile resolves on its own (dependencies are in the same profile).
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&benchhost(&["list", "--json"], &[]).stdout).unwrap();
+    for p in list {
+        let name = p["profile"].as_str().unwrap();
+        let out = run(&["--profile", name, "config", "--services"]);
+        assert!(out.status.success(), "profile {name}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).trim().is_empty(), "profile {name} has no services");
+    }
+}

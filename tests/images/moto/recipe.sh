@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Recipe for benchhost-test/moto:latest, sourced by tests/images/build.sh (`build.sh moto`).
+#
+# moto's standalone server (moto from PyPI: its S3 part and the server's flask) answers the
+# S3 API on port 4566 like LocalStack does. LocalStack itself cannot run on the development
+# machine, so the tests run the `localstack` infrastructure plugin on this image
+# (LOCALSTACK_IMAGE=benchhost-test/moto:latest); a test that does says "moto" in its name.
+#
+# Verified: `GET /` (ListBuckets) answers 200 with no credentials; `PUT /<bucket>` answers 200,
+# also when the bucket exists (us-east-1 semantics; LocalStack answers 409
+# BucketAlreadyOwnedByYou there, which the plugin accepts too). Buckets live in memory only.
+# tini is PID 1 so SIGTERM stops moto at once (Python as PID 1 ignores SIGTERM, and `down`
+# would wait for the stop grace period).
+# Env: MOTO_VERSION pins the PyPI release (default below).
+# shellcheck disable=SC2034  # PACKAGES, CHANGES, VERSION_PKG are read by build.sh
+
+MOTO_VERSION=${MOTO_VERSION:-5.2.5}
+
+# python3-pip pulls python3; curl is the Docker healthcheck's client (the plugin's too).
+PACKAGES=(python3 python3-pip curl ca-certificates tini)
+VERSION_PKG=
+CHANGES=(
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    'ENV PYTHONUNBUFFERED=1'
+    "LABEL benchhost.moto-version=$MOTO_VERSION"
+    'EXPOSE 4566/tcp'
+    # In-memory S3 on all interfaces; logs one line per request on stderr.
+    'ENTRYPOINT ["/usr/bin/tini","--"]'
+    'CMD ["/usr/local/bin/moto_server","-H","0.0.0.0","-p","4566"]'
+    # ListBuckets: 200 on moto and on LocalStack, the same check the localstack plugin uses.
+    'HEALTHCHECK --interval=1s --timeout=3s --start-period=30s --retries=3 CMD ["curl","-sf","-o","/dev/null","http://localhost:4566/"]'
+)
+
+post_install_moto() {
+    local r=$1
+    # moto[server] would pull every service's dependencies (cfn-lint, docker, ...: +150 MB);
+    # the S3 server needs only moto[s3] and the server's flask + flask-cors.
+    chroot_pip "$r" "moto[s3]==$MOTO_VERSION" flask flask-cors
+    [[ -x "$r/usr/local/bin/moto_server" ]] || { echo "moto recipe: /usr/local/bin/moto_server missing after pip install" >&2; return 1; }
+}
+
+# pip inside the chroot, trusting the build host's CA bundle for this run only (a TLS-inspecting
+# egress proxy needs it; the file is deleted afterwards and never reaches the image).
+chroot_pip() {
+    local r=$1; shift
+    local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+    local args=(--quiet --no-cache-dir --break-system-packages --root-user-action=ignore)
+    if [[ -f "$ca" ]]; then
+        cp "$ca" "$r/tmp/benchhost-build-ca.crt"
+        args+=(--cert /tmp/benchhost-build-ca.crt)
+    fi
+    local rc=0
+    chroot "$r" /usr/bin/env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+        ${PIP_INDEX_URL:+PIP_INDEX_URL="$PIP_INDEX_URL"} \
+        pip install "${args[@]}" "$@" || rc=$?
+    rm -f "$r/tmp/benchhost-build-ca.crt"
+    return "$rc"
+}
