@@ -131,3 +131,24 @@ fn compose_v2_validates_the_file_for_every_profile() {
         assert!(!text(&out.stdout).trim().is_empty(), "profile {name} has no services");
     }
 }
+
+#[test]
+fn released_contract_versions_are_frozen() {
+    let wit = std::fs::read_to_string(root().join("wit/plugin.wit")).unwrap();
+    let version = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package benchhost:plugin@").map(|v| v.trim_end_matches(';').to_string()))
+        .expect("package line");
+    let released = std::fs::read_to_string(root().join("wit/RELEASED")).unwrap();
+    let recorded = released.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (v, h) = l.split_once(' ')?;
+        (v == version).then(|| h.trim().to_string())
+    });
+    if let Some(hash) = recorded {
+        let out = Command::new("sha256sum").arg(root().join("wit/plugin.wit")).output().unwrap();
+        let actual = text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
+        assert_eq!(actual, hash, "contract {version} is released and frozen: add a new package version instead of editing it (wit/RELEASED)");
+    }
+    // The host's supported version is the package version.
+    assert_eq!(version, benchhost::runtime::version::CURRENT_API);
+}

@@ -46,6 +46,28 @@ done
 # VERSION_PKG: if set, the image is also tagged benchhost/NAME:<that package's
 # Debian version, sanitized>.
 # ---------------------------------------------------------------------------
+# pip inside the rootfs $1 (for recipes), trusting the build host's CA bundle for this run only
+# (a TLS-inspecting egress proxy needs it; the copy is deleted and never reaches the image) and
+# keeping the host's proxy and index settings. Usage: chroot_pip ROOTFS PACKAGE...
+chroot_pip() {
+    local r=$1; shift
+    local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+    local pip_env=(PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 PIP_ROOT_USER_ACTION=ignore)
+    if [[ -s "$ca" ]]; then
+        cp "$ca" "$r/tmp/benchhost-build-ca.crt"
+        pip_env+=(PIP_CERT=/tmp/benchhost-build-ca.crt)
+    fi
+    local v
+    for v in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT; do
+        [[ -z "${!v:-}" ]] || pip_env+=("$v=${!v}")
+    done
+    local rc=0
+    chroot "$r" /usr/bin/env -i "${pip_env[@]}" \
+        pip install --quiet --no-cache-dir --disable-pip-version-check --break-system-packages "$@" || rc=$?
+    rm -f "$r/tmp/benchhost-build-ca.crt"
+    return "$rc"
+}
+
 PACKAGES=()
 CHANGES=()
 VERSION_PKG=
@@ -82,7 +104,7 @@ case "$NAME" in
         # Other images keep their recipe next to their files: tests/images/NAME/recipe.sh sets
         # PACKAGES, CHANGES, VERSION_PKG and may define post_install_NAME.
         recipe="$(dirname "$0")/$NAME/recipe.sh"
-        [[ -f "$recipe" ]] || die "unknown image NAME '$NAME' (known: ganesha $(cd "$(dirname "$0")" && ls -d */recipe.sh 2>/dev/null | cut -d/ -f1 | tr '\n' ' '))"
+        [[ -f "$recipe" ]] || die "unknown image NAME '$NAME' (known: ganesha and each tests/images/NAME/recipe.sh)"
         # shellcheck source=/dev/null
         source "$recipe"
         ;;

@@ -165,7 +165,7 @@ impl Plugin for Dittofs {
             .volume("content", "/data/content")
             .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://localhost:8080/health/ready"], 1_000, 5_000, 120))
             .stop_signal("SIGTERM", 30_000);
-        if v.s3 && uses_localstack(ctx) {
+        if v.s3 && ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
         }
         if v.meta == Meta::Postgres {
@@ -283,10 +283,6 @@ impl Plugin for Dittofs {
     }
 }
 
-/// LocalStack is started only when S3 points at it.
-fn uses_localstack(ctx: &Context) -> bool {
-    ctx.setting("S3_ENDPOINT").contains("://localstack:")
-}
 
 fn login(ctx: &Context) -> Result<String, String> {
     let password = ctx.setting("DITTOFS_ADMIN_PASSWORD");

@@ -108,7 +108,7 @@ impl Plugin for JuiceFs {
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         host_mount(ctx)?;
         let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
         let bucket_url = bucket_url(ctx.setting("S3_ENDPOINT"), ctx.setting("S3_BUCKET"))?;
@@ -136,7 +136,7 @@ impl Plugin for JuiceFs {
             // JuiceFS flushes buffered writes to S3 and closes its session on SIGTERM.
             .stop_signal("SIGTERM", 30_000)
             .depends_on("postgres", DependencyCondition::Healthy);
-        if uses_localstack(ctx) {
+        if ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
         }
         let host_path = host_mount(ctx)?;
@@ -158,7 +158,7 @@ impl Plugin for JuiceFs {
     }
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         // Nothing to provision (the start script formats): report what is mounted.
         let out = host::exec(SERVICE, &["juicefs", "version"], 10_000)?;
         if out.exit_code != 0 {
@@ -169,7 +169,7 @@ impl Plugin for JuiceFs {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         let host_path = host_mount(ctx)?;
         let container = format!("benchhost-{}-{SERVICE}", ctx.profile);
         if host_path.is_empty() {
@@ -195,17 +195,7 @@ fn host_mount(ctx: &Context) -> Result<&str, String> {
     Ok(p)
 }
 
-fn check_profile(ctx: &Context) -> Result<(), String> {
-    match ctx.profile.as_str() {
-        PROFILE => Ok(()),
-        other => Err(format!("unknown profile {other:?} (this plugin has: {PROFILE})")),
-    }
-}
 
-/// LocalStack is started only when S3 points at it.
-fn uses_localstack(ctx: &Context) -> bool {
-    ctx.setting("S3_ENDPOINT").contains("://localstack:")
-}
 
 /// `BENCH_CACHE_SIZE` in MiB for `--cache-size` (a non-zero size below 1 MiB rounds up).
 fn cache_mib(size: &str) -> Result<u64, String> {

@@ -51,7 +51,7 @@ impl Plugin for Rclone {
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         let remote = format!("{REMOTE}:{}", ctx.setting("S3_BUCKET"));
         let addr = format!("0.0.0.0:{NFS_PORT}");
         let cache = rclone_size(ctx.setting("BENCH_CACHE_SIZE"))?;
@@ -88,7 +88,7 @@ impl Plugin for Rclone {
             // No Docker healthcheck: the official image (alpine) has no NFS client; readiness is
             // the host-side NFSv3 NULL call below. rclone exits cleanly on SIGTERM.
             .stop_signal("SIGTERM", 10_000);
-        if uses_localstack(ctx) {
+        if ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
         }
         Ok(vec![svc])
@@ -102,7 +102,7 @@ impl Plugin for Rclone {
     /// in the running container (its variables configure the remote) reaches S3 with the
     /// endpoint and keys, and creates the bucket unless it exists (idempotent).
     fn bootstrap(ctx: &Context) -> Result<(), String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         let bucket = ctx.setting("S3_BUCKET");
         if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
             return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
@@ -128,7 +128,7 @@ impl Plugin for Rclone {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        check_profile(ctx)?;
+        ctx.check_profile(&[PROFILE])?;
         let port = format!("port={NFS_PORT}");
         let mountport = format!("mountport={NFS_PORT}");
         let note = "NFSv3: rclone serve nfs speaks NFSv3 only (no NFSv4, no NLM, hence nolock), with MOUNT on the NFS port; \
@@ -140,17 +140,7 @@ impl Plugin for Rclone {
     }
 }
 
-fn check_profile(ctx: &Context) -> Result<(), String> {
-    match ctx.profile.as_str() {
-        PROFILE => Ok(()),
-        other => Err(format!("unknown profile {other:?} (this plugin has: {PROFILE})")),
-    }
-}
 
-/// LocalStack is started only when S3 points at it (as for DittoFS).
-fn uses_localstack(ctx: &Context) -> bool {
-    ctx.setting("S3_ENDPOINT").contains("://localstack:")
-}
 
 /// `BENCH_CACHE_SIZE` for `--vfs-cache-max-size`, the same number of bytes as every system gets.
 ///

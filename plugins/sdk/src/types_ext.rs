@@ -17,6 +17,21 @@ impl Context {
             .unwrap_or("")
     }
 
+    /// `Err` naming the profile and the plugin's profiles when `ctx.profile` is not in `known`.
+    pub fn check_profile(&self, known: &[&str]) -> Result<(), String> {
+        if known.contains(&self.profile.as_str()) {
+            Ok(())
+        } else {
+            Err(format!("unknown profile {:?} (this plugin has: {})", self.profile, known.join(", ")))
+        }
+    }
+
+    /// Whether the declared setting `S3_ENDPOINT` points at the `localstack` infrastructure
+    /// profile, i.e. the system must depend on it (any other endpoint is a real S3 provider).
+    pub fn uses_localstack(&self) -> bool {
+        self.setting("S3_ENDPOINT").contains("://localstack:")
+    }
+
     /// A declared setting parsed as a number; the error names the setting and the value.
     pub fn setting_u64(&self, name: &str) -> Result<u64, String> {
         let v = self.setting(name);

