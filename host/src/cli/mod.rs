@@ -437,16 +437,13 @@ pub fn list_entries(registry: &Registry) -> Vec<ListEntry> {
         .collect()
 }
 
+/// Whether the effective user is root (then the mount command needs no `sudo`): the
+/// effective uid from `/proc/self/status` on Linux, `id -u` elsewhere.
 fn is_root() -> bool {
-    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || std::env::var("EUID").map(|u| u == "0").unwrap_or(false) || unsafe_free_uid_is_root()
-}
-
-/// Reads the effective uid from /proc (Linux) without `unsafe`.
-fn unsafe_free_uid_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false)
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        return status.lines().find(|l| l.starts_with("Uid:")).is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
+    }
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -77,21 +77,24 @@ impl SettingsSource {
             .trim()
             .parse()
             .ok()
-            .filter(|c: &f64| *c > 0.0 && c.is_finite())
-            .ok_or_else(|| BenchError::Usage(format!("BENCH_CPU_LIMIT={cpu_raw:?} is not a positive number of CPUs (e.g. 2 or 1.5)")))?;
+            .filter(|c: &f64| (0.01..=1024.0).contains(c))
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_CPU_LIMIT={cpu_raw:?} is not a number of CPUs between 0.01 and 1024 (e.g. 2 or 1.5)")))?;
         let mem_raw = self.get("BENCH_MEM_LIMIT").unwrap_or("4g");
         let memory_bytes = parse_size(mem_raw).map_err(|e| BenchError::Usage(format!("BENCH_MEM_LIMIT: {e}")))?;
         if memory_bytes < 64 << 20 {
             return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?} is below 64M; a storage server needs more")));
+        }
+        if memory_bytes > 1 << 50 {
+            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?} is more than 1 PiB; give a real size such as 4g")));
         }
         let timeout_raw = self.get("BENCH_STARTUP_TIMEOUT").unwrap_or("180");
         let startup_timeout = timeout_raw
             .trim()
             .parse::<u64>()
             .ok()
-            .filter(|s| *s > 0)
+            .filter(|s| (1..=86_400).contains(s))
             .map(Duration::from_secs)
-            .ok_or_else(|| BenchError::Usage(format!("BENCH_STARTUP_TIMEOUT={timeout_raw:?} is not a positive number of seconds")))?;
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_STARTUP_TIMEOUT={timeout_raw:?} is not a number of seconds between 1 and 86400")))?;
         let bind_address = self.get("BENCH_BIND_ADDRESS").unwrap_or("127.0.0.1").to_string();
         if bind_address.parse::<std::net::IpAddr>().is_err() {
             return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?} is not an IP address")));
@@ -149,5 +152,10 @@ mod tests {
         assert!(e.contains("BENCH_CPU_LIMIT") && e.contains("-1"), "{e}");
         let bad = SettingsSource::from_map(HashMap::from([("BENCH_MEM_LIMIT".into(), "lots".into())]));
         assert!(bad.global().unwrap_err().to_string().contains("lots"));
+        for (k, v) in [("BENCH_CPU_LIMIT", "1e99"), ("BENCH_CPU_LIMIT", "NaN"), ("BENCH_MEM_LIMIT", "1e99"), ("BENCH_STARTUP_TIMEOUT", "18446744073709551615"), ("BENCH_STARTUP_TIMEOUT", "0")] {
+            let bad = SettingsSource::from_map(HashMap::from([(k.into(), v.into())]));
+            let e = bad.global().unwrap_err().to_string();
+            assert!(e.contains(k) && e.contains(v), "{k}={v}: {e}");
+        }
     }
 }

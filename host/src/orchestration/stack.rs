@@ -231,7 +231,6 @@ fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, end
     for dep in &planned.depends_on_profiles {
         if let Some(p) = plan.profiles.iter().find(|p| &p.profile == dep) {
             allowed.extend(p.services.iter().map(|s| s.name.clone()));
-            // A dependency profile's own profile name also reaches its (single) service.
         }
     }
     Arc::new(StackGateway { engine: engine.clone(), endpoints: endpoints.clone(), allowed, own, plugin: plugin.to_string() })
