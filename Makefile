@@ -27,8 +27,9 @@ status: build ## Show what is up
 list: build ## List every profile
 	$(BENCHHOST) list
 
-images: ## Build the local test images from Debian packages (needs root)
+images: ## Build every local image (ganesha + each tests/images/*/recipe.sh) from Debian packages and PyPI (needs root)
 	tests/images/build.sh ganesha
+	for r in tests/images/*/recipe.sh; do tests/images/build.sh "$$(basename "$$(dirname "$$r")")" || exit 1; done
 
 test: ## Run every test; installs/starts what they need (wasm target, Docker, debootstrap, libnfs-utils, test images)
 	tests/setup.sh

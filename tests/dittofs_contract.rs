@@ -199,12 +199,12 @@ async fn contract_healthcheck_waits_for_ready_then_reports_ready() {
     let gw = Arc::new(ToFake(fake.addr()));
     let p = plugin(&reg);
     for _ in 0..2 {
-        match reg.runtime.healthcheck(p, &ctx, "dittofs", gw.clone()).await.unwrap() {
+        match reg.runtime.healthcheck(p, &ctx, "dittofs", gw.clone(), None).await.unwrap() {
             Health::Waiting(why) => assert!(why.contains("/health/ready") && why.contains("503"), "{why}"),
             Health::Ready => panic!("ready while the server answers 503"),
         }
     }
-    assert_eq!(reg.runtime.healthcheck(p, &ctx, "dittofs", gw).await.unwrap(), Health::Ready);
+    assert_eq!(reg.runtime.healthcheck(p, &ctx, "dittofs", gw, None).await.unwrap(), Health::Ready);
     let paths: Vec<_> = fake.calls().iter().map(|c| (c.path.clone(), c.status)).collect();
     assert_eq!(paths, vec![("/health/ready".to_string(), 503), ("/health/ready".to_string(), 503), ("/health/ready".to_string(), 200)]);
 }

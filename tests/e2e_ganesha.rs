@@ -4,7 +4,7 @@
 #[path = "support/docker.rs"]
 mod docker;
 
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text};
 use std::process::Command;
 
 const IMAGE: &str = "benchhost-test/ganesha:latest";
@@ -68,10 +68,13 @@ fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
     assert!(text(&down.stderr).contains("removed 1 container(s), 1 network(s), 1 volume(s)"), "{}", text(&down.stderr));
     assert_eq!(leftovers("ganesha"), Vec::<String>::new());
 
-    // down with nothing up succeeds.
+    // down with nothing up succeeds; a profile nobody knows is a usage error.
     let down = benchhost(&["down", "ganesha"], &[]);
     assert!(down.status.success());
     assert!(text(&down.stderr).contains("nothing to remove"));
+    let typo = benchhost(&["down", "ganehsa"], &[]);
+    assert_eq!(typo.status.code(), Some(2), "{}", text(&typo.stderr));
+    assert!(text(&typo.stderr).contains("unknown profile \"ganehsa\""));
 }
 
 #[test]
@@ -90,6 +93,7 @@ fn e2e_caps_come_from_bench_settings() {
 fn e2e_failed_up_removes_what_it_created() {
     let Some(_engine) = engine_or_skip("e2e_failed_up_removes_what_it_created", Some(IMAGE)) else { return };
     force_clean("dittofs-badger-s3");
+    let dangling_before = dangling_volumes();
     // A DittoFS profile on an image without DittoFS: the container cannot start, after the
     // network and volumes exist. A real S3 endpoint keeps LocalStack (not available here) out.
     let env = [("DITTOFS_IMAGE", IMAGE), ("S3_ENDPOINT", "https://s3.example.com")];
@@ -109,6 +113,9 @@ fn e2e_failed_up_removes_what_it_created() {
     let down = benchhost(&["down", "dittofs-badger-s3"], &[]);
     assert!(down.status.success());
     assert_eq!(leftovers("dittofs-badger-s3"), Vec::<String>::new());
+    // The ganesha image declares VOLUME /export, which this service does not cover: its
+    // anonymous volume goes with the container, unlabelled or not.
+    assert_eq!(dangling_volumes(), dangling_before, "anonymous volumes leaked");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use docker::{benchhost, leftovers, text};
 
 fn host_has_nfsd() -> bool {
     let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-    fs.lines().any(|l| l.split_whitespace().last() == Some("nfsd")) || std::path::Path::new("/proc/fs/nfsd").exists()
+    fs.lines().any(|l| l.split_whitespace().last() == Some("nfsd")) || std::path::Path::new("/proc/fs/nfsd/threads").exists()
 }
 
 #[test]

@@ -68,7 +68,7 @@ fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
             .values()
             .filter(|s| s["profiles"].as_array().unwrap().iter().any(|x| x == name))
             .flat_map(|s| s["ports"].as_array().cloned().unwrap_or_default())
-            .map(|p| p.as_str().unwrap().rsplitn(3, ':').nth(1).unwrap().to_string())
+            .map(|p| p.as_str().unwrap().rsplit(':').nth(1).unwrap().to_string())
             .collect();
         let n = ports.len();
         ports.sort();

@@ -17,11 +17,7 @@ pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<MutexGuard<'sta
     let required = std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
     let missing = if !docker(&["info", "--format", "{{.ServerVersion}}"]).status.success() {
         Some("no Docker engine is reachable (start dockerd)".to_string())
-    } else if let Some(image) = image.filter(|i| !docker(&["image", "inspect", i]).status.success()) {
-        Some(format!("image {image} is missing (build it with tests/images/build.sh)"))
-    } else {
-        None
-    };
+    } else { image.filter(|i| !docker(&["image", "inspect", i]).status.success()).map(|image| format!("image {image} is missing (build it with tests/images/build.sh)")) };
     if let Some(why) = missing {
         if required {
             panic!("{test}: {why}, and BENCHHOST_REQUIRE_DOCKER=1");
@@ -70,4 +66,12 @@ pub fn leftovers(profile: &str) -> Vec<String> {
 /// Removes anything a failed test left for `profile` (so the next test starts clean).
 pub fn force_clean(profile: &str) {
     let _ = benchhost(&["down", profile], &[]);
+}
+
+/// Names of volumes no container uses (anonymous volumes a run failed to remove show up here).
+pub fn dangling_volumes() -> Vec<String> {
+    let out = docker(&["volume", "ls", "-q", "--filter", "dangling=true"]);
+    let mut v: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    v.sort();
+    v
 }

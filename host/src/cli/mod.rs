@@ -7,9 +7,22 @@ use crate::orchestration::settings::{host_os, SettingsSource};
 use crate::orchestration::stack::{self, Progress, UpOptions};
 use crate::orchestration::{compose, plan, plugins, preflight, redact, BenchError};
 use crate::runtime::contract::Role;
-use crate::runtime::{PluginRuntime, RuntimeOptions};
+use crate::runtime::{printable_text, PluginRuntime, RuntimeOptions};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// `println!` that ends the process quietly when stdout is closed (`benchhost list | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
 
 /// Brings up storage systems (DittoFS and its competitors) in Docker for fair, repeatable
 /// benchmarks. Each system is a sandboxed WebAssembly plugin.
@@ -63,7 +76,7 @@ pub enum Command {
     },
     /// Render docker-compose.yml from the plugins (a Compose profile per benchhost profile).
     Compose {
-        /// Where to write it.
+        /// Where to write it (`-`: standard output).
         #[arg(long, default_value = "docker-compose.yml", value_name = "FILE")]
         output: PathBuf,
         /// Do not write; fail (exit 1) when FILE differs from what would be rendered.
@@ -72,6 +85,7 @@ pub enum Command {
     },
     /// Render .env.example from the settings every plugin declares.
     EnvExample {
+        /// Where to write it (`-`: standard output).
         #[arg(long, default_value = ".env.example", value_name = "FILE")]
         output: PathBuf,
         /// Do not write; fail (exit 1) when FILE differs from what would be rendered.
@@ -183,10 +197,10 @@ async fn run() -> i32 {
     };
     init_tracing(cli.verbose);
     for e in &registry.load_errors {
-        eprintln!("warning: skipped a plugin that failed to load: {e}");
+        eprintln!("warning: skipped a plugin that failed to load: {}", printable_text(&e.to_string()));
     }
     for c in &registry.conflicts {
-        eprintln!("error: {c}");
+        eprintln!("warning: skipped a plugin: {}", printable_text(c));
     }
     let settings = match SettingsSource::load(cli.env_file.as_deref()) {
         Ok(s) => s.with_allow(&cli.allow),
@@ -196,23 +210,32 @@ async fn run() -> i32 {
         }
     };
     let secrets = settings.secrets(registry.plugins.iter().map(|p| &p.plugin.info));
+    registry.runtime.set_redactions(secrets.clone());
     match dispatch(cli.command, &registry, &settings).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", redact(&e.to_string(), &secrets));
+            eprintln!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
             e.exit_code()
         }
     }
 }
 
 fn init_tracing(verbose: u8) {
+    // bollard and hyper stay at info even at -vv: their debug logs carry request bodies,
+    // including containers' environment (secrets).
     let level = match verbose {
         0 => "warn",
         1 => "benchhost=debug,info",
-        _ => "debug",
+        _ => "debug,bollard=info,hyper=info,hyper_util=info,reqwest=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BENCHHOST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource) -> Result<(), BenchError> {
@@ -220,12 +243,12 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
         Command::List { json } => {
             let entries = list_entries(registry);
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&entries).expect("serialisable"));
             } else {
                 for e in &entries {
                     let port = e.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
                     let third = if e.source == "built-in" { "" } else { " [third-party]" };
-                    println!("{:<20} {:<14} {:<8} {:>6}  {}{third}", e.profile, e.role, e.protocol, port, e.description);
+                    out!("{:<20} {:<14} {:<8} {:>6}  {}{third}", e.profile, e.role, e.protocol, port, e.description);
                 }
             }
             Ok(())
@@ -243,7 +266,10 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
                 keep_on_failure,
                 run_id: stack::new_run_id(),
                 host_os: os,
-                mount_dir: mount_dir.unwrap_or_else(|| format!("/mnt/benchhost/{profile}")),
+                mount_dir: match mount_dir {
+                    Some(d) => std::path::absolute(&d).map(|p| p.display().to_string()).unwrap_or(d),
+                    None => format!("/mnt/benchhost/{profile}"),
+                },
             };
             let progress = Progress::new(false);
             progress.step(&format!("bringing up {profile} (run {}, engine {} API {})", opts.run_id, engine.engine_version, engine.api_version));
@@ -256,15 +282,11 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
             } else {
                 eprintln!("{profile} is up in {:.2}s", report.seconds);
                 if let Some(m) = &report.mount {
-                    if m.argv.first().is_some_and(|a| a == "echo") {
-                        println!("# FUSE: already mounted at {}", m.dir);
-                    } else {
-                        println!("mkdir -p {} && {}", m.dir, m.display(is_root()));
-                    }
+                    out!("{}", m.shell_line(is_root()));
                     if !m.note.is_empty() {
                         eprintln!("  note: {}", m.note);
                     }
@@ -276,11 +298,16 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
         Command::Down { profile, json } => {
             let engine = DockerEngine::connect().await?;
             let report = stack::down(&engine, &profile).await?;
+            let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
+            if nothing && registry.find(&profile).is_err() {
+                // A typo is not "nothing to remove": say so (resources of uninstalled plugins are still removed above).
+                registry.find(&profile)?;
+            }
             for n in &report.notes {
                 eprintln!("{profile}: {n}");
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
             } else if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
                 eprintln!("{profile}: nothing to remove");
             } else {
@@ -303,14 +330,17 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             let engine = DockerEngine::connect().await?;
             let status = stack::status(&engine).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&status).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&status).expect("serialisable"));
             } else if status.is_empty() {
-                println!("nothing is up");
+                out!("nothing is up");
             } else {
                 for p in &status {
-                    println!("{} (run {})", p.profile, p.run_id);
+                    out!("{} (run {})", p.profile, p.run_id);
                     for c in &p.containers {
-                        println!("  {:<36} {:<10} {}", c.name, c.state, c.health.as_deref().unwrap_or("-"));
+                        out!("  {:<36} {:<10} {}", c.name, c.state, c.health.as_deref().unwrap_or("-"));
+                    }
+                    if !p.networks.is_empty() || !p.volumes.is_empty() {
+                        out!("  networks: {}; volumes: {}", p.networks.join(", "), if p.volumes.is_empty() { "-".into() } else { p.volumes.join(", ") });
                     }
                 }
             }
@@ -329,23 +359,23 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
                 eprintln!("wrote {}", f.display());
             }
             let krate = format!("benchhost_plugin_{}", name.replace('-', "_"));
-            println!("cd {} && cargo build --release --target wasm32-wasip2", dir.display());
-            println!("benchhost plugin check target/wasm32-wasip2/release/{krate}.wasm");
-            println!("benchhost plugin install target/wasm32-wasip2/release/{krate}.wasm");
-            println!("benchhost up {name} --allow {name}:cap-add:DAC_READ_SEARCH --allow {name}:cap-add:SYS_ADMIN");
+            out!("cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+            out!("benchhost plugin check target/wasm32-wasip2/release/{krate}.wasm");
+            out!("benchhost plugin install target/wasm32-wasip2/release/{krate}.wasm");
+            out!("benchhost up {name} --allow {name}:cap-add:DAC_READ_SEARCH --allow {name}:cap-add:SYS_ADMIN");
             Ok(())
         }
         PluginCommand::Check { file, json } => {
             let report = plugins::check(&file).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
             } else {
-                println!("plugin {} {} (API {})", report.name, report.version, report.api_version);
-                println!("profiles:\n{}", bullets(&report.profiles));
-                println!("settings:\n{}", bullets(&report.settings));
-                println!("capabilities:\n{}", bullets(&report.capabilities));
+                out!("plugin {} {} (API {})", report.name, report.version, report.api_version);
+                out!("profiles:\n{}", bullets(&report.profiles));
+                out!("settings:\n{}", bullets(&report.settings));
+                out!("capabilities:\n{}", bullets(&report.capabilities));
                 if !report.grants_needed.is_empty() {
-                    println!("to run it, grant (after reviewing it): {}", report.grants_needed.join(" "));
+                    out!("to run it, grant (after reviewing it): {}", report.grants_needed.join(" "));
                 }
             }
             if report.problems.is_empty() {
@@ -369,13 +399,13 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
         PluginCommand::List { json } => {
             let list = plugins::installed()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+                out!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
             } else if list.is_empty() {
-                println!("no third-party plugins installed");
+                out!("no third-party plugins installed");
             } else {
                 for p in &list {
                     let state = if p.unchanged { "ok" } else { "CHANGED since install" };
-                    println!("{:<20} {}  {state}", p.name, p.file.display());
+                    out!("{:<20} {}  {state}", p.name, p.file.display());
                 }
             }
             Ok(())
@@ -397,6 +427,10 @@ fn bullets(items: &[String]) -> String {
 
 /// Writes `text` to `path`, or with `check` compares them and fails when they differ.
 fn write_or_check(path: &std::path::Path, text: &str, check: bool, command: &str) -> Result<(), BenchError> {
+    if path == std::path::Path::new("-") && !check {
+        out!("{}", text.trim_end());
+        return Ok(());
+    }
     if check {
         let current = std::fs::read_to_string(path).unwrap_or_default();
         if current != text {

@@ -308,7 +308,8 @@ impl DockerEngine {
     }
 
     /// Stops (its stop signal, then SIGKILL after `grace`, or after the container's own stop
-    /// timeout when `None`) and removes a container; absent is fine.
+    /// timeout when `None`) and removes a container with its anonymous volumes (an image's
+    /// `VOLUME` that no named volume covers); absent is fine.
     pub async fn remove_container(&self, id: &str, grace: Option<Duration>) -> Result<(), EngineError> {
         let stop = StopContainerOptions { t: grace.map(|g| g.as_secs().max(1) as i32), signal: None };
         match self.docker.stop_container(id, Some(stop)).await {
@@ -317,7 +318,7 @@ impl DockerEngine {
             // 304 "already stopped" and similar: remove with force below anyway.
             Err(_) => {}
         }
-        match self.docker.remove_container(id, Some(RemoveContainerOptions { force: true, v: false, link: false })).await {
+        match self.docker.remove_container(id, Some(RemoveContainerOptions { force: true, v: true, link: false })).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(api(format!("removing container {id}"))(e)),

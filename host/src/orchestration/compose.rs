@@ -30,13 +30,16 @@ fn sentinel(name: &str) -> String {
     format!("__BENCHHOST_SETTING_{name}__")
 }
 
-/// Renders the whole compose file (YAML text).
+/// Renders the compose file of the built-in plugins (YAML text).
 pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
     let defaults = SettingsSource::from_map(HashMap::new());
     // Every profile, planned with defaults: validated services and the dependency order.
     let mut planned: BTreeMap<String, PlannedProfile> = BTreeMap::new();
     let mut users_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for p in registry.profiles() {
+    // The committed file describes the built-in plugins; third-party ones a user installed
+    // would make it differ from machine to machine.
+    let builtin = |index: usize| registry.plugins[index].origin == super::registry::Origin::BuiltIn;
+    for p in registry.profiles().into_iter().filter(|p| builtin(p.plugin)) {
         let plan = plan::plan(registry, &defaults, &p.profile.name, HostOs::Linux).await?;
         for dep in &plan.profiles {
             users_of.entry(dep.profile.clone()).or_default().insert(p.profile.name.clone());
@@ -44,7 +47,7 @@ pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
         }
     }
     let mut all_settings: BTreeMap<String, Setting> = BTreeMap::new();
-    for r in &registry.plugins {
+    for r in registry.plugins.iter().filter(|r| r.origin == super::registry::Origin::BuiltIn) {
         for s in &r.plugin.info.settings {
             all_settings.entry(s.name.clone()).or_insert_with(|| s.clone());
         }
@@ -206,7 +209,7 @@ fn compose_name(p: &PlannedProfile, s: &Service) -> String {
 }
 
 fn duration(ms: u32) -> String {
-    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+    if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
 /// The profile's services rendered with sentinels when the plugin accepts them (same shape as
@@ -274,7 +277,8 @@ fn substitute(yaml: &str, settings: &BTreeMap<String, Setting>) -> String {
     out
 }
 
-/// Renders `.env.example`: global settings, then each plugin's settings with descriptions.
+/// Renders `.env.example` for the built-in plugins: global settings, then each plugin's
+/// settings with descriptions.
 /// A setting several plugins declare appears once, under the first, with the others named.
 pub fn render_env_example(registry: &Registry) -> String {
     let mut out = format!(
@@ -284,13 +288,14 @@ pub fn render_env_example(registry: &Registry) -> String {
     for (name, default, desc) in GLOBAL_SETTINGS {
         out.push_str(&format!("# {desc}\n{name}={default}\n"));
     }
+    let builtins = || registry.plugins.iter().filter(|r| r.origin == super::registry::Origin::BuiltIn);
     let mut declared_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in &registry.plugins {
+    for r in builtins() {
         for s in &r.plugin.info.settings {
             declared_by.entry(&s.name).or_default().push(&r.plugin.info.name);
         }
     }
-    let mut plugins: Vec<_> = registry.plugins.iter().map(|r| &r.plugin.info).collect();
+    let mut plugins: Vec<_> = builtins().map(|r| &r.plugin.info).collect();
     plugins.sort_by(|a, b| a.name.cmp(&b.name));
     let mut done: BTreeSet<&str> = GLOBAL_SETTINGS.iter().map(|g| g.0).collect();
     for info in plugins {

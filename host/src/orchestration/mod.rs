@@ -2,6 +2,7 @@
 //! Depends on [`crate::runtime`] and [`crate::engine`]; the CLI depends on it.
 
 pub mod compose;
+pub mod describe_check;
 pub mod error;
 pub mod gateway;
 pub mod grants;
@@ -15,11 +16,4 @@ pub mod stack;
 
 pub use error::BenchError;
 
-/// Replaces every occurrence of each secret in `text` with `***`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 3) {
-        out = out.replace(s.as_str(), "***");
-    }
-    out
-}
+pub use crate::runtime::redact;

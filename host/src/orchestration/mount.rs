@@ -13,6 +13,16 @@ pub struct MountCommand {
 }
 
 impl MountCommand {
+    /// What `up` prints on stdout: one line safe to `eval`, every part shell-quoted:
+    /// `mkdir -p DIR && [sudo] mount ...`, or a comment for a FUSE mount that already exists.
+    pub fn shell_line(&self, as_root: bool) -> String {
+        if self.argv.first().is_some_and(|a| a == "echo") {
+            format!("# FUSE: already mounted at {}", shell_quote(&self.dir))
+        } else {
+            format!("mkdir -p {} && {}", shell_quote(&self.dir), self.display(as_root))
+        }
+    }
+
     /// The command as a copy-pasteable line (`sudo` prefixed when `as_root` is false).
     pub fn display(&self, as_root: bool) -> String {
         let mut parts: Vec<String> = Vec::new();
@@ -26,6 +36,18 @@ impl MountCommand {
 
 /// The mount command for `spec` on `os`, mounting on `dir`. Errors name the protocol.
 pub fn mount_command(spec: &MountSpec, os: crate::runtime::contract::HostOs, dir: &str) -> Result<MountCommand, String> {
+    let texts = std::iter::once(("source", &spec.source)).chain(std::iter::once(("note", &spec.note))).chain(spec.options.iter().map(|o| ("options", o)));
+    for (field, value) in texts {
+        if value.chars().any(|c| c.is_control()) {
+            return Err(format!("mount-spec {field} {value:?} contains control characters"));
+        }
+    }
+    if let Some(o) = spec.options.iter().find(|o| o.is_empty() || o.contains(',')) {
+        return Err(format!("mount-spec option {o:?} must be one non-empty option without ','"));
+    }
+    if spec.protocol == "fuse" && (!spec.source.starts_with('/') || spec.source.split('/').any(|c| c == "..")) {
+        return Err(format!("mount-spec source {:?} of a FUSE mount must be an absolute path without '..'", spec.source));
+    }
     let opts = spec.options.join(",");
     let mut argv: Vec<String> = match (spec.protocol.as_str(), os) {
         ("nfs", _) => vec!["mount".into(), "-t".into(), "nfs".into()],
@@ -49,7 +71,8 @@ pub fn mount_command(spec: &MountSpec, os: crate::runtime::contract::HostOs, dir
     Ok(MountCommand { argv, dir: dir.into(), note: spec.note.clone() })
 }
 
-fn shell_quote(s: &str) -> String {
+/// Quotes `s` for a POSIX shell (as is when it holds only safe characters).
+pub fn shell_quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c)) {
         s.to_string()
     } else {
@@ -83,5 +106,13 @@ mod tests {
         assert_eq!(c.argv[5], "h:/e; rm -rf /");
         assert!(c.display(true).contains("'h:/e; rm -rf /'"));
         assert!(mount_command(&spec("9p", "x", &[]), HostOs::Linux, "/m").unwrap_err().contains("9p"));
+        // Nothing a plugin returns can add a line to what `eval "$(benchhost up ...)"` runs.
+        assert!(mount_command(&spec("fuse", "/x\ntouch /tmp/p", &[]), HostOs::Linux, "/m").unwrap_err().contains("control characters"));
+        assert!(mount_command(&spec("fuse", "relative", &[]), HostOs::Linux, "/m").unwrap_err().contains("absolute"));
+        assert!(mount_command(&spec("nfs", "h:/e", &["a,b"]), HostOs::Linux, "/m").unwrap_err().contains("without ','"));
+        let c = mount_command(&s, HostOs::Linux, "/tmp/a b;touch x").unwrap();
+        assert_eq!(c.shell_line(true), "mkdir -p '/tmp/a b;touch x' && mount -t nfs -o vers=4.1 'h:/e; rm -rf /' '/tmp/a b;touch x'");
+        let f = mount_command(&spec("fuse", "/mnt/j k", &[]), HostOs::Linux, "/ignored").unwrap();
+        assert_eq!(f.shell_line(true), "# FUSE: already mounted at '/mnt/j k'");
     }
 }

@@ -150,9 +150,8 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
         if s.image.is_empty() || s.image.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(format!("service {n:?}: image {:?} is not an image reference", s.image));
         }
-        let last = s.image.rsplit('/').next().unwrap_or("");
-        if !last.contains(':') && !s.image.contains('@') {
-            return Err(format!("service {n:?}: image {:?} is not pinned; give a tag or digest (repo:tag or repo@sha256:...)", s.image));
+        if let Err(why) = check_image_reference(&s.image) {
+            return Err(format!("service {n:?}: image {:?} {why}", s.image));
         }
         for (k, v) in &s.environment {
             if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
@@ -162,6 +161,28 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
         for (i, p) in s.ports.iter().enumerate() {
             if p.container == 0 || p.host == 0 {
                 return Err(format!("service {n:?}: ports[{i}] maps {} -> {}; port 0 is not allowed", p.container, p.host));
+            }
+        }
+        let mut targets = HashSet::new();
+        for (i, v) in s.volumes.iter().enumerate() {
+            if v.target == "/" || !targets.insert(v.target.trim_end_matches('/')) {
+                return Err(format!("service {n:?}: volumes[{i}].target {:?} is \"/\" or mounted twice", v.target));
+            }
+        }
+        if let Some(sig) = &s.stop_signal {
+            let ok = sig.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n))
+                || (sig.starts_with("SIG") && sig.len() <= 12 && sig[3..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+' || c == '-'));
+            if !ok {
+                return Err(format!("service {n:?}: stop-signal {sig:?} is not a signal name (SIGTERM) or number"));
+            }
+        }
+        if let Some(u) = &s.user
+            && (u.is_empty() || !u.chars().all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c))) {
+                return Err(format!("service {n:?}: user {u:?} must be name|uid[:group|gid]"));
+            }
+        for (k, _) in &s.environment {
+            if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
+                return Err(format!("service {n:?}: environment variable name {k:?} may only hold letters, digits, '_', '.', '-'"));
             }
         }
         for (i, v) in s.volumes.iter().enumerate() {
@@ -207,11 +228,20 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
             }
         }
         if let Some(h) = &s.healthcheck {
-            if h.test.is_empty() || !matches!(h.test[0].as_str(), "CMD" | "CMD-SHELL" | "NONE") {
-                return Err(format!("service {n:?}: healthcheck test {:?} must start with CMD, CMD-SHELL or NONE", h.test));
+            let shape_ok = match h.test.first().map(String::as_str) {
+                Some("CMD") | Some("CMD-SHELL") => h.test.len() >= 2 && !h.test[1].trim().is_empty(),
+                Some("NONE") => h.test.len() == 1,
+                _ => false,
+            };
+            if !shape_ok || h.test.iter().any(|a| a.contains('\0')) {
+                return Err(format!(
+                    "service {n:?}: healthcheck.test {:?} must be [\"CMD\", program, args...], [\"CMD-SHELL\", \"command\"] or [\"NONE\"]",
+                    h.test
+                ));
             }
-            if h.interval_ms == 0 || h.timeout_ms == 0 {
-                return Err(format!("service {n:?}: healthcheck interval and timeout must be at least 1 ms"));
+            // Docker refuses intervals below 1 ms and panics on some degenerate shapes: keep sane.
+            if h.interval_ms < 100 || h.timeout_ms < 100 {
+                return Err(format!("service {n:?}: healthcheck interval ({} ms) and timeout ({} ms) must be at least 100 ms", h.interval_ms, h.timeout_ms));
             }
         }
     }
@@ -241,7 +271,13 @@ fn start_order(services: Vec<Service>) -> Result<Vec<Service>, String> {
 /// Checks across the whole stack: service names (they share one network) and host ports unique.
 fn check_stack(registry: &Registry, plan: &Plan) -> Result<(), BenchError> {
     let mut names: HashMap<&str, &str> = HashMap::new();
-    let mut ports: HashMap<u16, (&str, &str)> = HashMap::new();
+    let mut ports: HashMap<(u16, bool), (&str, &str)> = HashMap::new();
+    // Ports other plugins claim for their profiles are theirs, even when those are not up.
+    let claimed: HashMap<u16, (String, String)> = registry
+        .profiles()
+        .into_iter()
+        .filter_map(|p| p.profile.port.map(|port| (port, (registry.plugin(p.plugin).info.name.clone(), p.profile.name.clone()))))
+        .collect();
     for (p, s) in plan.services() {
         let plugin = &registry.plugin(p.plugin).info;
         let invalid = |message: String| BenchError::InvalidPluginOutput {
@@ -254,10 +290,76 @@ fn check_stack(registry: &Registry, plan: &Plan) -> Result<(), BenchError> {
             return Err(invalid(format!("service name {:?} is also used by profile {other}", s.name)));
         }
         for port in &s.ports {
-            if let Some((svc, prof)) = ports.insert(port.host, (&s.name, &p.profile)) {
+            let udp = port.transport == crate::runtime::contract::Transport::Udp;
+            if let Some((svc, prof)) = ports.insert((port.host, udp), (&s.name, &p.profile)) {
                 return Err(invalid(format!("service {:?} publishes host port {}, already published by {svc} ({prof})", s.name, port.host)));
+            }
+            if let Some((owner, prof)) = claimed.get(&port.host).filter(|(owner, _)| *owner != plugin.name) {
+                return Err(invalid(format!("service {:?} publishes host port {}, which plugin {owner} claims for profile {prof}", s.name, port.host)));
             }
         }
     }
     Ok(())
+}
+
+/// Checks a Docker image reference: `[registry[:port]/]path[:tag][@sha256:<64 hex>]`, lowercase
+/// path components, and pinned by a tag or a digest. The error completes "image X ...".
+pub fn check_image_reference(image: &str) -> Result<(), String> {
+    if image.is_empty() || image.len() > 255 || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("is not an image reference".into());
+    }
+    let (name_tag, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        let hex = d.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+            return Err("has a malformed digest (want @sha256:<64 lowercase hex>)".into());
+        }
+    }
+    let last_slash = name_tag.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match name_tag[last_slash..].rfind(':') {
+        Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+        None => (name_tag, None),
+    };
+    if let Some(t) = tag {
+        let ok = !t.is_empty() && t.len() <= 128 && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Err(format!("has an invalid tag {t:?}"));
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // A first component with '.' or ':' (or localhost) is a registry host[:port].
+    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+        parts.remove(0);
+    }
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            && c.ends_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+    };
+    if parts.iter().any(|c| !component_ok(c)) {
+        return Err("is not a valid repository name (lowercase letters, digits, '.', '_', '-')".into());
+    }
+    if tag.is_none() && digest.is_none() {
+        return Err("is not pinned; give a tag or digest (repo:tag or repo@sha256:...)".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_image_reference;
+
+    #[test]
+    fn image_references() {
+        for ok in ["postgres:16-alpine", "benchhost-test/ganesha:latest", "localhost:5000/x/y:1", "ghcr.io/a/b:v1.2", "apnar/nfs-ganesha@sha256:8185271b0b0e4d7c9a2c7a6f3d2a6b1c0e9f8d7c6b5a4f3e2d1c0b9a8f7e6d5c"] {
+            assert_eq!(check_image_reference(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [("UPPER/Bad:", "invalid tag"), ("x:1;rm", "invalid tag"), ("UPPER/x:1", "repository"), ("nginx", "not pinned"), ("a b:1", "not an image"), ("x@sha256:12", "digest")] {
+            assert!(check_image_reference(bad).unwrap_err().contains(why), "{bad}");
+        }
+    }
 }

@@ -94,8 +94,7 @@ pub struct CheckReport {
 /// Loads `file` next to the built-in plugins, runs compose-service for every profile with the
 /// default settings and validates the result exactly as `up` does.
 pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
-    let bytes = std::fs::read(file).map_err(|e| BenchError::Usage(format!("reading {}: {e}", file.display())))?;
-    let facts = version::read_facts(&bytes).map_err(|e| BenchError::Usage(format!("{}: {e}", file.display())))?;
+    let bytes = super::registry::read_plugin_file(file).map_err(|e| BenchError::Usage(format!("reading {}: {e}", file.display())))?;
     let runtime = PluginRuntime::new(RuntimeOptions::from_env()).map_err(|e| BenchError::Other(format!("{e:#}")))?;
     let mut registry = Registry::load_files(runtime, &[file.to_path_buf()]).await?;
     if !registry.load_errors.is_empty() {
@@ -110,6 +109,8 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
         .position(|p| p.origin == super::registry::Origin::File(file.to_path_buf()))
         .expect("the checked plugin is loaded");
     let info: &PluginInfo = &registry.plugin(index).info;
+    // Loading succeeded, so the file parses.
+    let facts = version::read_facts(&bytes).unwrap_or_default();
     let mut problems = Vec::new();
     if info.profiles.is_empty() {
         problems.push("declares no profiles".to_string());
@@ -125,14 +126,14 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
                         match registry.runtime.mount_options(registry.plugin(index), &target.ctx).await {
                             Ok(spec) => {
                                 if let Err(e) = super::mount::mount_command(&spec, os, "/mnt/x") {
-                                    problems.push(format!("profile {} mount-options ({os:?}): {e}", p.name));
+                                    problems.push(format!("profile {} mount-options (for {}): {e}", p.name, os_name(os)));
                                 }
                             }
-                            Err(e) => problems.push(format!("profile {} ({os:?}): {e}", p.name)),
+                            Err(e) => problems.push(format!("profile {} (for {}): {e}", p.name, os_name(os))),
                         }
                     }
                 }
-                Err(e) => problems.push(format!("profile {} ({os:?}): {e}", p.name)),
+                Err(e) => problems.push(format!("profile {} (for {}): {e}", p.name, os_name(os))),
             }
         }
     }
@@ -156,6 +157,14 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
         grants_needed: super::grants::declared(info).iter().map(|c| format!("--allow {}:{c}", info.name)).collect(),
         problems,
     })
+}
+
+fn os_name(os: HostOs) -> &'static str {
+    match os {
+        HostOs::Linux => "Linux",
+        HostOs::Macos => "macOS",
+        HostOs::Other => "another OS",
+    }
 }
 
 /// An installed plugin.
@@ -185,7 +194,7 @@ pub async fn install(file: &Path) -> Result<(CheckReport, Installed), BenchError
     }
     let dir = install_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::Other(format!("creating {}: {e}", dir.display())))?;
-    let bytes = std::fs::read(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
+    let bytes = super::registry::read_plugin_file(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
     let sha = sha256_hex(&bytes);
     let dest = dir.join(format!("{}.wasm", report.name));
     let tmp = dir.join(format!(".{}.wasm.tmp", report.name));
@@ -214,6 +223,9 @@ pub fn installed() -> Result<Vec<Installed>, BenchError> {
 
 /// Removes the installed plugin `name`. Errors (usage) when it is not installed.
 pub fn remove(name: &str) -> Result<PathBuf, BenchError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(BenchError::Usage(format!("{name:?} is not a plugin name ([a-z0-9-]); see `benchhost plugin list`")));
+    }
     let dir = install_dir()?;
     let file = dir.join(format!("{name}.wasm"));
     if !file.exists() {

@@ -39,7 +39,9 @@ fn missing(feature: &str, root: &Path) -> Option<String> {
     let listed = |fs: &str| filesystems.lines().any(|l| l.split_whitespace().last() == Some(fs));
     match feature {
         "nfsd" => {
-            if listed("nfsd") || root.join("proc/fs/nfsd").exists() || module_present(root, "nfsd") {
+            // /proc/fs/nfsd exists on every kernel (an empty mount point), so it proves nothing;
+            // its `threads` file appears only when nfsd's filesystem is mounted.
+            if listed("nfsd") || root.join("proc/fs/nfsd/threads").exists() || module_present(root, "nfsd") {
                 None
             } else {
                 Some("/proc/filesystems has no nfsd and no nfsd kernel module is installed\n  hint: on Debian/Ubuntu `sudo apt-get install nfs-kernel-server && sudo modprobe nfsd`; Docker Desktop and kernels without CONFIG_NFSD cannot run kernel-nfs (use ganesha for a user-space NFS server)".into())
@@ -86,6 +88,7 @@ mod tests {
     fn nfsd_is_found_in_proc_filesystems_or_as_a_module() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("proc/sys/kernel")).unwrap();
+        std::fs::create_dir_all(root.path().join("proc/fs/nfsd")).unwrap(); // present on every kernel
         std::fs::write(root.path().join("proc/filesystems"), "nodev\tsysfs\n\text4\n").unwrap();
         std::fs::write(root.path().join("proc/sys/kernel/osrelease"), "6.1.0-test\n").unwrap();
         let why = missing("nfsd", root.path()).expect("nfsd missing");

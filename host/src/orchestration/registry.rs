@@ -65,7 +65,7 @@ impl Registry {
             .map(|(name, bytes)| (Origin::BuiltIn, format!("built-in plugin {name}"), bytes.to_vec()))
             .collect();
         for f in files {
-            match std::fs::read(f) {
+            match read_plugin_file(f) {
                 Ok(bytes) => sources.push((Origin::File(f.clone()), f.display().to_string(), bytes)),
                 Err(e) => tracing::warn!("skipping plugin {}: {e}", f.display()),
             }
@@ -74,6 +74,19 @@ impl Registry {
         let results = futures_util::future::join_all(loads).await;
         let mut registry = Registry { runtime, plugins: Vec::new(), load_errors: Vec::new(), conflicts: Vec::new() };
         for ((origin, _, _), result) in sources.into_iter().zip(results) {
+            // What describe returned must be valid too; third-party plugins get the stricter rules.
+            let result = result.and_then(|plugin| {
+                match super::describe_check::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
+                    Ok(()) => Ok(plugin),
+                    Err(message) => Err(PluginError {
+                        plugin: super::describe_check::printable_text(&plugin.info.name),
+                        version: super::describe_check::printable_text(&plugin.info.version),
+                        operation: crate::runtime::Operation::Describe,
+                        kind: crate::runtime::PluginErrorKind::Invalid(super::describe_check::printable_text(&message)),
+                        guest_output: String::new(),
+                    }),
+                }
+            });
             match (result, &origin) {
                 (Ok(plugin), Origin::BuiltIn) => registry.plugins.push(RegisteredPlugin { plugin, origin }),
                 (Ok(plugin), Origin::File(_)) => match registry.conflict_with(&plugin) {
@@ -138,16 +151,38 @@ impl Registry {
                         new.name, owner.info.name, origin(owner), candidate.info.name, origin(candidate)
                     ));
                 }
-                if owner.info.name != candidate.info.name && new.port.is_some() && new.port == have.profile.port {
+                if let Some(port) = new.port.filter(|p| owner.info.name != candidate.info.name && Some(*p) == have.profile.port) {
                     return Some(format!(
                         "port {} is claimed by two plugins: {} (profile {}, {}) and {} (profile {}, {}); the second is not loaded",
-                        new.port.unwrap(), owner.info.name, have.profile.name, origin(owner), candidate.info.name, new.name, origin(candidate)
+                        port, owner.info.name, have.profile.name, origin(owner), candidate.info.name, new.name, origin(candidate)
                     ));
                 }
             }
         }
         None
     }
+}
+
+/// Largest plugin file benchhost reads (64 MiB; built-in plugins are 80-210 KiB).
+pub const MAX_PLUGIN_FILE: u64 = 64 << 20;
+
+/// Reads a plugin file: a regular file (not a FIFO or device, even through a symlink) of at
+/// most [`MAX_PLUGIN_FILE`] bytes.
+pub fn read_plugin_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_PLUGIN_FILE {
+        return Err(format!("{} bytes is more than the {} MiB a plugin may have", meta.len(), MAX_PLUGIN_FILE >> 20));
+    }
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX_PLUGIN_FILE + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_PLUGIN_FILE {
+        return Err("grew past the size limit while being read".into());
+    }
+    Ok(bytes)
 }
 
 /// `BENCHHOST_PLUGIN_PATH` entries, then the per-user plugin directory.

@@ -89,10 +89,13 @@ pub fn new_run_id() -> String {
 /// (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
     let existing = engine.list_labelled(LABEL_PROFILE, &plan.target).await?;
-    if !existing.containers.is_empty() {
-        let names: Vec<_> = existing.containers.iter().map(|c| format!("{} ({})", c.name, c.state)).collect();
+    if !existing.is_empty() {
+        let mut names: Vec<_> = existing.containers.iter().map(|c| format!("{} ({})", c.name, c.state)).collect();
+        names.extend(existing.networks.iter().map(|n| format!("network {}", n.name)));
+        names.extend(existing.volumes.iter().map(|v| format!("volume {}", v.name)));
+        let what = if existing.containers.is_empty() { "has leftovers from an earlier run" } else { "is already up" };
         return Err(BenchError::Usage(format!(
-            "profile {} is already up: {}\n  hint: `benchhost down {}` first",
+            "profile {} {what}: {}\n  hint: `benchhost down {}` first",
             plan.target,
             names.join(", "),
             plan.target
@@ -139,13 +142,25 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         (LABEL_RUN.to_string(), opts.run_id.clone()),
     ]);
 
-    // Images first: nothing is created until every image is present.
+    // Images first: nothing is created until every image is present; all missing ones are named.
+    let mut missing = Vec::new();
     for (p, s) in plan.services() {
         let t = Instant::now();
         let plugin = &registry.plugin(p.plugin).info;
         let hint = image_hint(plugin, &s.image);
-        engine.ensure_image(&s.image, &hint, |line| tracing::info!("{line}")).await?;
-        progress.step(&format!("image {} ready ({:.2}s)", s.image, t.elapsed().as_secs_f64()));
+        match engine.ensure_image(&s.image, &hint, |line| tracing::info!("{line}")).await {
+            Ok(()) => progress.step(&format!("image {} ready ({:.2}s)", s.image, t.elapsed().as_secs_f64())),
+            Err(e @ crate::engine::EngineError::ImageUnavailable { .. }) => missing.push(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match missing.len() {
+        0 => {}
+        1 => return Err(missing.remove(0).into()),
+        n => {
+            let all: Vec<String> = missing.iter().map(|e| e.to_string()).collect();
+            return Err(BenchError::Engine(crate::engine::EngineError::Api { context: format!("{n} images are unavailable"), detail: format!("\n{}", all.join("\n")) }));
+        }
     }
 
     let network = resource_name(&plan.target, "");
@@ -202,16 +217,17 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
 /// The hint shown when an image is missing.
 fn image_hint(plugin: &crate::runtime::contract::PluginInfo, image: &str) -> String {
     let setting = plugin.settings.iter().find(|s| s.name.ends_with("_IMAGE")).map(|s| s.name.clone());
-    let mut hint = String::new();
+    let point = match setting {
+        Some(s) => format!("point {s} at an image you have (`docker images`)"),
+        None => "check `docker images`".to_string(),
+    };
     if image.starts_with("benchhost") {
+        // benchhost/* and benchhost-test/* images are built locally; no registry has them.
         let name = image.split('/').nth(1).and_then(|r| r.split(':').next()).unwrap_or(&plugin.name);
-        hint.push_str(&format!("build it locally with `tests/images/build.sh {name}`; "));
+        format!("this image is built locally, not pulled: run `tests/images/build.sh {name}` (as root), or {point}")
+    } else {
+        format!("make its registry reachable (`docker pull {image}`), or {point}")
     }
-    match setting {
-        Some(s) => hint.push_str(&format!("or point {s} at an image you have (`docker images`)")),
-        None => hint.push_str("check `docker images` and the registry"),
-    }
-    hint
 }
 
 /// The strictest condition any service of the plan waits for on `service` (default: healthy,
@@ -280,7 +296,8 @@ async fn wait_ready(
                 }
             };
             if docker_ok {
-                match registry.runtime.healthcheck(plugin, &planned.ctx, &service.name, gateway.clone()).await? {
+                let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(500));
+                match registry.runtime.healthcheck(plugin, &planned.ctx, &service.name, gateway.clone(), Some(left)).await? {
                     Health::Ready => return Ok(()),
                     Health::Waiting(why) => last = why,
                 }
@@ -384,16 +401,27 @@ fn container_spec(
 
 /// Removes everything labelled with `run_id`, repeating until the engine lists nothing
 /// (a create in flight when `up` was interrupted may land a moment later).
+/// Requests the engine had accepted when `up` was cancelled still complete, so a sweep only
+/// ends after two empty listings 500 ms apart (bounded to about 10 s).
 pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
-    for _ in 0..5 {
+    let mut empty_in_a_row = 0;
+    for _ in 0..20 {
         match engine.list_labelled(LABEL_RUN, run_id).await {
-            Ok(found) if found.is_empty() => return,
+            Ok(found) if found.is_empty() => {
+                empty_in_a_row += 1;
+                if empty_in_a_row == 2 {
+                    return;
+                }
+            }
             Ok(found) => {
-                let _ = remove_all(engine, &found).await;
+                empty_in_a_row = 0;
+                if let Err(e) = remove_all(engine, &found).await {
+                    tracing::warn!("removing resources of run {run_id}: {e}");
+                }
             }
             Err(e) => tracing::warn!("listing resources of run {run_id}: {e}"),
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -100,6 +100,8 @@ pub struct PluginRuntime {
     linker: Linker<State>,
     limits: Limits,
     http: reqwest::Client,
+    /// Secret values removed from what plugins log.
+    redactions: Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 /// A compiled, pre-instantiated plugin and what it said about itself.
@@ -152,7 +154,12 @@ impl PluginRuntime {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()?;
-        Ok(PluginRuntime { engine, linker, limits: opts.limits, http })
+        Ok(PluginRuntime { engine, linker, limits: opts.limits, http, redactions: Default::default() })
+    }
+
+    /// Secret values to replace with `***` in every line a plugin logs.
+    pub fn set_redactions(&self, secrets: Vec<String>) {
+        *self.redactions.write().unwrap_or_else(|e| e.into_inner()) = secrets;
     }
 
     /// Compiles `bytes` (through the cache), checks its imports against the host, and calls
@@ -234,11 +241,19 @@ impl PluginRuntime {
         .await
     }
 
-    /// `healthcheck(ctx, service)`: one probe through `gateway`.
-    pub async fn healthcheck(&self, plugin: &LoadedPlugin, ctx: &Context, service: &str, gateway: Arc<dyn ServiceGateway>) -> Result<Health, PluginError> {
+    /// `healthcheck(ctx, service)`: one probe through `gateway`, within the healthcheck budget
+    /// or `budget` when that is shorter (the caller's own deadline).
+    pub async fn healthcheck(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &Context,
+        service: &str,
+        gateway: Arc<dyn ServiceGateway>,
+        budget: Option<Duration>,
+    ) -> Result<Health, PluginError> {
         let ctx = ctx.clone();
         let service = service.to_string();
-        self.call(plugin, Operation::Healthcheck, gateway, move |p, s| Box::pin(async move {
+        self.call_within(plugin, Operation::Healthcheck, gateway, budget, move |p, s| Box::pin(async move {
             p.benchhost_plugin_plugin().call_healthcheck(s, &ctx, &service).await
         }))
         .await
@@ -279,7 +294,19 @@ impl PluginRuntime {
             &'a mut Store<State>,
         ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>,
     {
-        let budget = self.budget(op);
+        self.call_within(plugin, op, gateway, None, f).await
+    }
+
+    /// [`Self::call`] with the operation's budget capped at `cap`.
+    async fn call_within<T, F>(&self, plugin: &LoadedPlugin, op: Operation, gateway: Arc<dyn ServiceGateway>, cap: Option<Duration>, f: F) -> Result<T, PluginError>
+    where
+        T: Send,
+        F: for<'a> FnOnce(
+            &'a BenchhostPlugin,
+            &'a mut Store<State>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>,
+    {
+        let budget = cap.map_or(self.budget(op), |c| c.min(self.budget(op)));
         let output = state::GuestOutput::new(GUEST_OUTPUT_CAP);
         // An empty WASI context: no preopens, env, args; sockets deny every address.
         let wasi = WasiCtxBuilder::new().stdout(output.clone()).stderr(output.clone()).build();
@@ -287,7 +314,13 @@ impl PluginRuntime {
             wasi,
             table: Default::default(),
             limits: StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build(),
-            imports: state::Imports { plugin: plugin.info.name.clone(), gateway, http: self.http.clone(), deadline: Instant::now() + budget },
+            imports: state::Imports {
+                plugin: plugin.info.name.clone(),
+                gateway,
+                http: self.http.clone(),
+                deadline: Instant::now() + budget,
+                redactions: self.redactions.clone(),
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -313,6 +346,23 @@ impl PluginRuntime {
             Err(e) => Err(err(classify(&e, budget, self.limits.memory_bytes, &String::from_utf8_lossy(&output.contents())))),
         }
     }
+}
+
+/// `s` with control characters other than newline shown as escapes, so text from a plugin
+/// cannot move the cursor, clear the screen or fake output lines.
+pub fn printable_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// Replaces every occurrence of each secret (3+ characters) in `text` with `***`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(s.as_str(), "***");
+    }
+    out
 }
 
 /// Turns a wasmtime error into a [`PluginErrorKind`].

@@ -31,6 +31,7 @@ pub struct Imports {
     pub(super) gateway: Arc<dyn ServiceGateway>,
     pub(super) http: reqwest::Client,
     pub(super) deadline: Instant,
+    pub(super) redactions: Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 impl WasiView for State {
@@ -199,6 +200,8 @@ impl super::bindings::benchhost::plugin::types::Host for State {}
 impl wit::Host for State {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let message: String = message.chars().take(4096).collect();
+        let secrets = self.imports.redactions.read().map(|r| r.clone()).unwrap_or_default();
+        let message = super::printable_text(&super::redact(&message, &secrets)).replace('\n', "\\n");
         let p = &self.imports.plugin;
         match level {
             Level::Debug => tracing::debug!("[{p}] {message}"),

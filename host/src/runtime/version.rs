@@ -65,13 +65,11 @@ pub fn read_facts(bytes: &[u8]) -> Result<ComponentFacts, String> {
 }
 
 fn note_contract(name: &str, facts: &mut ComponentFacts) {
-    if let Some(rest) = name.strip_prefix("benchhost:plugin/") {
-        if let Some((_, v)) = rest.split_once('@') {
-            if !facts.contract_versions.iter().any(|x| x == v) {
+    if let Some(rest) = name.strip_prefix("benchhost:plugin/")
+        && let Some((_, v)) = rest.split_once('@')
+            && !facts.contract_versions.iter().any(|x| x == v) {
                 facts.contract_versions.push(v.to_string());
             }
-        }
-    }
 }
 
 /// Whether this host runs plugins built for `version` (same major.minor as [`CURRENT_API`] while
