@@ -20,6 +20,11 @@ pub fn sleep(ms: u32) {
 }
 
 /// Runs `argv` (no shell) inside the plugin's running container `service`.
+///
+/// ```ignore
+/// let out = host::exec("postgres", &["pg_isready", "-h", "127.0.0.1"], 5_000)?;
+/// if out.exit_code != 0 { return Ok(Health::Waiting(out.stdout)); }
+/// ```
 pub fn exec(service: &str, argv: &[&str], timeout_ms: u32) -> Result<ExecOutput, String> {
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
     wit::exec(service, &argv, timeout_ms)
@@ -31,6 +36,14 @@ pub fn tcp_exchange(service: &str, port: u16, request: &[u8], timeout_ms: u32) -
 }
 
 /// An HTTP request to one of the plugin's services, built fluently and sent with [`Http::send`].
+///
+/// ```ignore
+/// let r = Http::new("POST", "dittofs", 8080, "/api/v1/auth/login")
+///     .json(&serde_json::json!({"username": "admin", "password": pw}))
+///     .send()?;
+/// if !r.is_success() { return Err(format!("login: HTTP {} {}", r.status, r.text())); }
+/// let token = r.json()?["access_token"].as_str().unwrap_or_default().to_string();
+/// ```
 #[derive(Clone, Debug)]
 pub struct Http {
     req: wit::HttpRequest,
@@ -51,6 +64,7 @@ impl Http {
             },
         }
     }
+    /// Adds a request header (CR/LF in names or values is refused by the host).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.req.headers.push((name.into(), value.into()));
         self
@@ -64,10 +78,12 @@ impl Http {
         self.req.body = body.to_string().into_bytes();
         self.header("Content-Type", "application/json")
     }
+    /// A raw request body (no Content-Type is set).
     pub fn body(mut self, body: Vec<u8>) -> Self {
         self.req.body = body;
         self
     }
+    /// Time limit of this request in ms (also capped by the operation's budget).
     pub fn timeout_ms(mut self, ms: u32) -> Self {
         self.req.timeout_ms = ms;
         self
@@ -90,6 +106,7 @@ impl HttpResponse {
             format!("response is not JSON ({e}): {}", t.chars().take(200).collect::<String>())
         })
     }
+    /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }

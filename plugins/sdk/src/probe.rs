@@ -48,6 +48,12 @@ pub fn check_rpc_null_reply(reply: &[u8], xid: u32) -> Result<(), String> {
 
 /// Probes an NFS server with a NULL call of `version` at `service`'s container `port`.
 /// `Waiting` (not an error) while the server does not answer yet.
+///
+/// ```ignore
+/// fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
+///     Ok(probe::nfs_null(service, 2049, 4))
+/// }
+/// ```
 pub fn nfs_null(service: &str, port: u16, version: u32) -> Health {
     let xid = 0x6265_6e63; // "benc"
     match host::tcp_exchange(service, port, &rpc_null_call(xid, NFS_PROGRAM, version), 2_000) {
@@ -60,6 +66,10 @@ pub fn nfs_null(service: &str, port: u16, version: u32) -> Health {
 }
 
 /// Probes an HTTP endpoint: `Ready` when `GET path` answers `expect_status`.
+///
+/// ```ignore
+/// Ok(probe::http_status(service, 8080, "/health/ready", 200))
+/// ```
 pub fn http_status(service: &str, port: u16, path: &str, expect_status: u16) -> Health {
     match host::Http::new("GET", service, port, path).timeout_ms(2_000).send() {
         Ok(r) if r.status == expect_status => Health::Ready,

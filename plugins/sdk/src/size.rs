@@ -2,6 +2,10 @@
 
 /// Parses a size into bytes. Units: none (bytes), `k`/`m`/`g`/`t` with optional `i`/`b`
 /// (`K`, `KB`, `KiB` are all 1024). Errors name the value.
+///
+/// ```ignore
+/// assert_eq!(parse_size("256M"), Ok(256 << 20));
+/// ```
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());

@@ -9,6 +9,10 @@ use crate::{
 impl Context {
     /// The resolved value of a declared setting, or `""` when the plugin did not declare it
     /// (the host only passes declared settings).
+    ///
+    /// ```ignore
+    /// let image = ctx.setting("MYNFS_IMAGE"); // the user's value, or the declared default
+    /// ```
     pub fn setting(&self, name: &str) -> &str {
         self.settings
             .iter()
@@ -42,7 +46,14 @@ impl Context {
 }
 
 impl PluginInfo {
-    /// A plugin with no profiles, settings or capabilities yet.
+    /// A plugin with no profiles, settings or capabilities yet; chain the builders below.
+    ///
+    /// ```ignore
+    /// PluginInfo::new("mynfs", env!("CARGO_PKG_VERSION"), "My NFS server")
+    ///     .profile(Profile::target("mynfs", "My NFS server over NFSv4.1", "nfs", Some(52049)))
+    ///     .setting(Setting::new("MYNFS_IMAGE", "example/mynfs:1.2.3", "image (pinned)"))
+    ///     .cap_add("SYS_ADMIN")
+    /// ```
     pub fn new(name: &str, version: &str, description: &str) -> Self {
         PluginInfo {
             name: name.into(),
@@ -59,10 +70,12 @@ impl PluginInfo {
             },
         }
     }
+    /// Adds a profile (see [`Profile::target`], [`Profile::infrastructure`]).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profiles.push(p);
         self
     }
+    /// Declares a setting the plugin reads (see [`Setting::new`], [`Setting::secret`]).
     pub fn setting(mut self, s: Setting) -> Self {
         self.settings.push(s);
         self
@@ -95,28 +108,45 @@ impl PluginInfo {
 }
 
 impl Profile {
-    /// A system under test. `port` is the main published host port.
+    /// A system under test. `port` is the main published host port (unique across plugins).
+    ///
+    /// ```ignore
+    /// Profile::target("mynfs", "My NFS server over NFSv4.1", "nfs", Some(52049))
+    /// ```
     pub fn target(name: &str, description: &str, protocol: &str, port: Option<u16>) -> Self {
         Profile { name: name.into(), description: description.into(), protocol: protocol.into(), role: Role::Target, port }
     }
     /// Infrastructure another plugin depends on (by this profile name).
+    ///
+    /// ```ignore
+    /// Profile::infrastructure("minio", "MinIO S3 on 9000", "s3", Some(9000))
+    /// ```
     pub fn infrastructure(name: &str, description: &str, protocol: &str, port: Option<u16>) -> Self {
         Profile { name: name.into(), description: description.into(), protocol: protocol.into(), role: Role::Infrastructure, port }
     }
 }
 
 impl Setting {
+    /// A setting `name` (`[A-Z][A-Z0-9_]*`) with its default and a one-line description.
     pub fn new(name: &str, default_value: &str, description: &str) -> Self {
         Setting { name: name.into(), default_value: default_value.into(), description: description.into(), secret: false }
     }
     /// A setting whose value is never printed, logged or stored in results.
+    ///
+    /// ```ignore
+    /// Setting::secret("MYNFS_PASSWORD", "bench", "Password of the benchmark user")
+    /// ```
     pub fn secret(name: &str, default_value: &str, description: &str) -> Self {
         Setting { secret: true, ..Setting::new(name, default_value, description) }
     }
 }
 
 impl Healthcheck {
-    /// `CMD` form (argv, no shell); interval/timeout in ms.
+    /// `CMD` form (argv, no shell); interval and timeout in ms (at least 100).
+    ///
+    /// ```ignore
+    /// Healthcheck::cmd(&["pg_isready", "-h", "127.0.0.1"], 1_000, 5_000, 60)
+    /// ```
     pub fn cmd(argv: &[&str], interval_ms: u32, timeout_ms: u32, retries: u32) -> Self {
         let mut test = vec!["CMD".to_string()];
         test.extend(argv.iter().map(|s| s.to_string()));
@@ -125,7 +155,15 @@ impl Healthcheck {
 }
 
 impl Service {
-    /// A service running `image` with nothing else set.
+    /// A service running `image` (pinned by tag or digest) with nothing else set.
+    ///
+    /// ```ignore
+    /// Service::new("mynfs", ctx.setting("MYNFS_IMAGE"))
+    ///     .file("/etc/mynfs.conf", "export /export\n")
+    ///     .volume("export", "/export")
+    ///     .publish(2049, 52049)
+    ///     .depends_on("localstack", DependencyCondition::Healthy)
+    /// ```
     pub fn new(name: &str, image: &str) -> Self {
         Service {
             name: name.into(),
@@ -146,14 +184,17 @@ impl Service {
             stop_grace_ms: None,
         }
     }
+    /// Overrides the image's entrypoint (argv, no shell).
     pub fn entrypoint(mut self, argv: &[&str]) -> Self {
         self.entrypoint = Some(argv.iter().map(|s| s.to_string()).collect());
         self
     }
+    /// Overrides the image's command (argv, no shell).
     pub fn command(mut self, argv: &[&str]) -> Self {
         self.command = Some(argv.iter().map(|s| s.to_string()).collect());
         self
     }
+    /// Sets an environment variable in the container (the place for secrets; never argv).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.environment.push((key.into(), value.into()));
         self
@@ -173,14 +214,18 @@ impl Service {
         self.files.push(ConfigFile { path: path.into(), contents: contents.into(), mode: 0o644 });
         self
     }
+    /// Waits for `service` (one of this plugin's, or an infrastructure profile such as
+    /// `localstack` or `postgres`, which is then started too) to reach `condition`.
     pub fn depends_on(mut self, service: &str, condition: DependencyCondition) -> Self {
         self.depends_on.push(Dependency { service: service.into(), condition });
         self
     }
+    /// The Docker healthcheck benchhost waits for (with the plugin's own probe).
     pub fn healthcheck(mut self, hc: Healthcheck) -> Self {
         self.healthcheck = Some(hc);
         self
     }
+    /// Adds a Linux capability (must be declared in `describe`).
     pub fn cap_add(mut self, cap: &str) -> Self {
         self.cap_add.push(cap.into());
         self
@@ -216,10 +261,12 @@ impl Service {
         self.files.push(ConfigFile { path: path.into(), contents: contents.into(), mode });
         self
     }
+    /// Runs the container as `name|uid[:group|gid]`.
     pub fn user(mut self, user: &str) -> Self {
         self.user = Some(user.into());
         self
     }
+    /// The signal `down` sends (e.g. `SIGTERM`) and how long it waits before SIGKILL, in ms.
     pub fn stop_signal(mut self, signal: &str, grace_ms: u32) -> Self {
         self.stop_signal = Some(signal.into());
         self.stop_grace_ms = Some(grace_ms);
@@ -228,6 +275,11 @@ impl Service {
 }
 
 impl MountSpec {
+    /// How to mount: protocol (`nfs`, `smb`, `fuse`), source, `-o` options, a note for the user.
+    ///
+    /// ```ignore
+    /// MountSpec::new("nfs", "127.0.0.1:/export", &["vers=4.1", "tcp", "port=52049"], "NFSv4.1")
+    /// ```
     pub fn new(protocol: &str, source: &str, options: &[&str], note: &str) -> Self {
         MountSpec {
             protocol: protocol.into(),
