@@ -30,16 +30,7 @@ fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
 
     // Right after `up`: a real NFSv4 client writes and reads back (no grace period).
     // bookworm's libnfs 4.0 cannot send one NFSv4 WRITE over ~3.9 KB, so the file is 3000 bytes.
-    let dir = tempfile::tempdir().unwrap();
-    let payload: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
-    let src = dir.path().join("in.bin");
-    let back = dir.path().join("back.bin");
-    std::fs::write(&src, &payload).unwrap();
-    let put = Command::new("nfs-cp").arg(&src).arg(nfs_url("hello.bin")).output().expect("nfs-cp (apt-get install libnfs-utils)");
-    assert!(put.status.success(), "nfs-cp write: {} {}", text(&put.stdout), text(&put.stderr));
-    let get = Command::new("nfs-cp").arg(nfs_url("hello.bin")).arg(&back).output().unwrap();
-    assert!(get.status.success(), "nfs-cp read: {}", text(&get.stderr));
-    assert_eq!(std::fs::read(&back).unwrap(), payload, "bytes read back over NFS differ");
+    docker::nfs_roundtrip(nfs_url, "hello.bin", 3000);
     // The file really is on the server's export volume.
     let inside = docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/hello.bin"]);
     assert_eq!(text(&inside.stdout).trim(), "3000");

@@ -79,16 +79,7 @@ fn e2e_rclone_serve_nfs_over_moto_s3() {
     assert_eq!(status, 200, "bucket bench should exist after up: {}", text(&listing));
 
     // A real NFSv3 client writes through rclone's VFS and reads the same bytes back.
-    let dir = tempfile::tempdir().unwrap();
-    let payload: Vec<u8> = (0..48_123u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
-    let src = dir.path().join("in.bin");
-    let back = dir.path().join("back.bin");
-    std::fs::write(&src, &payload).unwrap();
-    let put = Command::new("nfs-cp").arg(&src).arg(nfs_url("hello.bin")).output().expect("nfs-cp (apt-get install libnfs-utils)");
-    assert!(put.status.success(), "nfs-cp write: {} {}", text(&put.stdout), text(&put.stderr));
-    let get = Command::new("nfs-cp").arg(nfs_url("hello.bin")).arg(&back).output().unwrap();
-    assert!(get.status.success(), "nfs-cp read: {} {}", text(&get.stdout), text(&get.stderr));
-    assert_eq!(std::fs::read(&back).unwrap(), payload, "bytes read back over NFS differ");
+    let payload = docker::nfs_roundtrip(nfs_url, "hello.bin", 48_123);
     let ls = Command::new("nfs-ls").arg(nfs_url("")).output().unwrap();
     assert!(text(&ls.stdout).contains("hello.bin"), "nfs-ls /: {} {}", text(&ls.stdout), text(&ls.stderr));
     // The VFS cache is on the `cache` volume (in /cache/vfs/s3{<hash of the env config>}/bench).

@@ -75,3 +75,23 @@ pub fn dangling_volumes() -> Vec<String> {
     v.sort();
     v
 }
+
+/// A deterministic byte pattern of `size` bytes (no two neighbouring blocks alike).
+pub fn pattern(size: usize) -> Vec<u8> {
+    (0..size as u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect()
+}
+
+/// Writes `size` bytes to the NFS URL `url_of(name)` with the real libnfs client (`nfs-cp`),
+/// reads them back and asserts they are identical. Returns the bytes written.
+pub fn nfs_roundtrip(url_of: impl Fn(&str) -> String, name: &str, size: usize) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = pattern(size);
+    let (src, back) = (dir.path().join("in.bin"), dir.path().join("back.bin"));
+    std::fs::write(&src, &payload).unwrap();
+    let put = Command::new("nfs-cp").arg(&src).arg(url_of(name)).output().expect("nfs-cp (apt-get install libnfs-utils)");
+    assert!(put.status.success(), "nfs-cp write: {} {}", text(&put.stdout), text(&put.stderr));
+    let get = Command::new("nfs-cp").arg(url_of(name)).arg(&back).output().unwrap();
+    assert!(get.status.success(), "nfs-cp read: {} {}", text(&get.stdout), text(&get.stderr));
+    assert_eq!(std::fs::read(&back).unwrap(), payload, "bytes read back over NFS differ");
+    payload
+}

@@ -252,7 +252,6 @@ impl Plugin for Dittofs {
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         let v = variant(ctx)?;
-        let nfs_port = format!("port={NFS_PORT}");
         let smb_port = format!("port={SMB_PORT}");
         Ok(match (v.proto, ctx.host_os) {
             (Proto::Smb, HostOs::Macos) => MountSpec::new(
@@ -267,17 +266,11 @@ impl Plugin for Dittofs {
                 &[&smb_port, "vers=3.0", "username=admin"],
                 "SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options",
             ),
-            (Proto::Nfs, HostOs::Macos) => MountSpec::new(
-                "nfs",
+            (Proto::Nfs, os) => MountSpec::nfs41(
+                os,
                 &format!("127.0.0.1:{SHARE}"),
-                &["vers=4", "tcp", &nfs_port, "resvport"],
-                "NFSv4.0 (macOS has no NFSv4.1 client)",
-            ),
-            (Proto::Nfs, _) => MountSpec::new(
-                "nfs",
-                &format!("127.0.0.1:{SHARE}"),
-                &["vers=4.1", "tcp", &nfs_port],
-                "NFSv4.1 pinned, as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
+                NFS_PORT,
+                "as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
             ),
         })
     }

@@ -73,11 +73,7 @@ impl Plugin for Ganesha {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        let port = format!("port={HOST_PORT}");
-        Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/export", &["vers=4", "tcp", &port, "resvport"], "NFSv4.0 (macOS has no NFSv4.1 client)"),
-            _ => MountSpec::new("nfs", "127.0.0.1:/export", &["vers=4.1", "tcp", &port], "NFSv4.1 pinned; this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"),
-        })
+        Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", HOST_PORT, "this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"))
     }
 }
 

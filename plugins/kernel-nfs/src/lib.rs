@@ -37,11 +37,12 @@ impl Plugin for KernelNfs {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        let port = format!("port={HOST_PORT}");
-        Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/", &["vers=4", "tcp", &port, "resvport"], "NFSv4.0 (macOS has no NFSv4.1 client); /export is the v4 pseudo-root (fsid=0), so the source is `/`"),
-            _ => MountSpec::new("nfs", "127.0.0.1:/", &["vers=4.1", "tcp", &port], "NFSv4.1 pinned; /export is the v4 pseudo-root (fsid=0), so the source is `/`; NFSv3 is disabled (its MOUNT daemon would need rpcbind and more published ports)"),
-        })
+        Ok(MountSpec::nfs41(
+            ctx.host_os,
+            "127.0.0.1:/",
+            HOST_PORT,
+            "/export is the v4 pseudo-root (fsid=0), so the source is `/`; NFSv3 is disabled (its MOUNT daemon would need rpcbind and more published ports)",
+        ))
     }
 }
 

@@ -275,6 +275,20 @@ impl Service {
 }
 
 impl MountSpec {
+    /// An NFS mount pinned to NFSv4.1 on Linux, and to NFSv4.0 with `resvport` on macOS (which
+    /// has no NFSv4.1 client), at `host_port`. `note` says anything else the user should know.
+    ///
+    /// ```ignore
+    /// Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", 52049, "exported by MyNFS"))
+    /// ```
+    pub fn nfs41(os: crate::HostOs, source: &str, host_port: u16, note: &str) -> Self {
+        let port = format!("port={host_port}");
+        match os {
+            crate::HostOs::Macos => MountSpec::new("nfs", source, &["vers=4", "tcp", &port, "resvport"], &format!("NFSv4.0 (macOS has no NFSv4.1 client); {note}")),
+            _ => MountSpec::new("nfs", source, &["vers=4.1", "tcp", &port], &format!("NFSv4.1 pinned; {note}")),
+        }
+    }
+
     /// How to mount: protocol (`nfs`, `smb`, `fuse`), source, `-o` options, a note for the user.
     ///
     /// ```ignore
