@@ -152,3 +152,19 @@ fn released_contract_versions_are_frozen() {
     // The host's supported version is the package version.
     assert_eq!(version, benchhost::runtime::version::CURRENT_API);
 }
+
+#[test]
+fn a_setting_shared_by_plugins_has_one_default() {
+    use benchhost::orchestration::registry::Registry;
+    use benchhost::runtime::{PluginRuntime, RuntimeOptions};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let registry = rt.block_on(Registry::load_files(PluginRuntime::new(RuntimeOptions::default()).unwrap(), &[])).unwrap();
+    let mut defaults: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    for p in &registry.plugins {
+        for s in &p.plugin.info.settings {
+            let (first, value) = defaults.entry(s.name.clone()).or_insert((p.plugin.info.name.clone(), s.default_value.clone())).clone();
+            assert_eq!(value, s.default_value, "{} defaults to {value:?} in {first} but {:?} in {}", s.name, s.default_value, p.plugin.info.name);
+        }
+    }
+    assert!(defaults.contains_key("S3_BUCKET") && defaults.contains_key("POSTGRES_USER"));
+}

@@ -223,8 +223,7 @@ impl PluginRuntime {
             origin: origin.to_string(),
             pre,
         };
-        let info = self
-            .call(&plugin, Operation::Describe, Arc::new(NoServices), |p, s| Box::pin(async move {
+        let info = self.call_within(&plugin, Operation::Describe, Arc::new(NoServices), None, |p, s| Box::pin(async move {
                 p.benchhost_plugin_plugin().call_describe(s).await.map(Ok)
             }))
             .await?;
@@ -235,7 +234,7 @@ impl PluginRuntime {
     /// `compose-service(ctx)`: the plugin's services for `ctx.profile`. No imports reach out.
     pub async fn compose_service(&self, plugin: &LoadedPlugin, ctx: &Context) -> Result<Vec<Service>, PluginError> {
         let ctx = ctx.clone();
-        self.call(plugin, Operation::ComposeService, Arc::new(NoServices), move |p, s| Box::pin(async move {
+        self.call_within(plugin, Operation::ComposeService, Arc::new(NoServices), None, move |p, s| Box::pin(async move {
             p.benchhost_plugin_plugin().call_compose_service(s, &ctx).await
         }))
         .await
@@ -262,7 +261,7 @@ impl PluginRuntime {
     /// `bootstrap(ctx)`: provisioning through `gateway`.
     pub async fn bootstrap(&self, plugin: &LoadedPlugin, ctx: &Context, gateway: Arc<dyn ServiceGateway>) -> Result<(), PluginError> {
         let ctx = ctx.clone();
-        self.call(plugin, Operation::Bootstrap, gateway, move |p, s| Box::pin(async move {
+        self.call_within(plugin, Operation::Bootstrap, gateway, None, move |p, s| Box::pin(async move {
             p.benchhost_plugin_plugin().call_bootstrap(s, &ctx).await
         }))
         .await
@@ -271,7 +270,7 @@ impl PluginRuntime {
     /// `mount-options(ctx)`. No imports reach out.
     pub async fn mount_options(&self, plugin: &LoadedPlugin, ctx: &Context) -> Result<MountSpec, PluginError> {
         let ctx = ctx.clone();
-        self.call(plugin, Operation::MountOptions, Arc::new(NoServices), move |p, s| Box::pin(async move {
+        self.call_within(plugin, Operation::MountOptions, Arc::new(NoServices), None, move |p, s| Box::pin(async move {
             p.benchhost_plugin_plugin().call_mount_options(s, &ctx).await
         }))
         .await
@@ -285,19 +284,8 @@ impl PluginRuntime {
         }
     }
 
-    /// Runs one export in a fresh store and classifies every failure.
-    async fn call<T, F>(&self, plugin: &LoadedPlugin, op: Operation, gateway: Arc<dyn ServiceGateway>, f: F) -> Result<T, PluginError>
-    where
-        T: Send,
-        F: for<'a> FnOnce(
-            &'a BenchhostPlugin,
-            &'a mut Store<State>,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>,
-    {
-        self.call_within(plugin, op, gateway, None, f).await
-    }
-
-    /// [`Self::call`] with the operation's budget capped at `cap`.
+    /// Runs one export in a fresh store, within the operation's budget (capped at `cap`), and
+    /// classifies every failure.
     async fn call_within<T, F>(&self, plugin: &LoadedPlugin, op: Operation, gateway: Arc<dyn ServiceGateway>, cap: Option<Duration>, f: F) -> Result<T, PluginError>
     where
         T: Send,

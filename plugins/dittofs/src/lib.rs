@@ -129,15 +129,9 @@ impl Plugin for Dittofs {
                 "BenchmarkInfrastructureSecret32ch!",
                 "Control-plane JWT signing secret (at least 32 characters)",
             ))
-            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container (anything but LocalStack drops the LocalStack dependency)"))
-            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket for block data"))
-            .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
-            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
-            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
-            .setting(Setting::new("POSTGRES_USER", "bench", "PostgreSQL user (dittofs-postgres-s3 metadata)"))
-            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "PostgreSQL password"))
-            .setting(Setting::new("POSTGRES_DB", "bench", "PostgreSQL database"))
-            .setting(Setting::new("BENCH_CACHE_SIZE", "1GiB", "Local cache size, the same for every system (DittoFS: local fs block store max_size)"))
+            .s3_settings()
+            .postgres_settings()
+            .cache_size_setting("DittoFS: the local fs block store's max_size")
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {

@@ -83,18 +83,9 @@ impl Plugin for JuiceFs {
                 "/tmp/bench-juicefs",
                 "Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container",
             ))
-            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
-            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket for data chunks"))
-            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
-            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
-            .setting(Setting::new("POSTGRES_USER", "bench", "PostgreSQL user for the metadata database"))
-            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "PostgreSQL password"))
-            .setting(Setting::new("POSTGRES_DB", "bench", "PostgreSQL database holding the metadata"))
-            .setting(Setting::new(
-                "BENCH_CACHE_SIZE",
-                "1GiB",
-                "Local cache size, the same for every system (JuiceFS: --cache-size, in MiB)",
-            ))
+            .s3_settings()
+            .postgres_settings()
+            .cache_size_setting("JuiceFS: --cache-size, in MiB")
             // FUSE: mount(2) needs CAP_SYS_ADMIN (Docker's seccomp profile allows it only then)
             // and the /dev/fuse device. Nothing else: no privileged mode, no AppArmor change.
             .cap_add("SYS_ADMIN")

@@ -102,9 +102,7 @@ impl Plugin for Postgres {
                 "postgres:16-alpine",
                 "PostgreSQL image with the official image's environment contract (local: `tests/images/build.sh postgres`)",
             ))
-            .setting(Setting::new("POSTGRES_USER", "bench", "Superuser created at first start"))
-            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "Password of POSTGRES_USER"))
-            .setting(Setting::new("POSTGRES_DB", "bench", "Database created at first start"))
+            .postgres_settings()
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {

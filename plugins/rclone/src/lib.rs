@@ -38,16 +38,8 @@ impl Plugin for Rclone {
                 Some(NFS_PORT),
             ))
             .setting(Setting::new("RCLONE_IMAGE", "rclone/rclone:1.73.1", "rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
-            .setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container"))
-            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket rclone serves at the export root /"))
-            .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
-            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
-            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
-            .setting(Setting::new(
-                "BENCH_CACHE_SIZE",
-                "1GiB",
-                "Local cache size, the same for every system (rclone: --vfs-cache-max-size)",
-            ))
+            .s3_settings()
+            .cache_size_setting("rclone: --vfs-cache-max-size")
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {

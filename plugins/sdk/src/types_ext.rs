@@ -70,6 +70,31 @@ impl PluginInfo {
             },
         }
     }
+    /// Declares the shared S3 settings (`S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, secret `AWS_SECRET_ACCESS_KEY`) with the defaults every S3-backed
+    /// system uses: LocalStack at `http://localstack:4566`, bucket `bench`, keys `test`.
+    pub fn s3_settings(self) -> Self {
+        self.setting(Setting::new("S3_ENDPOINT", "http://localstack:4566", "S3 endpoint as seen from the container (anything but LocalStack drops the LocalStack dependency)"))
+            .setting(Setting::new("S3_BUCKET", "bench", "S3 bucket of the benchmark data (LocalStack's bootstrap creates it)"))
+            .setting(Setting::new("S3_REGION", "us-east-1", "S3 region"))
+            .setting(Setting::new("AWS_ACCESS_KEY_ID", "test", "S3 access key (LocalStack accepts any)"))
+            .setting(Setting::secret("AWS_SECRET_ACCESS_KEY", "test", "S3 secret key"))
+    }
+
+    /// Declares the shared PostgreSQL settings (`POSTGRES_USER`, secret `POSTGRES_PASSWORD`,
+    /// `POSTGRES_DB`, all `bench` by default), as the `postgres` infrastructure profile uses them.
+    pub fn postgres_settings(self) -> Self {
+        self.setting(Setting::new("POSTGRES_USER", "bench", "PostgreSQL user (created by the postgres profile at first start)"))
+            .setting(Setting::secret("POSTGRES_PASSWORD", "bench", "PostgreSQL password of POSTGRES_USER"))
+            .setting(Setting::new("POSTGRES_DB", "bench", "PostgreSQL database (created at first start)"))
+    }
+
+    /// Declares `BENCH_CACHE_SIZE` (default `1GiB`), the one cache size every system gets;
+    /// `how` says what it becomes in this system.
+    pub fn cache_size_setting(self, how: &str) -> Self {
+        self.setting(Setting::new("BENCH_CACHE_SIZE", "1GiB", &format!("Local cache size, the same for every system ({how})")))
+    }
+
     /// Adds a profile (see [`Profile::target`], [`Profile::infrastructure`]).
     pub fn profile(mut self, p: Profile) -> Self {
         self.profiles.push(p);
