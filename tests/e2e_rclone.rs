@@ -9,7 +9,6 @@ mod docker;
 
 use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
 use std::process::Command;
-use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 const MOTO_IMAGE: &str = "benchhost-test/moto:latest";
@@ -18,7 +17,7 @@ const ENV: [(&str, &str); 2] = [("LOCALSTACK_IMAGE", MOTO_IMAGE), ("RCLONE_IMAGE
 const RCLONE_CONTAINER: &str = "benchhost-rclone-rclone";
 
 /// Both images must exist; holds the engine lock (taken once: the lock is not reentrant).
-fn engine(test: &str, images: &[&str]) -> Option<MutexGuard<'static, ()>> {
+fn engine(test: &str, images: &[&str]) -> Option<docker::EngineGuard> {
     let (last, rest) = images.split_last().expect("at least one image");
     for image in rest {
         drop(engine_or_skip(test, Some(image))?);

@@ -12,8 +12,16 @@ use std::sync::{Mutex, MutexGuard};
 /// Docker tests share host ports and labels: run them one at a time.
 static ENGINE: Mutex<()> = Mutex::new(());
 
+/// Exclusive use of the engine by one test: held in-process (threads of one test binary) and
+/// across processes (an advisory lock on a file in the temp dir, so two `cargo test` runs on
+/// one machine do not see each other's containers).
+pub struct EngineGuard {
+    _thread: MutexGuard<'static, ()>,
+    _file: std::fs::File,
+}
+
 /// Holds the engine for one test; `None` means skip (and the reason was printed).
-pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<MutexGuard<'static, ()>> {
+pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<EngineGuard> {
     let required = std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
     let missing = if !docker(&["info", "--format", "{{.ServerVersion}}"]).status.success() {
         Some("no Docker engine is reachable (start dockerd)".to_string())
@@ -25,7 +33,11 @@ pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<MutexGuard<'sta
         eprintln!("SKIPPED {test}: {why} (set BENCHHOST_REQUIRE_DOCKER=1 to fail instead)");
         return None;
     }
-    Some(ENGINE.lock().unwrap_or_else(|e| e.into_inner()))
+    let thread = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join("benchhost-docker-tests.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.lock().unwrap_or_else(|e| panic!("locking {}: {e}", path.display()));
+    Some(EngineGuard { _thread: thread, _file: file })
 }
 
 /// Runs the docker CLI (an independent check of what benchhost did).
