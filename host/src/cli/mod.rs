@@ -1,11 +1,11 @@
 //! Command line: parsing (clap), output formats and exit codes. Depends on
 //! [`crate::orchestration`] only.
 
-use crate::engine::DockerEngine;
 use crate::orchestration::registry::{Origin, Registry};
-use crate::orchestration::settings::{host_os, SettingsSource};
-use crate::orchestration::stack::{self, Progress, UpOptions};
-use crate::orchestration::{compose, plan, plugins, preflight, redact, BenchError};
+use crate::engine::DockerEngine;
+use crate::orchestration::settings::SettingsSource;
+use crate::orchestration::stack;
+use crate::orchestration::{compose, plugins, redact, BenchError};
 use crate::runtime::contract::Role;
 use crate::runtime::{printable_text, PluginRuntime, RuntimeOptions};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -23,6 +23,8 @@ macro_rules! out {
         }
     }};
 }
+
+mod operate;
 
 /// Brings up storage systems (DittoFS and its competitors) in Docker for fair, repeatable
 /// benchmarks. Each system is a sandboxed WebAssembly plugin.
@@ -63,16 +65,100 @@ pub enum Command {
         /// Directory the printed mount command mounts on.
         #[arg(long, value_name = "DIR")]
         mount_dir: Option<String>,
-        /// Print the final report as JSON on stdout.
+        /// Print the final report (or, with --dry-run, the actions) as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Take the engine over: `down` whatever other profile is up first (benchhost runs one
+        /// system at a time, so they do not compete for CPU, memory and disk).
+        #[arg(long)]
+        replace: bool,
+        /// Print every action `up` would take (image pulls/builds, network, volumes, each
+        /// container's full Engine API request, bootstrap, mount command) and take none.
+        #[arg(long)]
+        dry_run: bool,
+        /// Root of the run's results directory (default: BENCH_RESULTS_DIR, else ./results).
+        #[arg(long, value_name = "DIR")]
+        results_dir: Option<PathBuf>,
+        /// Turn on the system's profiler (sets BENCH_PROFILING=1; DittoFS: pprof on the API port
+        /// and Prometheus metrics on 9090). Refused for systems that have none.
+        #[arg(long)]
+        with_profiling: bool,
     },
-    /// Stop and remove everything `up` created for a profile (containers, network, volumes).
+    /// Unmount, save every container's logs into the run's results, then stop and remove
+    /// everything `up` created for a profile (containers, network, volumes).
     Down {
         profile: String,
         /// Print what was removed as JSON.
         #[arg(long)]
         json: bool,
+        /// Save the logs under DIR/<run> instead of the run's own results directory.
+        #[arg(long, value_name = "DIR")]
+        results_dir: Option<PathBuf>,
+        /// Print what would be unmounted, saved and removed, and do none of it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Mount a profile that is up on this machine (runs the mount command, with sudo only when
+    /// not root), or print the command.
+    Mount {
+        profile: String,
+        /// Directory to mount on (default: /mnt/benchhost/<profile>).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<String>,
+        /// Print the command instead of running it.
+        #[arg(long, alias = "dry-run")]
+        print: bool,
+        /// The OS to print the command for (default: this one).
+        #[arg(long, value_enum)]
+        os: Option<OsArg>,
+    },
+    /// Unmount what `benchhost mount` mounted for a profile.
+    Umount {
+        profile: String,
+        /// Only this directory (default: every directory mounted for the profile).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<String>,
+        /// Print the commands instead of running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show a profile's container logs.
+    Logs {
+        profile: String,
+        /// Only this service (e.g. `postgres`); default: every container of the profile.
+        service: Option<String>,
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only the last N lines of each container.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+    },
+    /// Check the machine's prerequisites (Docker, Compose, fio, mount helpers, FUSE, nfsd,
+    /// free ports, disk space, architecture) with install hints. Exit 0 when the required
+    /// ones pass.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove everything benchhost created, from any run: unmount, then every labelled
+    /// container, network and volume.
+    Clean {
+        /// Also remove the images benchhost built (`<PLUGIN>_SRC` builds; never pulled images).
+        #[arg(long)]
+        images: bool,
+        /// Print what would be removed and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Flush the host's page cache between runs (Linux: sync + /proc/sys/vm/drop_caches;
+    /// macOS: sync + purge).
+    DropCaches {
+        /// Print the commands and run none.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Render docker-compose.yml from the plugins (a Compose profile per benchhost profile).
     Compose {
@@ -103,6 +189,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--os` of `mount`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum OsArg {
+    Linux,
+    Macos,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,10 +304,13 @@ async fn run() -> i32 {
     };
     let secrets = settings.secrets(registry.plugins.iter().map(|p| &p.plugin.info));
     registry.runtime.set_redactions(secrets.clone());
-    match dispatch(cli.command, &registry, &settings).await {
+    match dispatch(cli.command, &registry, &settings, &secrets).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
+            if let Some(hint) = e.hint() {
+                eprintln!("  hint: {}", printable_text(&hint));
+            }
             e.exit_code()
         }
     }
@@ -238,7 +334,7 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource) -> Result<(), BenchError> {
+async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource, secrets: &[String]) -> Result<(), BenchError> {
     match command {
         Command::List { json } => {
             let entries = list_entries(registry);
@@ -253,73 +349,17 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
             }
             Ok(())
         }
-        Command::Up { profile, keep_on_failure, mount_dir, json } => {
-            registry.find(&profile)?;
-            let globals = settings.global()?;
-            let os = host_os();
-            let plan = plan::plan(registry, settings, &profile, os).await?;
-            preflight::check_host_kernel(registry, &plan)?;
-            preflight::check_shared_binds(&plan)?;
-            let engine = DockerEngine::connect().await?;
-            let opts = UpOptions {
-                globals,
-                keep_on_failure,
-                run_id: stack::new_run_id(),
-                host_os: os,
-                mount_dir: match mount_dir {
-                    Some(d) => std::path::absolute(&d).map(|p| p.display().to_string()).unwrap_or(d),
-                    None => format!("/mnt/benchhost/{profile}"),
-                },
-            };
-            let progress = Progress::new(false);
-            progress.step(&format!("bringing up {profile} (run {}, engine {} API {})", opts.run_id, engine.engine_version, engine.api_version));
-            let report = tokio::select! {
-                r = stack::up(registry, &engine, &plan, &opts, &progress) => r?,
-                _ = shutdown_signal() => {
-                    progress.step("interrupted: removing what this run created");
-                    stack::remove_run(&engine, &opts.run_id).await;
-                    return Err(BenchError::Interrupted);
-                }
-            };
-            if json {
-                out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
-            } else {
-                eprintln!("{profile} is up in {:.2}s", report.seconds);
-                if let Some(m) = &report.mount {
-                    out!("{}", m.shell_line(is_root()));
-                    if !m.note.is_empty() {
-                        eprintln!("  note: {}", m.note);
-                    }
-                }
-                eprintln!("  stop it with: benchhost down {profile}");
-            }
-            Ok(())
+        Command::Up { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling } => {
+            let args = operate::UpArgs { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling };
+            operate::up(registry, settings, secrets, args).await
         }
-        Command::Down { profile, json } => {
-            let engine = DockerEngine::connect().await?;
-            let report = stack::down(&engine, &profile).await?;
-            let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
-            if nothing && registry.find(&profile).is_err() {
-                // A typo is not "nothing to remove": say so (resources of uninstalled plugins are still removed above).
-                registry.find(&profile)?;
-            }
-            for n in &report.notes {
-                eprintln!("{profile}: {n}");
-            }
-            if json {
-                out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
-            } else if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
-                eprintln!("{profile}: nothing to remove");
-            } else {
-                eprintln!(
-                    "{profile}: removed {} container(s), {} network(s), {} volume(s)",
-                    report.containers.len(),
-                    report.networks.len(),
-                    report.volumes.len()
-                );
-            }
-            Ok(())
-        }
+        Command::Down { profile, json, results_dir, dry_run } => operate::down(registry, secrets, &profile, json, results_dir, dry_run).await,
+        Command::Mount { profile, dir, print, os } => operate::mount(registry, settings, &profile, dir, print, os).await,
+        Command::Umount { profile, dir, dry_run } => operate::umount(&profile, dir, dry_run),
+        Command::Logs { profile, service, follow, tail } => operate::logs(registry, secrets, &profile, service, follow, tail).await,
+        Command::Doctor { json } => operate::doctor(registry, settings, json).await,
+        Command::Clean { images, dry_run, json } => operate::clean(images, dry_run, json).await,
+        Command::DropCaches { dry_run } => operate::drop_caches(dry_run),
         Command::Compose { output, check } => {
             let text = compose::render_compose(registry).await?;
             write_or_check(&output, &text, check, "benchhost compose")
@@ -469,29 +509,4 @@ pub fn list_entries(registry: &Registry) -> Vec<ListEntry> {
             }
         })
         .collect()
-}
-
-/// Whether the effective user is root (then the mount command needs no `sudo`): the
-/// effective uid from `/proc/self/status` on Linux, `id -u` elsewhere.
-fn is_root() -> bool {
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        return status.lines().find(|l| l.starts_with("Uid:")).is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    }
-    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -5,8 +5,14 @@
 //! Every resource it creates carries the labels the caller gives, so `down` and cleanup can
 //! find exactly what a run created.
 
+mod images;
+mod logs;
+mod request;
 mod spec;
+mod wait;
 
+pub use images::{BuiltImage, ImageInfo};
+pub use logs::LogLine;
 pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
 
 use bollard::Docker;
@@ -37,6 +43,8 @@ pub enum EngineError {
     PortInUse { port: u16, holder: String },
     #[error("{context}: {detail}")]
     Api { context: String, detail: String },
+    #[error("building image {tag} from {context} failed: {detail}\n  hint: check that `docker build {context}` works, or unset the *_SRC setting to use the pinned image")]
+    Build { context: String, tag: String, detail: String },
 }
 
 fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {

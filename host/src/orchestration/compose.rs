@@ -24,6 +24,8 @@ pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_MEM_LIMIT", "4g", "Memory per container (no swap), the same for every system"),
     ("BENCH_STARTUP_TIMEOUT", "180", "Seconds each service may take to become ready (benchhost up)"),
     ("BENCH_BIND_ADDRESS", "127.0.0.1", "Address the published ports listen on"),
+    ("BENCH_TMPFS", "0", "1: every data volume is a tmpfs (RAM) instead of a Docker volume, for every system"),
+    ("BENCH_RESULTS_DIR", "results", "Root of the per-run results directories (benchhost up/down; --results-dir wins)"),
 ];
 
 fn sentinel(name: &str) -> String {
@@ -214,22 +216,47 @@ fn duration(ms: u32) -> String {
 
 /// The profile's services rendered with sentinels when the plugin accepts them (same shape as
 /// the default rendering), else the default rendering itself. Strings are `$`-escaped here.
+/// The plugin's services with `${SETTING:-default}` placeholders wherever it accepts them.
+/// A setting the plugin parses (a size, a yes/no) cannot be a placeholder: it keeps its
+/// default value. Starting from all defaults, each setting in turn becomes a placeholder if
+/// the plugin still renders the same shape with it.
 async fn render_with_placeholders(registry: &Registry, p: &PlannedProfile) -> Vec<Service> {
     let plugin = registry.plugin(p.plugin);
-    let ctx = Context {
-        profile: p.profile.clone(),
-        settings: plugin.info.settings.iter().map(|s| (s.name.clone(), sentinel(&s.name))).collect(),
-        host_os: p.ctx.host_os,
-    };
-    let chosen = match registry.runtime.compose_service(plugin, &ctx).await {
-        Ok(services) if same_shape(&services, &p.services) => services,
-        Ok(_) => {
-            tracing::info!("{}: placeholder rendering differs in shape; using defaults", p.profile);
-            p.services.clone()
+    let attempt = |placeholders: &BTreeSet<String>| {
+        let ctx = Context {
+            profile: p.profile.clone(),
+            settings: plugin
+                .info
+                .settings
+                .iter()
+                .map(|s| (s.name.clone(), if placeholders.contains(&s.name) { sentinel(&s.name) } else { s.default_value.clone() }))
+                .collect(),
+            host_os: p.ctx.host_os,
+        };
+        async move {
+            match registry.runtime.compose_service(plugin, &ctx).await {
+                Ok(services) if same_shape(&services, &p.services) => Some(services),
+                _ => None,
+            }
         }
-        Err(e) => {
-            tracing::info!("{}: placeholders not accepted ({e}); using defaults", p.profile);
-            p.services.clone()
+    };
+    let all: BTreeSet<String> = plugin.info.settings.iter().map(|s| s.name.clone()).collect();
+    let chosen = match attempt(&all).await {
+        Some(services) => services,
+        None => {
+            let mut placeholders = BTreeSet::new();
+            let mut best = p.services.clone();
+            for name in &all {
+                placeholders.insert(name.clone());
+                match attempt(&placeholders).await {
+                    Some(services) => best = services,
+                    None => {
+                        tracing::info!("{}: {name} is parsed by the plugin; its default is written as is", p.profile);
+                        placeholders.remove(name);
+                    }
+                }
+            }
+            best
         }
     };
     chosen.into_iter().map(escape_service).collect()

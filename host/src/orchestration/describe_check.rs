@@ -9,6 +9,8 @@ use std::collections::HashSet;
 /// Settings every plugin may declare: the shared cache size and the shared infrastructure.
 pub const SHARED_SETTINGS: &[&str] = &[
     "BENCH_CACHE_SIZE",
+    "BENCH_WAL_ENABLED",
+    "BENCH_PROFILING",
     "S3_ENDPOINT",
     "S3_BUCKET",
     "S3_REGION",

@@ -33,6 +33,22 @@ pub enum BenchError {
 }
 
 impl BenchError {
+    /// What the user can do about a plugin's defect (trap, timeout, out of memory, refused
+    /// output), shown after the error; `None` for other errors, whose messages carry their own.
+    pub fn hint(&self) -> Option<String> {
+        use crate::runtime::PluginErrorKind as K;
+        let (plugin, version, what) = match self {
+            BenchError::Plugin(e) if matches!(e.kind, K::TimedOut(_) | K::Trapped(_) | K::OutOfMemory(_)) && e.version != "?" => {
+                (&e.plugin, &e.version, "failed inside its own code")
+            }
+            BenchError::InvalidPluginOutput { plugin, version, .. } => (plugin, version, "returned something benchhost refuses"),
+            _ => return None,
+        };
+        Some(format!(
+            "plugin \"{plugin}\" {version} {what}: a defect of the plugin, not of your settings. Report it to the plugin's author; a third-party plugin can be left out (`benchhost plugin remove {plugin}`, or take it out of BENCHHOST_PLUGIN_PATH)"
+        ))
+    }
+
     /// The process exit code for this error (README "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -132,10 +132,24 @@ fn valid_abs_path(p: &str) -> bool {
     p.starts_with('/') && !p.split('/').any(|c| c == "..") && !p.contains('\0')
 }
 
+/// Most services one profile may have.
+pub const MAX_SERVICES: usize = 32;
+/// Longest single environment entry (`KEY=VALUE`) or argument, in bytes: Linux refuses to
+/// `exec` with a longer one (MAX_ARG_STRLEN), so the container would die at start.
+pub const MAX_ARG_BYTES: usize = 128 << 10;
+/// Most bytes of environment plus entrypoint plus command of one service (Linux allows about
+/// 2 MiB in all, shared with what the image adds).
+pub const MAX_EXEC_BYTES: usize = 1 << 20;
+/// Largest config file a plugin may have written into a container.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
 /// Checks one plugin's services: names, images, ports, volumes, files, capabilities, durations.
 fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), String> {
     if services.is_empty() {
         return Err("returned no services".into());
+    }
+    if services.len() > MAX_SERVICES {
+        return Err(format!("returned {} services (at most {MAX_SERVICES} per profile)", services.len()));
     }
     let caps = &plugin.info.capabilities;
     let mut names = HashSet::new();
@@ -153,10 +167,45 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
         if let Err(why) = check_image_reference(&s.image) {
             return Err(format!("service {n:?}: image {:?} {why}", s.image));
         }
+        let mut exec_bytes = 0usize;
         for (k, v) in &s.environment {
-            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
-                return Err(format!("service {n:?}: environment variable {k:?} is invalid"));
+            let why = if k.is_empty() {
+                Some("has an empty name")
+            } else if k.contains('=') || k.contains('\0') {
+                Some("has '=' or a NUL byte in its name")
+            } else if v.contains('\0') {
+                Some("has a NUL byte in its value")
+            } else if k.len() + 1 + v.len() > MAX_ARG_BYTES {
+                Some("is longer than the 128 KiB a process may receive in one variable")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(format!("service {n:?}: environment variable {k:?} {why}"));
             }
+            exec_bytes += k.len() + v.len() + 2;
+        }
+        for (field, argv) in [("entrypoint", &s.entrypoint), ("command", &s.command)] {
+            let Some(argv) = argv else { continue };
+            if argv.is_empty() {
+                return Err(format!("service {n:?}: {field} [] is empty (leave it unset to use the image's)"));
+            }
+            // The first word is the program, unless an entrypoint comes before the command.
+            if argv[0].is_empty() && (field == "entrypoint" || s.entrypoint.is_none()) {
+                return Err(format!("service {n:?}: {field}[0] (the program to run) is empty"));
+            }
+            for (i, a) in argv.iter().enumerate() {
+                if a.contains('\0') {
+                    return Err(format!("service {n:?}: {field}[{i}] {a:?} has a NUL byte"));
+                }
+                if a.len() >= MAX_ARG_BYTES {
+                    return Err(format!("service {n:?}: {field}[{i}] is {} bytes, more than the 128 KiB one argument may have", a.len()));
+                }
+                exec_bytes += a.len() + 1;
+            }
+        }
+        if exec_bytes > MAX_EXEC_BYTES {
+            return Err(format!("service {n:?}: environment, entrypoint and command add up to {exec_bytes} bytes (at most {MAX_EXEC_BYTES})"));
         }
         for (i, p) in s.ports.iter().enumerate() {
             if p.container == 0 || p.host == 0 {
@@ -212,6 +261,9 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
             }
             if f.mode > 0o7777 {
                 return Err(format!("service {n:?}: files[{i}].mode {:#o} is not a file mode", f.mode));
+            }
+            if f.contents.len() > MAX_FILE_BYTES {
+                return Err(format!("service {n:?}: files[{i}] {:?} has {} bytes (a config file may have at most {MAX_FILE_BYTES})", f.path, f.contents.len()));
             }
         }
         if s.privileged && !caps.privileged {

@@ -177,7 +177,8 @@ pub struct Installed {
     pub unchanged: bool,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Lower-case hex SHA-256 of `bytes` (64 characters).
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 

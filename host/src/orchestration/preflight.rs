@@ -33,6 +33,12 @@ pub fn check_with(registry: &Registry, plan: &Plan, root: &Path) -> Result<(), B
     Ok(())
 }
 
+/// `None` when the host kernel has `feature` (`nfsd`, `fuse`, `nfs-client`), else what is
+/// missing and how to get it.
+pub fn kernel_feature_missing(feature: &str) -> Option<String> {
+    missing(feature, Path::new("/"))
+}
+
 /// `None` when `feature` is available under `root`, else what is missing and how to get it.
 fn missing(feature: &str, root: &Path) -> Option<String> {
     let filesystems = std::fs::read_to_string(root.join("proc/filesystems")).unwrap_or_default();
@@ -52,6 +58,13 @@ fn missing(feature: &str, root: &Path) -> Option<String> {
                 None
             } else {
                 Some("/dev/fuse does not exist\n  hint: `sudo modprobe fuse`".into())
+            }
+        }
+        "nfs-client" => {
+            if listed("nfs") || listed("nfs4") || module_present(root, "nfs") || module_present(root, "nfsv4") {
+                None
+            } else {
+                Some("/proc/filesystems has no nfs and no nfs kernel module is installed, so this machine cannot mount NFS\n  hint: on Debian/Ubuntu `sudo apt-get install nfs-common && sudo modprobe nfs`; in a container or a kernel without NFS, use a user-space client (libnfs-utils: nfs-cp, nfs-ls)".into())
             }
         }
         other => Some(format!("unknown kernel feature {other:?} (benchhost knows nfsd, fuse)")),
@@ -188,4 +201,45 @@ mod mountinfo_tests {
         assert_eq!(mount_of(&m, "/srv/jfs/mnt").unwrap().fstype, "fuse.juicefs");
         assert_eq!(mount_of(&m, "/srv/jfsother").unwrap().mount_point, "/");
     }
+}
+
+/// Who holds host `port` (a listening TCP socket, or a bound UDP one), read from `/proc`:
+/// `pid 123 (nginx)`, or for Docker's proxy the hint that a container publishes it. `None` when
+/// it cannot be told (another OS, or a process of another user without privileges).
+pub fn port_holder(port: u16, udp: bool) -> Option<String> {
+    let tables: &[&str] = if udp { &["/proc/net/udp", "/proc/net/udp6"] } else { &["/proc/net/tcp", "/proc/net/tcp6"] };
+    let mut inodes = Vec::new();
+    for table in tables {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else { continue };
+            let local_port = local.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            // TCP: LISTEN (0A); UDP: any bound socket (07 is "unconnected").
+            if local_port == Some(port) && (udp || *state == "0A") && *inode != "0" {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    let procs = std::fs::read_dir("/proc").ok()?;
+    for p in procs.flatten() {
+        let name = p.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
+        let holds = fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str())));
+        if holds {
+            let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default().trim().to_string();
+            return Some(if comm == "docker-proxy" {
+                format!("pid {name} (docker-proxy: a Docker container publishes it; `docker ps --filter publish={port}`)")
+            } else {
+                format!("pid {name} ({comm})")
+            });
+        }
+    }
+    None
 }

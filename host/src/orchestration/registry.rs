@@ -1,5 +1,5 @@
 //! The set of loaded plugins: built-in ones (embedded in the binary) plus third-party `*.wasm`
-//! files from `BENCHHOST_PLUGIN_PATH` (`:`-separated directories) and the per-user plugin
+//! files from `BENCHHOST_PLUGIN_PATH` (`:`-separated directories or `.wasm` files) and the per-user plugin
 //! directory (`$XDG_DATA_HOME/benchhost/plugins`). A third-party plugin that fails to load is
 //! reported and skipped; the others still work.
 
@@ -23,6 +23,8 @@ pub enum Origin {
 pub struct RegisteredPlugin {
     pub plugin: LoadedPlugin,
     pub origin: Origin,
+    /// SHA-256 of the component's bytes (hex), recorded in each run's `run.json`.
+    pub sha256: String,
 }
 
 /// All plugins, and the errors of those that failed to load.
@@ -47,6 +49,11 @@ impl Registry {
     pub async fn load(runtime: PluginRuntime) -> Result<Self, BenchError> {
         let mut files = Vec::new();
         for dir in plugin_dirs() {
+            // An entry may also name one `.wasm` file.
+            if dir.extension().is_some_and(|e| e == "wasm") && !dir.is_dir() {
+                files.push(dir);
+                continue;
+            }
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
             found.sort();
@@ -64,16 +71,26 @@ impl Registry {
             .iter()
             .map(|(name, bytes)| (Origin::BuiltIn, format!("built-in plugin {name}"), bytes.to_vec()))
             .collect();
+        // Unreadable files are reported like any plugin that fails to load (tracing is not set
+        // up yet when the CLI loads the registry, so a log line would be lost).
+        let mut unreadable = Vec::new();
         for f in files {
             match read_plugin_file(f) {
                 Ok(bytes) => sources.push((Origin::File(f.clone()), f.display().to_string(), bytes)),
-                Err(e) => tracing::warn!("skipping plugin {}: {e}", f.display()),
+                Err(e) => unreadable.push(PluginError {
+                    plugin: f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    version: "?".into(),
+                    operation: crate::runtime::Operation::Load,
+                    kind: crate::runtime::PluginErrorKind::Invalid(format!("{} cannot be read: {e}", f.display())),
+                    guest_output: String::new(),
+                }),
             }
         }
         let loads = sources.iter().map(|(_, label, bytes)| runtime.load(label, bytes));
         let results = futures_util::future::join_all(loads).await;
-        let mut registry = Registry { runtime, plugins: Vec::new(), load_errors: Vec::new(), conflicts: Vec::new() };
-        for ((origin, _, _), result) in sources.into_iter().zip(results) {
+        let mut registry = Registry { runtime, plugins: Vec::new(), load_errors: unreadable, conflicts: Vec::new() };
+        for ((origin, _, bytes), result) in sources.into_iter().zip(results) {
+            let sha256 = super::plugins::sha256_hex(&bytes);
             // What describe returned must be valid too; third-party plugins get the stricter rules.
             let result = result.and_then(|plugin| {
                 match super::describe_check::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
@@ -88,10 +105,10 @@ impl Registry {
                 }
             });
             match (result, &origin) {
-                (Ok(plugin), Origin::BuiltIn) => registry.plugins.push(RegisteredPlugin { plugin, origin }),
+                (Ok(plugin), Origin::BuiltIn) => registry.plugins.push(RegisteredPlugin { plugin, origin, sha256 }),
                 (Ok(plugin), Origin::File(_)) => match registry.conflict_with(&plugin) {
                     Some(msg) => registry.conflicts.push(msg),
-                    None => registry.plugins.push(RegisteredPlugin { plugin, origin }),
+                    None => registry.plugins.push(RegisteredPlugin { plugin, origin, sha256 }),
                 },
                 (Err(e), Origin::BuiltIn) => return Err(e.into()),
                 (Err(e), Origin::File(_)) => registry.load_errors.push(e),

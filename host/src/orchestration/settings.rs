@@ -55,6 +55,12 @@ impl SettingsSource {
         self
     }
 
+    /// This source with `name` set to `value` (e.g. `up --with-profiling` sets `BENCH_PROFILING=1`).
+    pub fn with_value(mut self, name: &str, value: &str) -> Self {
+        self.values.insert(name.to_string(), value.to_string());
+        self
+    }
+
     /// The raw value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
@@ -99,7 +105,20 @@ impl SettingsSource {
         if bind_address.parse::<std::net::IpAddr>().is_err() {
             return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?} is not an IP address")));
         }
-        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address })
+        let tmpfs = self.flag("BENCH_TMPFS")?.unwrap_or(false);
+        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, tmpfs })
+    }
+
+    /// A yes/no setting: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case); `None`
+    /// when unset or empty. Errors name the setting and the value.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, BenchError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(Some(true)),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(Some(false)),
+            Some(v) => Err(BenchError::Usage(format!("{name}={v:?} is not a yes/no value; use 1 or 0"))),
+        }
     }
 
     /// The values the user set for settings `infos` declare secret (to redact from output).
@@ -126,6 +145,8 @@ pub struct GlobalSettings {
     pub startup_timeout: Duration,
     /// `BENCH_BIND_ADDRESS`, where published ports listen (default 127.0.0.1).
     pub bind_address: String,
+    /// `BENCH_TMPFS=1`: every named data volume becomes a tmpfs (RAM), for every system.
+    pub tmpfs: bool,
 }
 
 /// The OS the mount runs on.

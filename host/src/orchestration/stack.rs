@@ -27,8 +27,9 @@ pub const LABEL_ROLE: &str = "benchhost.role";
 /// Host paths bind-mounted with propagation (`:`-separated), checked for stale FUSE mounts by `down`.
 pub const LABEL_SHARED_BINDS: &str = "benchhost.shared-binds";
 
-/// How often readiness is polled.
-const POLL: Duration = Duration::from_millis(100);
+/// Bounds of the pause between readiness probes (see `probe_pause`).
+const PROBE_PAUSE_MIN: Duration = Duration::from_millis(10);
+const PROBE_PAUSE_MAX: Duration = Duration::from_millis(250);
 
 /// Options of `up`.
 #[derive(Clone, Debug)]
@@ -41,6 +42,11 @@ pub struct UpOptions {
     pub host_os: HostOs,
     /// Directory the printed mount command mounts on.
     pub mount_dir: String,
+    /// The run's results directory: its path labels every container, and a failed `up` saves
+    /// the containers' logs there before removing them.
+    pub results: Option<super::results::RunDir>,
+    /// Secret values, removed from saved logs.
+    pub secrets: Vec<String>,
 }
 
 /// What `up` reports when the stack is ready.
@@ -54,25 +60,7 @@ pub struct UpReport {
     pub seconds: f64,
 }
 
-/// Progress lines on stderr, each with the time since `up` began.
-pub struct Progress {
-    start: Instant,
-    quiet: bool,
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Self {
-        Progress { start: Instant::now(), quiet }
-    }
-    pub fn step(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("[{:>6.2}s] {msg}", self.start.elapsed().as_secs_f64());
-        }
-    }
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-}
+pub use super::progress::Progress;
 
 /// Docker resource names of a profile: `benchhost-<profile>[-<suffix>]`.
 pub fn resource_name(profile: &str, suffix: &str) -> String {
@@ -88,30 +76,62 @@ pub fn new_run_id() -> String {
 /// Brings the planned stack up. On failure, removes everything labelled with this run id
 /// (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
-    let existing = engine.list_labelled(LABEL_PROFILE, &plan.target).await?;
-    if !existing.is_empty() {
-        let mut names: Vec<_> = existing.containers.iter().map(|c| format!("{} ({})", c.name, c.state)).collect();
-        names.extend(existing.networks.iter().map(|n| format!("network {}", n.name)));
-        names.extend(existing.volumes.iter().map(|v| format!("volume {}", v.name)));
-        let what = if existing.containers.is_empty() { "has leftovers from an earlier run" } else { "is already up" };
-        return Err(BenchError::Usage(format!(
-            "profile {} {what}: {}\n  hint: `benchhost down {}` first",
-            plan.target,
-            names.join(", "),
-            plan.target
-        )));
-    }
+    refuse_when_up(engine, &plan.target).await?;
     check_ports_free(plan, &opts.globals.bind_address)?;
     let result = bring_up(registry, engine, plan, opts, progress).await;
     if result.is_err() {
         if opts.keep_on_failure {
             progress.step(&format!("keeping what this run created (--keep-on-failure); remove it with `benchhost down {}`", plan.target));
         } else {
+            if let Some(dir) = &opts.results {
+                if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
+                    let saved = dir.save_logs(engine, &found.containers, &opts.secrets).await;
+                    if !saved.is_empty() {
+                        progress.step(&format!("saved the logs of {} container(s) in {}", saved.len(), dir.path.join("logs").display()));
+                    }
+                }
+            }
             progress.step("removing what this run created");
             remove_run(engine, &opts.run_id).await;
         }
     }
     result
+}
+
+/// What is up, by profile: container names (with state), networks and volumes of every
+/// profile with resources labelled `benchhost.managed=true`.
+pub async fn profiles_up(engine: &DockerEngine) -> Result<std::collections::BTreeMap<String, Vec<String>>, BenchError> {
+    let found = engine.list_labelled(LABEL_MANAGED, "true").await?;
+    let mut by_profile: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let profile = |l: &HashMap<String, String>| l.get(LABEL_PROFILE).cloned().unwrap_or_else(|| "?".into());
+    for c in &found.containers {
+        by_profile.entry(profile(&c.labels)).or_default().push(format!("{} ({})", c.name, c.state));
+    }
+    for n in &found.networks {
+        by_profile.entry(profile(&n.labels)).or_default().push(format!("network {}", n.name));
+    }
+    for v in &found.volumes {
+        by_profile.entry(profile(&v.labels)).or_default().push(format!("volume {}", v.name));
+    }
+    Ok(by_profile)
+}
+
+/// One system at a time: refuses (usage error) when `target` or any other profile has
+/// resources on the engine, naming them and how to remove them (`down`, or `up --replace`).
+pub async fn refuse_when_up(engine: &DockerEngine, target: &str) -> Result<(), BenchError> {
+    let up = profiles_up(engine).await?;
+    if let Some(names) = up.get(target) {
+        let leftovers = names.iter().all(|n| n.starts_with("network ") || n.starts_with("volume "));
+        let what = if leftovers { "has leftovers from an earlier run" } else { "is already up" };
+        return Err(BenchError::Usage(format!("profile {target} {what}: {}\n  hint: `benchhost down {target}` first", names.join(", "))));
+    }
+    if let Some((other, names)) = up.iter().next() {
+        return Err(BenchError::Usage(format!(
+            "profile {other} is up ({}); benchhost runs one system at a time so they do not compete for the machine\n  hint: `benchhost down {other}` first, or `benchhost up {target} --replace`",
+            names.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Fails fast, before anything is created, when a host port of the plan is taken.
@@ -127,7 +147,10 @@ fn check_ports_free(plan: &Plan, bind: &str) -> Result<(), BenchError> {
             if !free {
                 return Err(BenchError::Engine(crate::engine::EngineError::PortInUse {
                     port: port.host,
-                    holder: format!(" (needed by service {} of profile {})", s.name, p.profile),
+                    holder: match super::preflight::port_holder(port.host, port.transport == Transport::Udp) {
+                        Some(who) => format!(" by {who} (needed by service {} of profile {})", s.name, p.profile),
+                        None => format!(" (needed by service {} of profile {})", s.name, p.profile),
+                    },
                 }));
             }
         }
@@ -141,15 +164,28 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         (LABEL_PROFILE.to_string(), plan.target.clone()),
         (LABEL_RUN.to_string(), opts.run_id.clone()),
     ]);
+    let mut base_labels = base_labels;
+    if let Some(dir) = &opts.results {
+        base_labels.insert(super::results::LABEL_RESULTS.to_string(), dir.path.display().to_string());
+    }
 
     // Images first: nothing is created until every image is present; all missing ones are named.
-    let mut missing = Vec::new();
+    // Each image is checked (and pulled) once, all at the same time.
+    let mut images: Vec<(&str, String)> = Vec::new();
     for (p, s) in plan.services() {
+        if !images.iter().any(|(image, _)| *image == s.image) {
+            images.push((&s.image, image_hint(&registry.plugin(p.plugin).info, &s.image)));
+        }
+    }
+    let checks = images.iter().map(|(image, hint)| async move {
         let t = Instant::now();
-        let plugin = &registry.plugin(p.plugin).info;
-        let hint = image_hint(plugin, &s.image);
-        match engine.ensure_image(&s.image, &hint, |line| tracing::info!("{line}")).await {
-            Ok(()) => progress.step(&format!("image {} ready ({:.2}s)", s.image, t.elapsed().as_secs_f64())),
+        let r = engine.ensure_image(image, hint, |line| tracing::info!("{line}")).await;
+        (r, t.elapsed())
+    });
+    let mut missing = Vec::new();
+    for ((image, _), (r, took)) in images.iter().zip(futures_util::future::join_all(checks).await) {
+        match r {
+            Ok(()) => progress.step(&format!("image {image} ready ({:.2}s)", took.as_secs_f64())),
             Err(e @ crate::engine::EngineError::ImageUnavailable { .. }) => missing.push(e),
             Err(e) => return Err(e.into()),
         }
@@ -167,35 +203,39 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     engine.create_network(&network, &base_labels).await?;
     progress.step(&format!("network {network} created"));
 
-    let endpoints = Endpoints::default();
-    let mut containers = Vec::new();
-    for planned in &plan.profiles {
-        let plugin = registry.plugin(planned.plugin);
-        for service in &planned.services {
-            let t = Instant::now();
-            let spec = container_spec(plan, planned, service, &plugin.info.name, &network, &base_labels, &opts.globals);
-            for m in &spec.mounts {
-                if let MountSource::Volume(v) = &m.source {
-                    engine.create_volume(v, &base_labels).await?;
-                }
-            }
-            let id = engine.create_container(&spec).await?;
-            containers.push(spec.name.clone());
-            engine.start_container(&id, &spec.name).await?;
-            let ports = spec.ports.iter().filter(|p| !p.udp).map(|p| (p.container, dial_address(&p.host_ip, p.host))).collect();
-            endpoints.insert(&service.name, Endpoint { container_id: id.clone(), ports });
-            progress.step(&format!("{} started ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
+    // Every volume, then every container, is created up front (containers in the background):
+    // creating needs nothing running, so later services are created while earlier ones start.
+    let specs: Vec<ContainerSpec> = plan
+        .services()
+        .map(|(planned, service)| container_spec(plan, planned, service, &registry.plugin(planned.plugin).info.name, &network, &base_labels, &opts.globals))
+        .collect();
+    let mut volumes: Vec<&str> = specs
+        .iter()
+        .flat_map(|s| s.mounts.iter())
+        .filter_map(|m| if let MountSource::Volume(v) = &m.source { Some(v.as_str()) } else { None })
+        .collect();
+    volumes.sort_unstable();
+    volumes.dedup();
+    futures_util::future::try_join_all(volumes.iter().map(|v| engine.create_volume(v, &base_labels))).await?;
+    let creations = Creations::spawn(engine, &specs);
+    let containers: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
 
-            let gateway = gateway_for(engine, plan, planned, &endpoints, &plugin.info.name);
-            let condition = wanted_condition(plan, &service.name);
-            let t = Instant::now();
-            wait_ready(registry, engine, planned, service, &id, &spec.name, condition, gateway, opts.globals.startup_timeout).await?;
-            progress.step(&format!("{} ready ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
+    // Profiles start in waves: every profile whose dependencies are ready and bootstrapped
+    // starts at the same time (juicefs: postgres and localstack together, then juicefs).
+    let endpoints = Endpoints::default();
+    let mut done: HashSet<&str> = HashSet::new();
+    while done.len() < plan.profiles.len() {
+        let wave: Vec<&PlannedProfile> = plan
+            .profiles
+            .iter()
+            .filter(|p| !done.contains(p.profile.as_str()) && p.depends_on_profiles.iter().all(|d| done.contains(d.as_str())))
+            .collect();
+        if wave.is_empty() {
+            return Err(BenchError::Other(format!("profiles of {} depend on each other in a cycle", plan.target)));
         }
-        let t = Instant::now();
-        let gateway = gateway_for(engine, plan, planned, &endpoints, &plugin.info.name);
-        registry.runtime.bootstrap(plugin, &planned.ctx, gateway).await?;
-        progress.step(&format!("{} bootstrapped ({:.2}s)", planned.profile, t.elapsed().as_secs_f64()));
+        let starts = wave.iter().map(|planned| start_profile(registry, engine, plan, planned, &specs, &creations, &endpoints, opts, progress));
+        futures_util::future::try_join_all(starts).await?;
+        done.extend(wave.iter().map(|p| p.profile.as_str()));
     }
 
     let target = plan.profiles.last().expect("a plan has its target");
@@ -212,6 +252,79 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         None
     };
     Ok(UpReport { profile: plan.target.clone(), run_id: opts.run_id.clone(), containers, mount, seconds: progress.elapsed().as_secs_f64() })
+}
+
+/// Starts one profile's services in order, each once the one before is ready, then bootstraps
+/// the profile.
+#[allow(clippy::too_many_arguments)]
+async fn start_profile(
+    registry: &Registry,
+    engine: &DockerEngine,
+    plan: &Plan,
+    planned: &PlannedProfile,
+    specs: &[ContainerSpec],
+    creations: &Creations,
+    endpoints: &Endpoints,
+    opts: &UpOptions,
+    progress: &Progress,
+) -> Result<(), BenchError> {
+    let plugin = registry.plugin(planned.plugin);
+    for service in &planned.services {
+        let t = Instant::now();
+        let name = resource_name(&plan.target, &service.name);
+        let spec = specs.iter().find(|s| s.name == name).ok_or_else(|| BenchError::Other(format!("container {name} was not planned")))?;
+        let id = creations.take(&spec.name).await?;
+        engine.start_container(&id, &spec.name).await?;
+        let ports = spec.ports.iter().filter(|p| !p.udp).map(|p| (p.container, dial_address(&p.host_ip, p.host))).collect();
+        endpoints.insert(&service.name, Endpoint { container_id: id.clone(), ports });
+        progress.step(&format!("{} started ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
+
+        let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name);
+        let condition = wanted_condition(plan, &service.name);
+        let t = Instant::now();
+        wait_ready(registry, engine, planned, service, &id, &spec.name, condition, gateway, opts.globals.startup_timeout).await?;
+        progress.step(&format!("{} ready ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
+    }
+    let t = Instant::now();
+    let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name);
+    registry.runtime.bootstrap(plugin, &planned.ctx, gateway).await?;
+    progress.step(&format!("{} bootstrapped ({:.2}s)", planned.profile, t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Containers being created in the background, by name. Dropping it aborts the creations
+/// nobody awaited (a failed or interrupted `up`; the sweep by run id removes what landed).
+struct Creations(std::sync::Mutex<HashMap<String, tokio::task::JoinHandle<Result<String, crate::engine::EngineError>>>>);
+
+impl Creations {
+    fn spawn(engine: &DockerEngine, specs: &[ContainerSpec]) -> Self {
+        let handles = specs
+            .iter()
+            .map(|spec| {
+                let (engine, spec) = (engine.clone(), spec.clone());
+                (spec.name.clone(), tokio::spawn(async move { engine.create_container(&spec).await }))
+            })
+            .collect();
+        Creations(std::sync::Mutex::new(handles))
+    }
+
+    /// The id of container `name`, once it is created.
+    async fn take(&self, name: &str) -> Result<String, BenchError> {
+        let handle = self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        let handle = handle.ok_or_else(|| BenchError::Other(format!("container {name} was not planned")))?;
+        match handle.await {
+            Ok(created) => Ok(created?),
+            Err(e) => Err(BenchError::Other(format!("creating container {name}: {e}"))),
+        }
+    }
+}
+
+impl Drop for Creations {
+    fn drop(&mut self) {
+        for handle in self.0.get_mut().unwrap_or_else(|e| e.into_inner()).values() {
+            handle.abort();
+        }
+    }
 }
 
 /// The hint shown when an image is missing.
@@ -252,8 +365,11 @@ fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, end
     Arc::new(StackGateway { engine: engine.clone(), endpoints: endpoints.clone(), allowed, own, plugin: plugin.to_string() })
 }
 
-/// Waits until `service` satisfies `condition`: for `healthy`, the container runs, its Docker
-/// healthcheck (if any) passes and the plugin's probe answers `ready`.
+/// Waits until `service` satisfies `condition`. For `healthy`: the plugin's probe answers
+/// `ready` and the healthcheck the plugin declares (if any) passes. Docker runs that check
+/// first only a whole interval after the start (API 1.41 has no start interval), so benchhost
+/// runs its test in the container itself, as soon as the probe answers. Probes are paced by
+/// [`probe_pause`]; an exit of the container is seen through the engine's wait endpoint.
 #[allow(clippy::too_many_arguments)]
 async fn wait_ready(
     registry: &Registry,
@@ -267,52 +383,92 @@ async fn wait_ready(
     timeout: Duration,
 ) -> Result<(), BenchError> {
     let plugin = registry.plugin(planned.plugin);
-    let deadline = Instant::now() + timeout;
-    let mut last = String::from("not checked yet");
-    loop {
-        let status = engine.container_status(id).await?;
-        if !status.running {
-            let code = status.exit_code.unwrap_or(-1);
-            if condition == DependencyCondition::CompletedSuccessfully && code == 0 {
-                return Ok(());
-            }
-            let logs = engine.logs_tail(id, 20).await;
-            return Err(BenchError::Other(format!(
-                "container {container} exited with code {code} while starting\n  last log lines:\n{}",
-                indent(&logs)
-            )));
-        }
-        if condition != DependencyCondition::CompletedSuccessfully {
-            let docker_ok = match (&service.healthcheck, status.health.as_deref()) {
-                (None, _) => true,
-                (Some(_), Some("healthy")) => true,
-                (Some(_), Some("unhealthy")) => {
-                    last = format!("Docker healthcheck unhealthy: {}", status.last_health_output.unwrap_or_default().trim());
-                    false
-                }
-                (Some(_), h) => {
-                    last = format!("Docker healthcheck {}", h.unwrap_or("not run yet"));
-                    false
-                }
-            };
-            if docker_ok {
-                let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(500));
-                match registry.runtime.healthcheck(plugin, &planned.ctx, &service.name, gateway.clone(), Some(left)).await? {
-                    Health::Ready => return Ok(()),
-                    Health::Waiting(why) => last = why,
-                }
-            }
-        }
-        if Instant::now() >= deadline {
-            let logs = engine.logs_tail(id, 20).await;
-            return Err(BenchError::Timeout(format!(
-                "{container} was not ready within {}s (BENCH_STARTUP_TIMEOUT); last check: {last}\n  last log lines:\n{}",
-                timeout.as_secs(),
-                indent(&logs)
-            )));
-        }
-        tokio::time::sleep(POLL).await;
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let exited = engine.wait_exit(id);
+    tokio::pin!(exited);
+    if condition == DependencyCondition::CompletedSuccessfully {
+        return match tokio::time::timeout_at(deadline.into(), &mut exited).await {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(exited_error(engine, id, container, code).await),
+            Err(_) => Err(timeout_error(engine, id, container, timeout, "still running (it should complete successfully)").await),
+        };
     }
+    let healthcheck = service.healthcheck.as_ref().and_then(|h| {
+        let argv = match h.test.first().map(String::as_str) {
+            Some("CMD") => h.test[1..].to_vec(),
+            Some("CMD-SHELL") => vec!["/bin/sh".to_string(), "-c".to_string(), h.test[1..].join(" ")],
+            _ => return None,
+        };
+        Some((argv, Duration::from_millis(h.timeout_ms as u64)))
+    });
+    loop {
+        let round = Instant::now();
+        let left = deadline.saturating_duration_since(round).max(Duration::from_millis(500));
+        let check = async {
+            match registry.runtime.healthcheck(plugin, &planned.ctx, &service.name, gateway.clone(), Some(left)).await? {
+                Health::Waiting(why) => Ok::<_, BenchError>(Some(why)),
+                Health::Ready => Ok(match &healthcheck {
+                    None => None,
+                    Some((argv, limit)) => match engine.exec(id, argv.clone(), (*limit).min(left)).await {
+                        Ok(r) if r.exit_code == 0 => None,
+                        Ok(r) => Some(format!(
+                            "the probe answers, but the healthcheck {argv:?} exited {}: {}",
+                            r.exit_code,
+                            format!("{} {}", r.stdout, r.stderr).trim()
+                        )),
+                        Err(e) => Some(format!("the probe answers, but the healthcheck {argv:?} failed: {e}")),
+                    },
+                }),
+            }
+        };
+        let last = tokio::select! {
+            biased;
+            code = &mut exited => return Err(exited_error(engine, id, container, code).await),
+            waiting = check => match waiting? {
+                None => return Ok(()),
+                Some(why) => why,
+            },
+        };
+        if Instant::now() >= deadline {
+            return Err(timeout_error(engine, id, container, timeout, &last).await);
+        }
+        tokio::select! {
+            biased;
+            code = &mut exited => return Err(exited_error(engine, id, container, code).await),
+            _ = tokio::time::sleep(probe_pause(started.elapsed(), round.elapsed())) => {}
+        }
+    }
+}
+
+/// The pause before the next readiness probe: a twentieth of the time waited so far, between
+/// `PROBE_PAUSE_MIN` and `PROBE_PAUSE_MAX`, so a service that answers after 1 s is seen within
+/// about 50 ms; and never shorter than the last probe took, so a probe that execs in the
+/// container cannot keep a core busy while the service starts.
+fn probe_pause(waited: Duration, last_probe: Duration) -> Duration {
+    (waited / 20).clamp(PROBE_PAUSE_MIN, PROBE_PAUSE_MAX).max(last_probe.min(PROBE_PAUSE_MAX))
+}
+
+/// The error for a container that stopped while `up` waited for it, with its last log lines.
+async fn exited_error(engine: &DockerEngine, id: &str, container: &str, code: i64) -> BenchError {
+    let logs = engine.logs_tail(id, 20).await;
+    BenchError::Other(format!("container {container} exited with code {code} while starting\n  last log lines:\n{}", indent(&logs)))
+}
+
+/// The error for a service not ready in time: the last check, what Docker's own healthcheck
+/// says, and the container's last log lines.
+async fn timeout_error(engine: &DockerEngine, id: &str, container: &str, timeout: Duration, last: &str) -> BenchError {
+    let docker = match engine.container_status(id).await.ok().and_then(|s| s.health.map(|h| (h, s.last_health_output))) {
+        Some((h, output)) if h == "unhealthy" => format!("; Docker healthcheck unhealthy: {}", output.unwrap_or_default().trim()),
+        Some((h, _)) => format!("; Docker healthcheck {h}"),
+        None => String::new(),
+    };
+    let logs = engine.logs_tail(id, 20).await;
+    BenchError::Timeout(format!(
+        "{container} was not ready within {}s (BENCH_STARTUP_TIMEOUT); last check: {last}{docker}\n  last log lines:\n{}",
+        timeout.as_secs(),
+        indent(&logs)
+    ))
 }
 
 fn indent(text: &str) -> String {
@@ -324,7 +480,7 @@ fn indent(text: &str) -> String {
 }
 
 /// The engine spec of one service: names, labels, caps from the global settings.
-fn container_spec(
+pub(super) fn container_spec(
     plan: &Plan,
     planned: &PlannedProfile,
     service: &Service,
@@ -368,6 +524,7 @@ fn container_spec(
             .iter()
             .map(|v| MountSpec {
                 source: match &v.source {
+                    VolumeSource::Named(_) if globals.tmpfs => MountSource::Tmpfs,
                     VolumeSource::Named(n) => MountSource::Volume(resource_name(&plan.target, n)),
                     VolumeSource::Tmpfs => MountSource::Tmpfs,
                     VolumeSource::Host(p) => MountSource::Bind(p.clone()),
@@ -425,10 +582,10 @@ pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
     }
 }
 
-/// Removes containers (in parallel), then networks, then volumes.
+/// Removes containers (in parallel), then networks and volumes (in parallel).
 /// Systems under test stop first (in parallel), then the infrastructure they use: a client
 /// such as JuiceFS closes its session cleanly while PostgreSQL is still there.
-async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<(), BenchError> {
+pub(super) async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<(), BenchError> {
     let (infra, targets): (Vec<_>, Vec<_>) =
         found.containers.iter().partition(|c| c.labels.get(LABEL_ROLE).is_some_and(|r| r == "infrastructure"));
     for wave in [targets, infra] {
@@ -437,12 +594,10 @@ async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<
             r?;
         }
     }
-    for n in &found.networks {
-        engine.remove_network(&n.id).await?;
-    }
-    for v in &found.volumes {
-        engine.remove_volume(&v.name).await?;
-    }
+    // Networks and volumes are independent of each other once the containers are gone.
+    let networks = futures_util::future::try_join_all(found.networks.iter().map(|n| engine.remove_network(&n.id)));
+    let volumes = futures_util::future::try_join_all(found.volumes.iter().map(|v| engine.remove_volume(&v.name)));
+    futures_util::future::try_join(networks, volumes).await?;
     Ok(())
 }
 
@@ -454,24 +609,70 @@ pub struct DownReport {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
+    /// Log files saved into the run's results directory.
+    pub logs: Vec<String>,
+    /// Seconds `down` took.
+    pub seconds: f64,
 }
 
-/// Removes every resource labelled with `profile` (containers, network, volumes).
-pub async fn down(engine: &DockerEngine, profile: &str) -> Result<DownReport, BenchError> {
+/// Options of `down`.
+#[derive(Clone, Debug, Default)]
+pub struct DownOptions {
+    /// `down --results-dir DIR`: save logs under this root instead of the run's own directory.
+    pub results_root: Option<std::path::PathBuf>,
+    /// Secret values, removed from saved logs.
+    pub secrets: Vec<String>,
+}
+
+/// Unmounts what `benchhost mount` mounted for `profile`, saves every container's logs into its
+/// run's results directory (`logs/`, and a `down` entry in `run.json`), then removes every
+/// resource labelled with `profile` (containers, network, volumes).
+pub async fn down(engine: &DockerEngine, profile: &str, opts: &DownOptions) -> Result<DownReport, BenchError> {
+    let started = Instant::now();
+    let mut notes = super::host_mount::unmount_recorded(profile);
     let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
+    let mut runs: std::collections::BTreeMap<String, Vec<crate::engine::Labelled>> = Default::default();
+    for c in &found.containers {
+        if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {
+            runs.entry(dir.clone()).or_default().push(c.clone());
+        }
+    }
+    let mut saved_logs = Vec::new();
+    for (label, containers) in &runs {
+        let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
+        saved_logs.extend(dir.save_logs(engine, containers, &opts.secrets).await);
+    }
     remove_all(engine, &found).await?;
-    let mut notes = Vec::new();
     for c in &found.containers {
         for path in c.labels.get(LABEL_SHARED_BINDS).map(|v| v.split(':').collect::<Vec<_>>()).unwrap_or_default() {
             notes.extend(super::preflight::release_fuse_mount(path));
         }
     }
-    Ok(DownReport {
+    let report = DownReport {
         notes,
         containers: found.containers.iter().map(|c| c.name.clone()).collect(),
         networks: found.networks.iter().map(|n| n.name.clone()).collect(),
         volumes: found.volumes.iter().map(|v| v.name.clone()).collect(),
-    })
+        logs: saved_logs,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    for label in runs.keys() {
+        let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
+        let mut record = dir.read_record();
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert("down".into(), serde_json::json!({
+                "at": chrono::Local::now().to_rfc3339(),
+                "seconds": (report.seconds * 1000.0).round() / 1000.0,
+                "removed": {"containers": report.containers, "networks": report.networks, "volumes": report.volumes},
+                "logs": report.logs,
+                "notes": report.notes,
+            }));
+        }
+        if let Err(e) = dir.write_record(&record) {
+            tracing::warn!("{e}");
+        }
+    }
+    Ok(report)
 }
 
 /// One container in `status`.

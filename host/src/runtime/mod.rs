@@ -210,7 +210,7 @@ impl PluginRuntime {
             }
         })?;
         let pre = BenchhostPluginPre::new(pre)
-            .map_err(|e| invalid(format!("{origin} does not export the benchhost:plugin/plugin@0.1.0 interface: {e:#}")))?;
+            .map_err(|e| invalid(format!("{origin} does not export the benchhost:plugin/plugin@0.1.0 interface: {e:#}\n  hint: implement every function of the contract (benchhost-plugin-sdk's `register_plugin!` exports all of them)")))?;
         let mut plugin = LoadedPlugin {
             info: PluginInfo {
                 name: label.clone(),
@@ -312,8 +312,17 @@ impl PluginRuntime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(budget.as_millis().div_ceil(TICK.as_millis()) as u64 + 1);
-        store.epoch_deadline_trap();
+        // Every tick the guest yields to the executor (so an interrupted `up` can drop the call
+        // even while the guest spins) until the budget is spent, then it traps.
+        let deadline = Instant::now() + budget;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(wasmtime::UpdateDeadline::Interrupt)
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
 
         let err = |kind| PluginError {
             plugin: plugin.info.name.clone(),
@@ -330,10 +339,26 @@ impl PluginRuntime {
         tracing::debug!(plugin = %plugin.info.name, "{op} took {:?}", started.elapsed());
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(msg))),
+            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(cap_message(msg)))),
             Err(e) => Err(err(classify(&e, budget, self.limits.memory_bytes, &String::from_utf8_lossy(&output.contents())))),
         }
     }
+}
+
+/// Longest error message a plugin may report, in bytes; the rest is cut (an 8 MiB message must
+/// not flood the terminal).
+pub const REPORTED_MESSAGE_CAP: usize = 8 << 10;
+
+/// `msg` cut to [`REPORTED_MESSAGE_CAP`] bytes (at a character boundary), saying how much was cut.
+fn cap_message(msg: String) -> String {
+    if msg.len() <= REPORTED_MESSAGE_CAP {
+        return msg;
+    }
+    let mut end = REPORTED_MESSAGE_CAP;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes cut)", &msg[..end], msg.len() - end)
 }
 
 /// `s` with control characters other than newline shown as escapes, so text from a plugin

@@ -112,6 +112,32 @@ metrics:
   enabled: false
 ";
 
+/// Host port of the Prometheus metrics listener when profiling is on (reference §2B).
+const METRICS_PORT: u16 = 9090;
+
+/// The local `fs` block store's config: path, `max_size` (BENCH_CACHE_SIZE) and, when
+/// BENCH_WAL_ENABLED is set, `durability` (`local`: journal synced before acknowledging;
+/// `writeback`: acknowledged from memory; reference §2B / §6).
+fn local_store_config(cache: u64, wal: Option<bool>) -> Value {
+    let mut config = json!({"path": "/data/content/blocks", "max_size": cache});
+    if let Some(wal) = wal {
+        config["durability"] = json!(if wal { "local" } else { "writeback" });
+    }
+    config
+}
+
+/// The config file: [`CONFIG_YAML`], with `controlplane.pprof` (`/debug/pprof/*` on the API
+/// port, admin JWT required) and the metrics listener on 0.0.0.0:9090 when `profiling`.
+fn config_yaml(profiling: bool) -> String {
+    if profiling {
+        CONFIG_YAML
+            .replace("  pprof: false", "  pprof: true")
+            .replace("metrics:\n  enabled: false\n", &format!("metrics:\n  enabled: true\n  host: 0.0.0.0\n  port: {METRICS_PORT}\n  path: /metrics\n  auth: none\n"))
+    } else {
+        CONFIG_YAML.to_string()
+    }
+}
+
 impl Plugin for Dittofs {
     fn describe() -> PluginInfo {
         let mut info = PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores");
@@ -132,6 +158,8 @@ impl Plugin for Dittofs {
             .s3_settings()
             .postgres_settings()
             .cache_size_setting("DittoFS: the local fs block store's max_size")
+            .wal_setting("DittoFS: the local fs block store's durability, 1 = local, 0 = writeback")
+            .profiling_setting("DittoFS: controlplane.pprof (/debug/pprof/* on the API port 8080, admin JWT) and Prometheus metrics on port 9090")
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
@@ -140,9 +168,11 @@ impl Plugin for Dittofs {
         if secret.len() < 32 {
             return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
         }
+        let profiling = ctx.setting_flag("BENCH_PROFILING")?.unwrap_or(false);
+        ctx.setting_flag("BENCH_WAL_ENABLED")?;
         let mut svc = Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
             .command(&["start", "--foreground", "--config", "/config/config.yaml"])
-            .file("/config/config.yaml", CONFIG_YAML)
+            .file("/config/config.yaml", &config_yaml(profiling))
             .env("DITTOFS_CONTROLPLANE_SECRET", secret)
             .env("DITTOFS_ADMIN_INITIAL_PASSWORD", ctx.setting("DITTOFS_ADMIN_PASSWORD"))
             .env("DITTOFS_LOGGING_LEVEL", "INFO")
@@ -159,6 +189,9 @@ impl Plugin for Dittofs {
             .volume("content", "/data/content")
             .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://localhost:8080/health/ready"], 1_000, 5_000, 120))
             .stop_signal("SIGTERM", 30_000);
+        if profiling {
+            svc = svc.publish(METRICS_PORT, METRICS_PORT);
+        }
         if v.s3 && ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
         }
@@ -193,7 +226,7 @@ impl Plugin for Dittofs {
         api.ensure(
             "/api/v1/store/block/local",
             LOCAL_STORE,
-            json!({"name": LOCAL_STORE, "type": "fs", "config": json!({"path": "/data/content/blocks", "max_size": cache}).to_string()}),
+            json!({"name": LOCAL_STORE, "type": "fs", "config": local_store_config(cache, ctx.setting_flag("BENCH_WAL_ENABLED")?).to_string()}),
         )?;
         let mut share = json!({
             "name": SHARE,
@@ -382,3 +415,25 @@ impl Api {
 }
 
 register_plugin!(Dittofs);
+
+#[cfg(test)]
+mod profiling_and_wal_tests {
+    use super::*;
+
+    #[test]
+    fn profiling_turns_on_pprof_and_metrics_on_all_interfaces() {
+        let off = config_yaml(false);
+        assert!(off.contains("  pprof: false") && off.contains("metrics:\n  enabled: false\n"), "{off}");
+        let on = config_yaml(true);
+        assert!(on.contains("  pprof: true"), "{on}");
+        assert!(on.contains("metrics:\n  enabled: true\n  host: 0.0.0.0\n  port: 9090\n"), "{on}");
+        assert!(on.contains("logging:\n  level: INFO"), "INFO logging stays: {on}");
+    }
+
+    #[test]
+    fn wal_maps_to_the_local_store_durability() {
+        assert_eq!(local_store_config(1024, None), json!({"path": "/data/content/blocks", "max_size": 1024}));
+        assert_eq!(local_store_config(1024, Some(true))["durability"], "local");
+        assert_eq!(local_store_config(1024, Some(false))["durability"], "writeback");
+    }
+}

@@ -44,6 +44,7 @@ const START_SH: &str = r#"#!/bin/sh
 #   JFS_BUCKET_URL  <S3 endpoint>/<bucket>          (keys: ACCESS_KEY, SECRET_KEY)
 #   JFS_VOLUME      volume name (object prefix)
 #   JFS_CACHE_MIB   local cache size in MiB
+#   JFS_WRITEBACK   1: mount with --writeback (BENCH_WAL_ENABLED=0)
 set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mkdir -p /jfs /var/jfsCache
@@ -55,7 +56,7 @@ else
 fi
 # The keys are stored in the metadata by format; mount does not need them.
 unset ACCESS_KEY SECRET_KEY
-exec juicefs mount --no-usage-report --cache-size "$JFS_CACHE_MIB" --cache-dir /var/jfsCache "$JFS_META_URL" /jfs
+exec juicefs mount --no-usage-report ${JFS_WRITEBACK:+--writeback} --cache-size "$JFS_CACHE_MIB" --cache-dir /var/jfsCache "$JFS_META_URL" /jfs
 "#;
 
 /// Live FUSE mount check, run inside the container: JuiceFS is mounted at /jfs, and its
@@ -86,6 +87,7 @@ impl Plugin for JuiceFs {
             .s3_settings()
             .postgres_settings()
             .cache_size_setting("JuiceFS: --cache-size, in MiB")
+            .wal_setting("JuiceFS: 0 = mount --writeback (acknowledged once in the local cache, uploaded later), 1 = the default (uploaded before acknowledging)")
             // FUSE: mount(2) needs CAP_SYS_ADMIN (Docker's seccomp profile allows it only then)
             // and the /dev/fuse device. Nothing else: no privileged mode, no AppArmor change.
             .cap_add("SYS_ADMIN")
@@ -114,6 +116,7 @@ impl Plugin for JuiceFs {
             .env("SECRET_KEY", ctx.setting("AWS_SECRET_ACCESS_KEY"))
             .env("JFS_VOLUME", VOLUME_NAME)
             .env("JFS_CACHE_MIB", &cache_mib.to_string())
+            .env("JFS_WRITEBACK", if ctx.setting_flag("BENCH_WAL_ENABLED")? == Some(false) { "1" } else { "" })
             .volume("cache", CACHE_DIR)
             .cap_add("SYS_ADMIN")
             .device("/dev/fuse")

@@ -36,6 +36,17 @@ impl Context {
         self.setting("S3_ENDPOINT").contains("://localstack:")
     }
 
+    /// A declared yes/no setting (`1`/`true`/`yes`/`on`, `0`/`false`/`no`/`off`); `None` when
+    /// empty (the system's own default). The error names the setting and the value.
+    pub fn setting_flag(&self, name: &str) -> Result<Option<bool>, String> {
+        match self.setting(name).trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            other => Err(format!("setting {name}={other:?} is not a yes/no value; use 1 or 0")),
+        }
+    }
+
     /// A declared setting parsed as a number; the error names the setting and the value.
     pub fn setting_u64(&self, name: &str) -> Result<u64, String> {
         let v = self.setting(name);
@@ -93,6 +104,19 @@ impl PluginInfo {
     /// `how` says what it becomes in this system.
     pub fn cache_size_setting(self, how: &str) -> Self {
         self.setting(Setting::new("BENCH_CACHE_SIZE", "1GiB", &format!("Local cache size, the same for every system ({how})")))
+    }
+
+    /// Declares `BENCH_WAL_ENABLED` (default empty: the system's own default). Only systems
+    /// with a real write-ahead/durability switch declare it; benchhost refuses it for the rest.
+    /// `how` says what 1 and 0 become in this system.
+    pub fn wal_setting(self, how: &str) -> Self {
+        self.setting(Setting::new("BENCH_WAL_ENABLED", "", &format!("1: durable writes (log/journal before acknowledging), 0: write-back; empty: the system's default ({how})")))
+    }
+
+    /// Declares `BENCH_PROFILING` (default `0`; `benchhost up --with-profiling` sets 1). Only
+    /// systems with a profiler declare it; `how` says what it turns on.
+    pub fn profiling_setting(self, how: &str) -> Self {
+        self.setting(Setting::new("BENCH_PROFILING", "0", &format!("1: turn on the system's profiler, as `up --with-profiling` does ({how})")))
     }
 
     /// Adds a profile (see [`Profile::target`], [`Profile::infrastructure`]).

@@ -1,0 +1,397 @@
+//! The operator commands: `up`, `down`, `mount`, `umount`, `logs`, `doctor`, `clean`,
+//! `drop-caches`. Parsing lives in `cli/mod.rs`; the work in [`crate::orchestration`].
+
+use super::OsArg;
+use crate::engine::DockerEngine;
+use crate::orchestration::registry::Registry;
+use crate::orchestration::results::{self, RunDir};
+use crate::orchestration::settings::{host_os, SettingsSource};
+use crate::orchestration::stack::{self, DownOptions, Progress, UpOptions, LABEL_PROFILE, LABEL_RUN, LABEL_SERVICE};
+use crate::orchestration::{clean as cleaning, doctor as checks, dry_run, host_mount, mount, opt_in, page_cache, plan, preflight, redact, source_build, BenchError};
+use crate::runtime::contract::HostOs;
+use std::path::PathBuf;
+
+/// Arguments of `up`.
+pub struct UpArgs {
+    pub profile: String,
+    pub keep_on_failure: bool,
+    pub mount_dir: Option<String>,
+    pub json: bool,
+    pub replace: bool,
+    pub dry_run: bool,
+    pub results_dir: Option<PathBuf>,
+    pub with_profiling: bool,
+}
+
+fn default_mount_dir(profile: &str) -> String {
+    format!("/mnt/benchhost/{profile}")
+}
+
+fn absolute_dir(dir: Option<String>, profile: &str) -> String {
+    match dir {
+        Some(d) => std::path::absolute(&d).map(|p| p.display().to_string()).unwrap_or(d),
+        None => default_mount_dir(profile),
+    }
+}
+
+/// Every secret setting's value, defaults included (blanked in dry-run requests).
+fn all_secret_values(registry: &Registry, settings: &SettingsSource) -> Vec<String> {
+    registry
+        .plugins
+        .iter()
+        .flat_map(|r| r.plugin.info.settings.iter())
+        .filter(|s| s.secret)
+        .map(|s| settings.get(&s.name).unwrap_or(&s.default_value).to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[String], args: UpArgs) -> Result<(), BenchError> {
+    let profile = args.profile.clone();
+    registry.find(&profile)?;
+    let settings = if args.with_profiling { settings.clone().with_value("BENCH_PROFILING", "1") } else { settings.clone() };
+    let globals = settings.global()?;
+    let os = host_os();
+    for (name, _, _) in opt_in::OPT_IN_SETTINGS {
+        settings.flag(name)?;
+    }
+    let mut plan = plan::plan(registry, &settings, &profile, os).await?;
+    opt_in::check(registry, &plan, &settings)?;
+    let builds = source_build::apply(registry, &settings, &mut plan)?;
+    preflight::check_host_kernel(registry, &plan)?;
+    preflight::check_shared_binds(&plan)?;
+    let mut opts = UpOptions {
+        globals,
+        keep_on_failure: args.keep_on_failure,
+        run_id: stack::new_run_id(),
+        host_os: os,
+        mount_dir: absolute_dir(args.mount_dir, &profile),
+        results: None,
+        secrets: secrets.to_vec(),
+    };
+    if args.dry_run {
+        let engine = DockerEngine::connect().await.ok();
+        let actions = dry_run::up_actions(registry, &plan, &opts, &builds, engine.as_ref(), &all_secret_values(registry, &settings)).await?;
+        let text = if args.json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions) };
+        out!("{}", redact(&text, secrets).trim_end());
+        return Ok(());
+    }
+    let engine = DockerEngine::connect().await?;
+    let progress = Progress::new(false);
+    if args.replace {
+        for (other, _) in stack::profiles_up(&engine).await? {
+            if other != profile {
+                let report = stack::down(&engine, &other, &DownOptions { results_root: None, secrets: secrets.to_vec() }).await?;
+                progress.step(&format!("replaced {other}: removed {} container(s) ({:.2}s)", report.containers.len(), report.seconds));
+            }
+        }
+    }
+    stack::refuse_when_up(&engine, &profile).await?;
+    let root = results::results_root(args.results_dir.as_deref(), &settings);
+    let names: Vec<String> = plan.profiles.iter().map(|p| p.profile.clone()).collect();
+    let dir = RunDir::create(&root, &names)?;
+    opts.results = Some(dir.clone());
+    let started = chrono::Local::now();
+    let mut record = serde_json::json!({
+        "benchhost_version": env!("CARGO_PKG_VERSION"),
+        "profile": profile,
+        "run_id": opts.run_id,
+        "started_at": started.to_rfc3339(),
+        "outcome": "running",
+        "results_dir": dir.path.display().to_string(),
+        "plugins": results::plugins_record(registry, &plan),
+        "source_builds": builds,
+        "settings": results::settings_record(registry, &plan, &settings),
+        "host": results::host_record(Some(&engine)),
+    });
+    dir.write_record(&record)?;
+    progress.step(&format!(
+        "bringing up {profile} (run {}, engine {} API {}; results in {})",
+        opts.run_id,
+        engine.engine_version,
+        engine.api_version,
+        dir.path.display()
+    ));
+    let work = async {
+        source_build::build_all(&engine, &builds, &progress).await?;
+        stack::up(registry, &engine, &plan, &opts, &progress).await
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = shutdown_signal() => {
+            progress.step("interrupted: removing what this run created");
+            if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
+                dir.save_logs(&engine, &found.containers, secrets).await;
+            }
+            stack::remove_run(&engine, &opts.run_id).await;
+            Err(BenchError::Interrupted)
+        }
+    };
+    let obj = record.as_object_mut().expect("an object");
+    obj.insert("images".into(), results::images_record(&engine, &plan).await);
+    obj.insert("steps".into(), serde_json::to_value(progress.steps()).unwrap_or_default());
+    obj.insert("seconds".into(), serde_json::json!((progress.elapsed().as_secs_f64() * 1000.0).round() / 1000.0));
+    match &outcome {
+        Ok(report) => {
+            obj.insert("outcome".into(), "ready".into());
+            obj.insert("containers".into(), serde_json::json!(report.containers));
+            obj.insert("mount".into(), serde_json::json!(report.mount.as_ref().map(|m| m.display(host_mount::is_root()))));
+        }
+        Err(e) => {
+            obj.insert("outcome".into(), if matches!(e, BenchError::Interrupted) { "interrupted".into() } else { "failed".into() });
+            obj.insert("error".into(), redact(&e.to_string(), secrets).into());
+            obj.insert("exit_code".into(), e.exit_code().into());
+        }
+    }
+    if let Err(e) = dir.write_record(&record) {
+        eprintln!("warning: {e}");
+    }
+    let report = outcome?;
+    if args.json {
+        let mut value = serde_json::to_value(&report).expect("serialisable");
+        value["results_dir"] = dir.path.display().to_string().into();
+        out!("{}", serde_json::to_string_pretty(&value).expect("serialisable"));
+    } else {
+        eprintln!("{profile} is up in {:.2}s; results in {}", report.seconds, dir.path.display());
+        if let Some(m) = &report.mount {
+            out!("{}", m.shell_line(host_mount::is_root()));
+            if !m.note.is_empty() {
+                eprintln!("  note: {}", m.note);
+            }
+        }
+        eprintln!("  mount it with: benchhost mount {profile}; stop it with: benchhost down {profile}");
+    }
+    Ok(())
+}
+
+pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: bool, results_dir: Option<PathBuf>, dry_run: bool) -> Result<(), BenchError> {
+    let engine = DockerEngine::connect().await?;
+    if dry_run {
+        let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
+        if found.is_empty() {
+            registry.find(profile)?;
+        }
+        let mounts: Vec<(String, String)> = host_mount::recorded(profile).into_iter().map(|d| (profile.to_string(), d)).collect();
+        let actions = dry_run::removal_actions(&found, &mounts, true);
+        out!("{}", if json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions).trim_end().to_string() });
+        return Ok(());
+    }
+    let root = results_dir.map(|d| std::path::absolute(&d).unwrap_or(d));
+    let report = stack::down(&engine, profile, &DownOptions { results_root: root, secrets: secrets.to_vec() }).await?;
+    let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
+    if nothing && registry.find(profile).is_err() {
+        // A typo is not "nothing to remove": say so (resources of uninstalled plugins are still removed above).
+        registry.find(profile)?;
+    }
+    for n in &report.notes {
+        eprintln!("{profile}: {n}");
+    }
+    if json {
+        out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+    } else if nothing {
+        eprintln!("{profile}: nothing to remove");
+    } else {
+        eprintln!(
+            "{profile}: removed {} container(s), {} network(s), {} volume(s) in {:.2}s",
+            report.containers.len(),
+            report.networks.len(),
+            report.volumes.len(),
+            report.seconds
+        );
+        if let Some(first) = report.logs.first() {
+            let dir = std::path::Path::new(first).parent().map(|p| p.display().to_string()).unwrap_or_default();
+            eprintln!("  saved {} log file(s) in {dir}", report.logs.len());
+        }
+    }
+    Ok(())
+}
+
+pub async fn mount(registry: &Registry, settings: &SettingsSource, profile: &str, dir: Option<String>, print: bool, os: Option<OsArg>) -> Result<(), BenchError> {
+    let found = registry.find(profile)?;
+    let plugin = registry.plugin(found.plugin);
+    let os = match os {
+        Some(OsArg::Linux) => HostOs::Linux,
+        Some(OsArg::Macos) => HostOs::Macos,
+        None => host_os(),
+    };
+    if found.profile.role == crate::runtime::contract::Role::Infrastructure {
+        return Err(BenchError::Usage(format!("{profile} is infrastructure (it serves other systems); nothing to mount")));
+    }
+    let ctx = settings.context(&plugin.info, profile, os);
+    let spec = registry.runtime.mount_options(plugin, &ctx).await?;
+    let dir = absolute_dir(dir, profile);
+    let cmd = mount::mount_command(&spec, os, &dir).map_err(|message| BenchError::InvalidPluginOutput {
+        plugin: plugin.info.name.clone(),
+        version: plugin.info.version.clone(),
+        operation: "mount-options",
+        message,
+    })?;
+    if print {
+        out!("{}", cmd.shell_line(host_mount::is_root()));
+        if !cmd.note.is_empty() {
+            eprintln!("  note: {}", cmd.note);
+        }
+        return Ok(());
+    }
+    if os != host_os() {
+        return Err(BenchError::Usage(format!("--os {os:?} only prints: add --print")));
+    }
+    let engine = DockerEngine::connect().await?;
+    let up = engine.list_labelled(LABEL_PROFILE, profile).await?;
+    if !up.containers.iter().any(|c| c.state == "running") {
+        return Err(BenchError::Usage(format!("{profile} is not up\n  hint: `benchhost up {profile}` first (or `benchhost mount {profile} --print` for the command)")));
+    }
+    eprintln!("running: {}", host_mount::display(&host_mount::privileged(&cmd.argv, host_mount::is_root())));
+    let note = host_mount::mount_now(profile, &cmd, os)?;
+    eprintln!("{note}");
+    Ok(())
+}
+
+pub fn umount(profile: &str, dir: Option<String>, dry_run: bool) -> Result<(), BenchError> {
+    let os = host_os();
+    let dirs = match dir {
+        Some(d) => vec![absolute_dir(Some(d), profile)],
+        None => {
+            let mut recorded = host_mount::recorded(profile);
+            let default = default_mount_dir(profile);
+            if !recorded.contains(&default) && host_mount::is_mounted(&default) {
+                recorded.push(default);
+            }
+            recorded
+        }
+    };
+    if dirs.is_empty() {
+        eprintln!("{profile}: nothing mounted by benchhost");
+        return Ok(());
+    }
+    for d in dirs {
+        if dry_run {
+            out!("{}", host_mount::display(&host_mount::umount_command(&d, os, host_mount::is_root())));
+            continue;
+        }
+        match host_mount::unmount_dir(profile, &d, os)? {
+            Some(note) => eprintln!("{profile}: {note}"),
+            None => eprintln!("{profile}: {d} is not mounted"),
+        }
+    }
+    Ok(())
+}
+
+pub async fn logs(registry: &Registry, secrets: &[String], profile: &str, service: Option<String>, follow: bool, tail: Option<usize>) -> Result<(), BenchError> {
+    use futures_util::StreamExt;
+    let engine = DockerEngine::connect().await?;
+    let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
+    if found.containers.is_empty() {
+        registry.find(profile)?;
+        return Err(BenchError::Usage(format!("{profile} is not up: no containers\n  hint: logs of a finished run are in its results directory (logs/)")));
+    }
+    let mut containers: Vec<_> = found.containers.iter().filter(|c| service.as_ref().is_none_or(|s| c.labels.get(LABEL_SERVICE) == Some(s))).collect();
+    if containers.is_empty() {
+        let services: Vec<&str> = found.containers.iter().filter_map(|c| c.labels.get(LABEL_SERVICE).map(String::as_str)).collect();
+        return Err(BenchError::Usage(format!("{profile} has no service {:?}; its services: {}", service.unwrap_or_default(), services.join(", "))));
+    }
+    containers.sort_by(|a, b| a.name.cmp(&b.name));
+    let prefix = containers.len() > 1;
+    let streams = containers.iter().map(|c| {
+        let label = c.labels.get(LABEL_SERVICE).cloned().unwrap_or_else(|| c.name.clone());
+        engine.logs_stream(&c.id, follow, tail).map(move |line| (label.clone(), line)).boxed()
+    });
+    let mut merged = futures_util::stream::select_all(streams);
+    let print = async {
+        while let Some((label, line)) = merged.next().await {
+            match line {
+                Ok(l) => {
+                    let text = redact(&l.text, secrets);
+                    for part in text.lines() {
+                        if prefix {
+                            out!("{label:<10} | {part}");
+                        } else {
+                            out!("{part}");
+                        }
+                    }
+                }
+                Err(e) => eprintln!("{label}: {e}"),
+            }
+        }
+    };
+    tokio::select! {
+        _ = print => {}
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+pub async fn doctor(registry: &Registry, settings: &SettingsSource, json: bool) -> Result<(), BenchError> {
+    let os = host_os();
+    let list = checks::run(registry, settings, os, &results::results_root(None, settings)).await;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&list).expect("serialisable"));
+    } else {
+        out!("{}", checks::render(&list, os).trim_end());
+    }
+    let failed: Vec<&str> = list.iter().filter(|c| c.required && c.status == checks::Status::Fail).map(|c| c.name.as_str()).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(BenchError::HostUnsupported(format!("doctor: required check(s) failed: {}", failed.join(", "))))
+    }
+}
+
+pub async fn clean(images: bool, dry_run: bool, json: bool) -> Result<(), BenchError> {
+    let engine = DockerEngine::connect().await?;
+    if dry_run {
+        let (mounts, found, built) = cleaning::targets(&engine, images).await?;
+        let mut actions = dry_run::removal_actions(&found, &mounts, false);
+        actions.extend(built.iter().map(|i| dry_run::Action {
+            action: "remove-image",
+            description: format!("remove image {} ({})", i.tags.join(", "), i.id),
+            request: None,
+        }));
+        out!("{}", if json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions).trim_end().to_string() });
+        return Ok(());
+    }
+    let report = cleaning::clean(&engine, images).await?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+    } else {
+        for n in &report.unmounted {
+            eprintln!("{n}");
+        }
+        eprintln!(
+            "removed {} container(s), {} network(s), {} volume(s){}",
+            report.containers.len(),
+            report.networks.len(),
+            report.volumes.len(),
+            if images { format!(", {} image(s)", report.images.len()) } else { String::new() }
+        );
+    }
+    Ok(())
+}
+
+pub fn drop_caches(dry_run: bool) -> Result<(), BenchError> {
+    let os = host_os();
+    if dry_run {
+        for c in page_cache::commands(os, host_mount::is_root())? {
+            out!("{}", c.join(" "));
+        }
+        return Ok(());
+    }
+    eprintln!("{}", page_cache::drop_caches(os)?);
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,308 @@
+//! `benchhost doctor`: report-only checks of what a benchmark machine needs, each with an
+//! install hint for the host OS. Only the Docker engine and free disk space are required;
+//! everything else warns (it matters only to some profiles or to the benchmark client).
+
+use super::plan;
+use super::registry::Registry;
+use super::settings::SettingsSource;
+use crate::engine::DockerEngine;
+use crate::runtime::contract::{HostOs, Role, Transport};
+use std::path::Path;
+use std::process::Command;
+
+/// Outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One check.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    /// Whether `doctor` fails (exit 6) when this check fails.
+    pub required: bool,
+    pub detail: String,
+    /// What to do about it (empty when OK).
+    pub hint: String,
+}
+
+fn check(name: &str, status: Status, required: bool, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+    let hint = if status == Status::Ok { String::new() } else { hint.into() };
+    Check { name: name.into(), status, required, detail: detail.into(), hint }
+}
+
+/// Free bytes below which disk space fails (1 GiB) and warns (10 GiB).
+const DISK_FAIL: u64 = 1 << 30;
+const DISK_WARN: u64 = 10 << 30;
+
+/// Runs every check. `results_root` is where run results go (its free space is checked).
+pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, results_root: &Path) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let engine = DockerEngine::connect().await;
+    checks.push(match &engine {
+        Ok(e) => {
+            let api_ok = semver_at_least(&e.api_version, 1, 41);
+            check(
+                "docker engine",
+                if api_ok { Status::Ok } else { Status::Fail },
+                true,
+                format!("Docker {} (API {}) at {}", e.engine_version, e.api_version, std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())),
+                "benchhost needs Engine API 1.41 or later (Docker 20.10+): upgrade Docker",
+            )
+        }
+        Err(err) => check("docker engine", Status::Fail, true, err.to_string().lines().next().unwrap_or_default().to_string(), match os {
+            HostOs::Macos => "install and start Docker Desktop, OrbStack or colima (`brew install colima && colima start`)",
+            _ => "install Docker (`sudo apt-get install docker.io` or docker.com's packages) and start it (`sudo systemctl start docker`)",
+        }),
+    });
+    checks.push(command_check(
+        "compose v2 (optional)",
+        &["docker", "compose", "version"],
+        false,
+        "only for running the generated docker-compose.yml by hand: install the compose plugin (`sudo apt-get install docker-compose-plugin`, or Docker Desktop)",
+    ));
+    checks.push(fio_check(settings, os));
+    checks.extend(mount_helper_checks(os));
+    if os == HostOs::Linux {
+        let nfs = super::preflight::kernel_feature_missing("nfs-client");
+        checks.push(check("kernel NFS client", if nfs.is_none() { Status::Ok } else { Status::Warn }, false, match &nfs {
+            None => "nfs in /proc/filesystems or as a module".to_string(),
+            Some(why) => why.lines().next().unwrap_or_default().to_string(),
+        }, nfs.as_deref().and_then(|w| w.split("hint: ").nth(1)).unwrap_or_default()));
+        let fuse = super::preflight::kernel_feature_missing("fuse");
+        checks.push(check("FUSE (/dev/fuse, for juicefs)", if fuse.is_none() { Status::Ok } else { Status::Warn }, false, if fuse.is_none() { "/dev/fuse present" } else { "/dev/fuse does not exist" }, "`sudo modprobe fuse`; only the juicefs profile needs it"));
+        let nfsd = super::preflight::kernel_feature_missing("nfsd");
+        checks.push(check("kernel nfsd (for kernel-nfs)", if nfsd.is_none() { Status::Ok } else { Status::Warn }, false, match &nfsd {
+            None => "nfsd in /proc/filesystems or as a module".to_string(),
+            Some(why) => why.lines().next().unwrap_or_default().to_string(),
+        }, nfsd.as_deref().and_then(|w| w.split("hint: ").nth(1)).unwrap_or_default()));
+    }
+    checks.push(ports_check(registry, settings, os).await);
+    checks.push(disk_check(results_root));
+    checks.push(arch_check(registry, settings, os, engine.as_ref().ok()).await);
+    checks
+}
+
+/// Whether `version` (`major.minor`) is at least `major.minor`.
+fn semver_at_least(version: &str, major: u64, minor: u64) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
+}
+
+fn command_check(name: &str, argv: &[&str], required: bool, hint: &str) -> Check {
+    match Command::new(argv[0]).args(&argv[1..]).output() {
+        Ok(o) if o.status.success() => {
+            let v = String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().trim().to_string();
+            check(name, Status::Ok, required, v, hint)
+        }
+        Ok(o) => check(name, Status::Warn, required, format!("`{}` failed: {}", argv.join(" "), String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or_default()), hint),
+        Err(_) => check(name, Status::Warn, required, format!("`{}` not found", argv[0]), hint),
+    }
+}
+
+/// fio and the I/O engine the benchmarks use (`FIO_ENGINE`; libaio on Linux, posixaio on macOS).
+fn fio_check(settings: &SettingsSource, os: HostOs) -> Check {
+    let engine = settings.get("FIO_ENGINE").filter(|e| !e.is_empty()).unwrap_or(if os == HostOs::Macos { "posixaio" } else { "libaio" });
+    let install = if os == HostOs::Macos { "`brew install fio`" } else { "`sudo apt-get install fio` / `sudo dnf install fio`" };
+    let name = format!("fio with {engine} (FIO_ENGINE)");
+    let version = match Command::new("fio").arg("--version").output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => return check(&name, Status::Warn, false, "fio not found (the benchmark client)", format!("install it: {install}")),
+    };
+    let engines = Command::new("fio").arg("--enghelp").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    if engines.lines().any(|l| l.trim() == engine) {
+        check(&name, Status::Ok, false, format!("{version}, engine {engine} available"), "")
+    } else {
+        check(&name, Status::Warn, false, format!("{version} lacks the {engine} engine"), format!("set FIO_ENGINE to one `fio --enghelp` lists (libaio on Linux, posixaio on macOS), or reinstall fio with {engine}"))
+    }
+}
+
+fn mount_helper_checks(os: HostOs) -> Vec<Check> {
+    let helpers: &[(&str, &str, &str)] = match os {
+        HostOs::Macos => &[("mount_nfs", "NFS mount helper", "ships with macOS"), ("mount_smbfs", "SMB mount helper", "ships with macOS")],
+        _ => &[
+            ("mount.nfs", "NFS mount helper", "`sudo apt-get install nfs-common` / `sudo dnf install nfs-utils`"),
+            ("mount.cifs", "SMB mount helper", "`sudo apt-get install cifs-utils` / `sudo dnf install cifs-utils`"),
+        ],
+    };
+    helpers
+        .iter()
+        .map(|(bin, what, hint)| match find_in_path(bin) {
+            Some(p) => check(&format!("{what} ({bin})"), Status::Ok, false, p, ""),
+            None => check(&format!("{what} ({bin})"), Status::Warn, false, format!("{bin} not found; `benchhost mount` cannot mount this protocol"), *hint),
+        })
+        .collect()
+}
+
+/// `bin` in `PATH` or the sbin directories (mount helpers live in /sbin).
+fn find_in_path(bin: &str) -> Option<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/sbin", "/usr/sbin", "/usr/local/sbin"])
+        .map(|d| Path::new(d).join(bin))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+/// Every host port of every target profile (with its infrastructure), free on BENCH_BIND_ADDRESS.
+async fn ports_check(registry: &Registry, settings: &SettingsSource, os: HostOs) -> Check {
+    let bind = settings.get("BENCH_BIND_ADDRESS").unwrap_or("127.0.0.1").to_string();
+    let ip: std::net::IpAddr = bind.parse().unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let mut busy = Vec::new();
+    let mut checked = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for p in registry.profiles().iter().filter(|p| p.profile.role == Role::Target) {
+        let plan = match plan::plan(registry, settings, &p.profile.name, os).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                problems.push(format!("{}: {}", p.profile.name, e.to_string().lines().next().unwrap_or_default()));
+                continue;
+            }
+        };
+        for (planned, s) in plan.services() {
+            for port in &s.ports {
+                if !checked.insert((port.host, port.transport == Transport::Udp)) {
+                    continue;
+                }
+                let addr = std::net::SocketAddr::new(ip, port.host);
+                let free = match port.transport {
+                    Transport::Tcp => std::net::TcpListener::bind(addr).is_ok(),
+                    Transport::Udp => std::net::UdpSocket::bind(addr).is_ok(),
+                };
+                if !free {
+                    busy.push(format!("{} ({} of {})", port.host, s.name, planned.profile));
+                }
+            }
+        }
+    }
+    let n = checked.len();
+    if busy.is_empty() && problems.is_empty() {
+        check("free ports", Status::Ok, false, format!("all {n} host ports of every profile are free on {bind}"), "")
+    } else {
+        let mut detail = Vec::new();
+        if !busy.is_empty() {
+            detail.push(format!("in use on {bind}: {}", busy.join(", ")));
+        }
+        if !problems.is_empty() {
+            detail.push(format!("not planned: {}", problems.join("; ")));
+        }
+        check("free ports", Status::Warn, false, detail.join("; "), "a profile whose port is taken cannot start: stop the holder (`ss -ltnp`), or `benchhost status` / `benchhost down` if benchhost holds it")
+    }
+}
+
+/// Free space where results go (and Docker's data root when it is local).
+fn disk_check(results_root: &Path) -> Check {
+    let mut probe = results_root.to_path_buf();
+    while !probe.exists() {
+        match probe.parent() {
+            Some(p) => probe = p.to_path_buf(),
+            None => break,
+        }
+    }
+    let mut lines = Vec::new();
+    let mut worst = Status::Ok;
+    for (what, path) in [("results", probe.as_path()), ("docker data", Path::new("/var/lib/docker"))] {
+        let Ok(st) = rustix::fs::statvfs(path) else { continue };
+        let free = st.f_bavail.saturating_mul(st.f_frsize);
+        let status = if free < DISK_FAIL { Status::Fail } else if free < DISK_WARN { Status::Warn } else { Status::Ok };
+        if status as u8 > worst as u8 {
+            worst = status;
+        }
+        lines.push(format!("{what} ({}): {:.1} GiB free", path.display(), free as f64 / (1u64 << 30) as f64));
+    }
+    check("disk space", worst, true, lines.join("; "), "free disk space (`docker system prune`, old results/ runs): benchmarks write large files; below 1 GiB benchhost refuses")
+}
+
+/// amd64 images on an arm64 host run under emulation: slow, and unfair to compare.
+async fn arch_check(registry: &Registry, settings: &SettingsSource, os: HostOs, engine: Option<&DockerEngine>) -> Check {
+    let arch = std::env::consts::ARCH;
+    let docker_arch = match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let mut foreign = Vec::new();
+    if let Some(engine) = engine {
+        for p in registry.profiles().iter().filter(|p| p.profile.role == Role::Target) {
+            let Ok(plan) = plan::plan(registry, settings, &p.profile.name, os).await else { continue };
+            for (_, s) in plan.services() {
+                if let Ok(Some(info)) = engine.image_info(&s.image).await {
+                    if !info.architecture.is_empty() && info.architecture != docker_arch && !foreign.iter().any(|f: &String| f.starts_with(&s.image)) {
+                        foreign.push(format!("{} ({})", s.image, info.architecture));
+                    }
+                }
+            }
+        }
+    }
+    if !foreign.is_empty() {
+        check("architecture", Status::Warn, false, format!("host is {docker_arch}; these local images are not: {}", foreign.join(", ")), "they run under emulation (slow and unfair to compare): use images built for this architecture")
+    } else if docker_arch != "amd64" {
+        check("architecture", Status::Warn, false, format!("host is {docker_arch}; several competitor images are published for amd64 only"), "an amd64-only image runs under emulation and its numbers are not comparable; prefer native images (or build them, e.g. DITTOFS_SRC)")
+    } else {
+        check("architecture", Status::Ok, false, format!("{docker_arch}; the local images of every profile match"), "")
+    }
+}
+
+/// Text form: `  OK    name  detail` lines plus hints, and a summary.
+pub fn render(checks: &[Check], os: HostOs) -> String {
+    let os_name = match os {
+        HostOs::Linux => "linux",
+        HostOs::Macos => "macos",
+        HostOs::Other => std::env::consts::OS,
+    };
+    let mut out = format!("benchhost doctor ({os_name}, {})\n", std::env::consts::ARCH);
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(10);
+    for c in checks {
+        let status = match c.status {
+            Status::Ok => "OK",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        };
+        out.push_str(&format!("  {status:<5} {:<width$}  {}\n", c.name, c.detail));
+        if !c.hint.is_empty() {
+            out.push_str(&format!("  {:<5} {:<width$}  hint: {}\n", "", "", c.hint));
+        }
+    }
+    let failed: Vec<&str> = checks.iter().filter(|c| c.required && c.status == Status::Fail).map(|c| c.name.as_str()).collect();
+    let warned = checks.iter().filter(|c| c.status != Status::Ok).count();
+    if failed.is_empty() {
+        out.push_str(&format!("required checks pass ({warned} warning(s))\n"));
+    } else {
+        out.push_str(&format!("required checks failed: {}\n", failed.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_compare_numerically() {
+        assert!(semver_at_least("1.41", 1, 41));
+        assert!(semver_at_least("1.47", 1, 41));
+        assert!(!semver_at_least("1.40", 1, 41));
+        assert!(!semver_at_least("garbage", 1, 41));
+    }
+
+    #[test]
+    fn render_shows_hints_and_the_verdict() {
+        let checks = vec![
+            check("docker engine", Status::Ok, true, "Docker 20.10", "never shown"),
+            check("fio", Status::Warn, false, "fio not found", "apt-get install fio"),
+        ];
+        let text = render(&checks, HostOs::Linux);
+        assert!(text.contains("OK    docker engine"), "{text}");
+        assert!(!text.contains("never shown"));
+        assert!(text.contains("hint: apt-get install fio"));
+        assert!(text.ends_with("required checks pass (1 warning(s))\n"), "{text}");
+        let failed = render(&[check("disk space", Status::Fail, true, "0.1 GiB", "free some")], HostOs::Linux);
+        assert!(failed.contains("required checks failed: disk space"), "{failed}");
+    }
+}

@@ -1,0 +1,222 @@
+//! A run's results directory: `<root>/<YYYY-MM-DD_HHMMSS>/` with `raw/<profile>/`,
+//! `metrics/`, `charts/`, `logs/` and the run record `run.json`.
+//!
+//! `root` is `--results-dir`, else `BENCH_RESULTS_DIR`, else `./results`. `up` creates the
+//! directory and writes `run.json` (whether it succeeds or not); the directory's path is a
+//! label on every container, so `down` saves each container's logs into `logs/` before it
+//! removes them and adds its own step to `run.json`. Secret settings never reach these files:
+//! their values are written as `***` and removed from saved logs.
+
+use super::error::BenchError;
+use super::plan::Plan;
+use super::registry::{Origin, Registry};
+use super::settings::SettingsSource;
+use crate::engine::{DockerEngine, Labelled};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Label on every container: the absolute path of its run's results directory.
+pub const LABEL_RESULTS: &str = "benchhost.results";
+/// The setting that moves the results root.
+pub const RESULTS_SETTING: &str = "BENCH_RESULTS_DIR";
+/// What secret values are replaced with.
+pub const REDACTED: &str = "***";
+
+/// The results root: `flag`, else `BENCH_RESULTS_DIR`, else `./results` (made absolute).
+pub fn results_root(flag: Option<&Path>, settings: &SettingsSource) -> PathBuf {
+    let root = flag.map(Path::to_path_buf).or_else(|| settings.get(RESULTS_SETTING).filter(|v| !v.is_empty()).map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("results"));
+    std::path::absolute(&root).unwrap_or(root)
+}
+
+/// One run's directory.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `<root>/<local time YYYY-MM-DD_HHMMSS>` (with `-2`, `-3`, … when that exists)
+    /// and its `raw/<profile>/` (one per `profiles`), `metrics/`, `charts/` and `logs/`.
+    /// Errors name the path and say how to move the root.
+    pub fn create(root: &Path, profiles: &[String]) -> Result<RunDir, BenchError> {
+        let fail = |p: &Path, e: std::io::Error| {
+            BenchError::Usage(format!("cannot create the results directory {}: {e}\n  hint: choose another root with --results-dir DIR or {RESULTS_SETTING}", p.display()))
+        };
+        std::fs::create_dir_all(root).map_err(|e| fail(root, e))?;
+        let stamp = chrono::Local::now().format("%Y-%m-%d_%H%M%S").to_string();
+        let mut n = 1;
+        let path = loop {
+            let name = if n == 1 { stamp.clone() } else { format!("{stamp}-{n}") };
+            let candidate = root.join(name);
+            match std::fs::create_dir(&candidate) {
+                Ok(()) => break candidate,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(fail(&candidate, e)),
+            }
+        };
+        let mut dirs: Vec<PathBuf> = profiles.iter().map(|p| path.join("raw").join(p)).collect();
+        dirs.extend(["metrics", "charts", "logs"].map(|d| path.join(d)));
+        for d in dirs {
+            std::fs::create_dir_all(&d).map_err(|e| fail(&d, e))?;
+        }
+        Ok(RunDir { path })
+    }
+
+    /// The directory of a run as `down` finds it: its label, or, with `root_override`
+    /// (`down --results-dir`), the directory of the same name under that root (created if
+    /// needed).
+    pub fn for_down(label: &str, root_override: Option<&Path>) -> RunDir {
+        let labelled = PathBuf::from(label);
+        match (root_override, labelled.file_name()) {
+            (Some(root), Some(name)) => RunDir { path: root.join(name) },
+            _ => RunDir { path: labelled },
+        }
+    }
+
+    pub fn record_path(&self) -> PathBuf {
+        self.path.join("run.json")
+    }
+
+    /// Writes `run.json` (pretty JSON).
+    pub fn write_record(&self, record: &serde_json::Value) -> Result<(), BenchError> {
+        let text = serde_json::to_string_pretty(record).expect("JSON values serialise");
+        std::fs::write(self.record_path(), text + "\n").map_err(|e| BenchError::Other(format!("writing {}: {e}", self.record_path().display())))
+    }
+
+    /// `run.json` as JSON, or an empty object when it is missing or unreadable.
+    pub fn read_record(&self) -> serde_json::Value {
+        std::fs::read_to_string(self.record_path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({}))
+    }
+
+    /// Saves the full logs of `containers` as `logs/<container>.log` (secret values replaced by
+    /// `***`). Returns the files written; a container whose logs cannot be read gets a note
+    /// in the returned list instead of failing `down`.
+    pub async fn save_logs(&self, engine: &DockerEngine, containers: &[Labelled], secrets: &[String]) -> Vec<String> {
+        let dir = self.path.join("logs");
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return vec![format!("could not create {}: {e}", dir.display())];
+        }
+        let reads = containers.iter().map(|c| async move { (c, engine.logs_all(&c.id).await) });
+        let mut saved = Vec::new();
+        for (c, logs) in futures_util::future::join_all(reads).await {
+            let file = dir.join(format!("{}.log", c.name));
+            let text = match logs {
+                Ok(t) => crate::runtime::redact(&t, secrets),
+                Err(e) => format!("(benchhost could not read the logs of {}: {e})\n", c.name),
+            };
+            match std::fs::write(&file, text) {
+                Ok(()) => saved.push(file.display().to_string()),
+                Err(e) => saved.push(format!("could not write {}: {e}", file.display())),
+            }
+        }
+        saved
+    }
+}
+
+/// Host facts for the run record.
+pub fn host_record(engine: Option<&DockerEngine>) -> serde_json::Value {
+    let kernel = rustix::system::uname();
+    serde_json::json!({
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "kernel": kernel.release().to_string_lossy(),
+        "hostname": kernel.nodename().to_string_lossy(),
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "docker_engine_version": engine.map(|e| e.engine_version.clone()),
+        "docker_api_version": engine.map(|e| e.api_version.clone()),
+    })
+}
+
+/// The plugins of `plan`: name, version, source and SHA-256 of the component.
+pub fn plugins_record(registry: &Registry, plan: &Plan) -> serde_json::Value {
+    let mut seen = Vec::new();
+    for p in &plan.profiles {
+        if !seen.contains(&p.plugin) {
+            seen.push(p.plugin);
+        }
+    }
+    seen.iter()
+        .map(|&i| {
+            let r = &registry.plugins[i];
+            serde_json::json!({
+                "name": r.plugin.info.name,
+                "version": r.plugin.info.version,
+                "sha256": r.sha256,
+                "source": match &r.origin { Origin::BuiltIn => "built-in".to_string(), Origin::File(f) => f.display().to_string() },
+                "profiles": plan.profiles.iter().filter(|p| p.plugin == i).map(|p| p.profile.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// Every setting the run resolved: each plan profile's declared settings (value or default)
+/// plus the global `BENCH_*` ones. Settings declared secret are written as `***`.
+pub fn settings_record(registry: &Registry, plan: &Plan, settings: &SettingsSource) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for p in &plan.profiles {
+        let info = &registry.plugins[p.plugin].plugin.info;
+        for (name, value) in &p.ctx.settings {
+            let secret = info.settings.iter().any(|s| &s.name == name && s.secret);
+            out.insert(name.clone(), if secret { REDACTED.to_string() } else { value.clone() });
+        }
+    }
+    for (name, default) in super::compose::GLOBAL_SETTINGS.iter().map(|g| (g.0, g.1)) {
+        out.insert(name.to_string(), settings.get(name).unwrap_or(default).to_string());
+    }
+    out
+}
+
+/// Image id, digests and architecture of every service of `plan` (as present now).
+pub async fn images_record(engine: &DockerEngine, plan: &Plan) -> serde_json::Value {
+    let mut out = Vec::new();
+    for (p, s) in plan.services() {
+        let info = engine.image_info(&s.image).await.ok().flatten();
+        out.push(serde_json::json!({
+            "profile": p.profile,
+            "service": s.name,
+            "image": s.image,
+            "id": info.as_ref().map(|i| i.id.clone()),
+            "digests": info.as_ref().map(|i| i.digests.clone()).unwrap_or_default(),
+            "architecture": info.as_ref().map(|i| i.architecture.clone()),
+        }));
+    }
+    serde_json::Value::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn run_dir_has_the_layout_and_unique_names() {
+        let root = tempfile::tempdir().unwrap();
+        let a = RunDir::create(root.path(), &["ganesha".into()]).unwrap();
+        let b = RunDir::create(root.path(), &["ganesha".into()]).unwrap();
+        assert_ne!(a.path, b.path, "two runs in the same second get distinct directories");
+        for d in ["raw/ganesha", "metrics", "charts", "logs"] {
+            assert!(a.path.join(d).is_dir(), "{d} missing in {}", a.path.display());
+        }
+        let name = a.path.file_name().unwrap().to_string_lossy().to_string();
+        assert_eq!(name.len(), "2026-11-30_001122".len(), "{name}");
+        assert_eq!(&name[4..5], "-");
+        assert_eq!(&name[10..11], "_");
+    }
+
+    #[test]
+    fn root_comes_from_flag_then_setting_then_default() {
+        let s = SettingsSource::from_map(HashMap::from([(RESULTS_SETTING.to_string(), "/tmp/r-setting".to_string())]));
+        assert_eq!(results_root(Some(Path::new("/tmp/r-flag")), &s), PathBuf::from("/tmp/r-flag"));
+        assert_eq!(results_root(None, &s), PathBuf::from("/tmp/r-setting"));
+        let none = SettingsSource::from_map(HashMap::new());
+        assert!(results_root(None, &none).ends_with("results"));
+        assert!(results_root(None, &none).is_absolute());
+    }
+
+    #[test]
+    fn down_override_keeps_the_run_name() {
+        let d = RunDir::for_down("/srv/results/2026-11-30_010203", Some(Path::new("/tmp/elsewhere")));
+        assert_eq!(d.path, PathBuf::from("/tmp/elsewhere/2026-11-30_010203"));
+        assert_eq!(RunDir::for_down("/srv/results/x", None).path, PathBuf::from("/srv/results/x"));
+    }
+}
