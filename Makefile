@@ -4,7 +4,7 @@ PROFILE ?= dittofs-badger-s3
 BENCHHOST := target/release/benchhost
 
 .DEFAULT_GOAL := help
-.PHONY: help build up down status list test images clean-cache
+.PHONY: help build up down status list logs mount umount doctor clean drop-caches dry-run test images clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,27 @@ status: build ## Show what is up
 
 list: build ## List every profile
 	$(BENCHHOST) list
+
+logs: build ## Show PROFILE's container logs (FOLLOW=1 to keep following)
+	$(BENCHHOST) logs $(PROFILE) $(if $(FOLLOW),--follow)
+
+mount: build ## Mount PROFILE on this machine (DIR=/mnt/... to choose where; PRINT=1 to only print the command)
+	$(BENCHHOST) mount $(PROFILE) $(if $(DIR),--dir $(DIR)) $(if $(PRINT),--print)
+
+umount: build ## Unmount what `make mount` mounted for PROFILE
+	$(BENCHHOST) umount $(PROFILE)
+
+doctor: build ## Check this machine's prerequisites (Docker, Compose, fio, mount helpers, FUSE, nfsd, ports, disk, arch)
+	$(BENCHHOST) doctor
+
+clean: build ## Remove every container, network and volume benchhost created, from any run (IMAGES=1: also images it built)
+	$(BENCHHOST) clean $(if $(IMAGES),--images)
+
+drop-caches: build ## Flush the host's page cache between benchmark runs
+	$(BENCHHOST) drop-caches
+
+dry-run: build ## Print every action `make up` would take for PROFILE, and take none
+	$(BENCHHOST) up $(PROFILE) --dry-run
 
 images: ## Build every local image (ganesha + each tests/images/*/recipe.sh) from Debian packages and PyPI (needs root)
 	tests/images/build.sh ganesha

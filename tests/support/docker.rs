@@ -48,7 +48,13 @@ pub fn docker(args: &[&str]) -> Output {
 /// Runs the benchhost binary with `env` added.
 pub fn benchhost(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_benchhost"));
-    cmd.args(args).env_remove("BENCHHOST_PLUGIN_PATH").current_dir(std::env::temp_dir());
+    // Results and mount records of test runs go to the temp dir, not the user's ./results.
+    let scratch = std::env::temp_dir().join("benchhost-tests");
+    cmd.args(args)
+        .env_remove("BENCHHOST_PLUGIN_PATH")
+        .env("BENCH_RESULTS_DIR", scratch.join("results"))
+        .env("BENCHHOST_STATE_DIR", scratch.join("state"))
+        .current_dir(std::env::temp_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -26,6 +26,9 @@ NFS_KRB5 {
 NFSv4 {
     Graceless = true;
 }
+LOG {
+    Default_Log_Level = INFO;
+}
 EXPORT {
     Export_Id = 1;
     Path = /export;
