@@ -353,6 +353,17 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     let rclone = benchhost(&["up", "rclone", "--dry-run"], &[("S3_ENDPOINT", "https://s3.example.com"), ("BENCH_CACHE_SIZE", "512MiB")]);
     ok(&rclone, "rclone dry run");
     assert!(!text(&rclone.stdout).contains("localstack"), "a real S3 endpoint starts no LocalStack:\n{}", text(&rclone.stdout));
+    // The same BENCH_CACHE_SIZE reaches rclone and juicefs (DittoFS: tests/dittofs_contract.rs).
+    let rclone_json = benchhost(&["up", "rclone", "--dry-run", "--json"], &[("S3_ENDPOINT", "https://s3.example.com"), ("BENCH_CACHE_SIZE", "512MiB")]);
+    let actions: Value = serde_json::from_slice(&rclone_json.stdout).unwrap();
+    let cmd: Vec<String> = actions.as_array().unwrap().iter().find(|a| a["action"] == "container").unwrap()["request"]["create"]["Cmd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let at = cmd.iter().position(|a| a == "--vfs-cache-max-size").expect("rclone gets a cache size");
+    assert_eq!(cmd[at + 1], "512MiB");
     let juicefs = benchhost(&["up", "juicefs", "--dry-run"], &[("BENCH_CACHE_SIZE", "512MiB"), ("BENCH_WAL_ENABLED", "0"), ("JUICEFS_MOUNT", "")]);
     ok(&juicefs, "juicefs dry run");
     assert!(text(&juicefs.stdout).contains("\"JFS_CACHE_MIB=512\"") && text(&juicefs.stdout).contains("\"JFS_WRITEBACK=1\""), "{}", text(&juicefs.stdout));
@@ -379,6 +390,23 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     ok(&benchhost(&["down", "ganesha"], &[]), "down");
     let drop = benchhost(&["drop-caches", "--dry-run"], &[]);
     assert_eq!(text(&drop.stdout).lines().next(), Some("sync"));
+}
+
+#[test]
+fn progress_on_a_terminal_prints_one_line_per_step() {
+    let Some(_engine) = engine_or_skip("progress_on_a_terminal_prints_one_line_per_step", Some(GANESHA)) else { return };
+    force_clean("ganesha");
+    // `script` gives benchhost a pseudo-terminal, where spinners are enabled.
+    let bin = env!("CARGO_BIN_EXE_benchhost");
+    let results = tempfile::tempdir().unwrap();
+    let cmd = format!("GANESHA_IMAGE={GANESHA} {bin} up ganesha --results-dir {}", results.path().display());
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script (util-linux)");
+    ok(&out, "up under a terminal");
+    let screen = text(&out.stdout).replace('\r', "");
+    let steps: Vec<&str> = screen.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(steps.len() >= 5, "one line per step:\n{screen}");
+    assert!(steps.iter().all(|l| l.matches("s] ").count() == 1), "steps run together on one line:\n{screen}");
+    ok(&benchhost(&["down", "ganesha"], &[]), "down");
 }
 
 #[test]

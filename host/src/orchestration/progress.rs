@@ -2,7 +2,7 @@
 //! recorded for the run's `run.json`, and indicatif spinners for long waits (image pulls and
 //! builds, health waits) that show only when stderr is a terminal.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One recorded step.
@@ -20,7 +20,10 @@ pub struct Progress {
     start: Instant,
     quiet: bool,
     steps: Mutex<Vec<Step>>,
-    bars: Option<indicatif::MultiProgress>,
+    /// Whether spinners are drawn (stderr is a terminal and not quiet).
+    spinners: bool,
+    /// The spinner on screen, if any (step lines are printed above it).
+    active: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl Progress {
@@ -28,8 +31,8 @@ impl Progress {
     /// terminal.
     pub fn new(quiet: bool) -> Self {
         use std::io::IsTerminal;
-        let bars = (!quiet && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
-        Progress { start: Instant::now(), quiet, steps: Mutex::new(Vec::new()), bars }
+        let spinners = !quiet && std::io::stderr().is_terminal();
+        Progress { start: Instant::now(), quiet, steps: Mutex::new(Vec::new()), spinners, active: Arc::new(Mutex::new(None)) }
     }
 
     /// Prints `[elapsed] msg` and records it as a step.
@@ -44,30 +47,34 @@ impl Progress {
             return;
         }
         let line = format!("[{at:>6.2}s] {msg}");
-        match &self.bars {
-            Some(bars) => {
-                let _ = bars.println(line);
-            }
-            // Not eprintln!: it panics when stderr is a closed pipe (`up 2>&1 | head`), and a
-            // panic in the middle of `up` would leave its containers behind.
-            None => {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
+        // Not eprintln!: it panics when stderr is a closed pipe (`up 2>&1 | head`), and a
+        // panic in the middle of `up` would leave its containers behind.
+        let print = || {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
+        };
+        match self.active.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            // Clears the spinner, prints the line, draws the spinner again below it.
+            Some(bar) => bar.suspend(print),
+            None => print(),
         }
     }
 
     /// A spinner showing `msg` and the time spent, until the returned guard is dropped (a no-op
     /// when stderr is not a terminal).
+    /// One spinner at a time: a new one replaces the one on screen.
     pub fn spinner(&self, msg: &str) -> Spinner {
-        let bar = self.bars.as_ref().map(|bars| {
-            let bar = bars.add(indicatif::ProgressBar::new_spinner());
-            bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
-            bar.set_message(msg.to_string());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Spinner { bar }
+        if !self.spinners {
+            return Spinner { bar: None, active: self.active.clone() };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+        bar.set_message(msg.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Some(old) = self.active.lock().unwrap_or_else(|e| e.into_inner()).replace(bar.clone()) {
+            old.finish_and_clear();
+        }
+        Spinner { bar: Some(bar), active: self.active.clone() }
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -83,6 +90,7 @@ impl Progress {
 /// A running spinner; cleared when dropped.
 pub struct Spinner {
     bar: Option<indicatif::ProgressBar>,
+    active: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl Spinner {
@@ -98,6 +106,10 @@ impl Drop for Spinner {
     fn drop(&mut self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+            let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+            if active.as_ref().is_some_and(|a| a.is_finished()) {
+                *active = None;
+            }
         }
     }
 }
