@@ -59,3 +59,7 @@ test: ## Run every test; installs/starts what they need (wasm target, Docker, de
 
 clean-cache: ## Remove wasmtime's compiled-plugin cache
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/benchhost/wasmtime"
+
+.PHONY: bench
+bench: ## Measure list/up/down against the issue-7 goals and docker compose (benches/perf.sh; BENCH_RUNS=5)
+	benches/perf.sh

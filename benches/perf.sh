@@ -27,6 +27,9 @@ export GANESHA_IMAGE=${GANESHA_IMAGE:-benchhost/ganesha:4.3-2}
 export LOCALSTACK_IMAGE=${LOCALSTACK_IMAGE:-benchhost-test/moto:latest}
 export RCLONE_IMAGE=${RCLONE_IMAGE:-benchhost-test/rclone:latest}
 OUT=${BENCH_OUT:-target/perf}
+[[ $OUT == /* ]] || OUT="$PWD/$OUT"
+# run records of up/down (results/<timestamp>/) go with the harness output, not ./results
+export BENCH_RESULTS_DIR="$OUT/results"
 BIN=${BENCHHOST_BIN:-target/release/benchhost}
 while [[ $# -gt 0 ]]; do
     case $1 in

@@ -35,7 +35,9 @@ fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
     let inside = docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/hello.bin"]);
     assert_eq!(text(&inside.stdout).trim(), "3000");
 
-    // status --json reports it running and healthy, with its resources.
+    // status --json reports it running and healthy, with its resources (once Docker's own
+    // first check has run: `up` does not wait for it).
+    assert_eq!(docker::docker_health_settled("benchhost-ganesha-ganesha"), "healthy");
     let st = benchhost(&["status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
     let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "ganesha").expect("ganesha in status");
@@ -136,8 +138,7 @@ fn e2e_sigint_during_wait_removes_everything_and_exits_130() {
     let Some(_engine) = engine_or_skip("e2e_sigint_during_wait_removes_everything_and_exits_130", Some(IMAGE)) else { return };
     force_clean("localstack");
     // LocalStack's healthcheck (curl) can never pass on the ganesha image: `up` waits forever.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_benchhost"))
-        .args(["up", "localstack"])
+    let mut child = docker::benchhost_command(&["up", "localstack"])
         .env("LOCALSTACK_IMAGE", IMAGE)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

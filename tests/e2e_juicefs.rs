@@ -247,7 +247,9 @@ fn e2e_juicefs_postgres_meta_and_moto_s3_data() {
         SIZE
     );
 
-    // status --json: the three containers, JuiceFS healthy.
+    // status --json: the three containers, JuiceFS healthy (once Docker's own first check has
+    // run: `up` does not wait for it).
+    assert_eq!(docker::docker_health_settled(CONTAINER), "healthy");
     let st = benchhost(&["status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
     let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "juicefs").expect("juicefs in status");

@@ -110,7 +110,9 @@ fn e2e_samba_up_smb3_roundtrip_auth_down_leaves_nothing() {
     let pid1 = docker(&["exec", "benchhost-samba-samba", "cat", "/proc/1/cmdline"]);
     assert!(text(&pid1.stdout).replace('\0', " ").starts_with("smbd --foreground --no-process-group --debug-stdout"), "{}", text(&pid1.stdout));
 
-    // status --json: running and healthy, with its network and volume.
+    // status --json: running and healthy, with its network and volume (once Docker's own first
+    // check has run: `up` does not wait for it).
+    assert_eq!(docker::docker_health_settled("benchhost-samba-samba"), "healthy");
     let st = benchhost(&["status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
     let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "samba").expect("samba in status");
@@ -222,6 +224,8 @@ fn e2e_postgres_up_login_query_auth_down_leaves_nothing() {
     assert_eq!(text(&mounts.stdout).trim(), "benchhost-postgres-data:/var/lib/postgresql/data");
     let pgdata = docker(&["exec", name, "sh", "-c", "test -s \"$PGDATA/PG_VERSION\" && echo \"$PGDATA\""]);
     assert_eq!(text(&pgdata.stdout).trim(), "/var/lib/postgresql/data", "{}", text(&pgdata.stderr));
+    // (Docker's own first check may come after `up` returned: `up` does not wait for it.)
+    docker::docker_health_settled(name);
     let health = docker(&["inspect", "-f", "{{.State.Health.Status}} {{json .Config.Healthcheck.Test}} {{.Config.StopSignal}}", name]);
     assert_eq!(
         text(&health.stdout).trim(),

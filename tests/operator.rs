@@ -159,8 +159,7 @@ fn one_system_at_a_time_and_replace() {
     assert_eq!(down_logs.status.code(), Some(2), "ganesha is not up: {}", text(&down_logs.stderr));
 
     // --follow streams until interrupted, then exits cleanly.
-    let mut follow = std::process::Command::new(env!("CARGO_BIN_EXE_benchhost"))
-        .args(["logs", "samba", "--follow", "--tail", "1"])
+    let mut follow = docker::benchhost_command(&["logs", "samba", "--follow", "--tail", "1"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

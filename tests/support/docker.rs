@@ -45,16 +45,22 @@ pub fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().expect("docker CLI")
 }
 
-/// Runs the benchhost binary with `env` added.
-pub fn benchhost(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The benchhost binary with `args`, run in the temp dir, with no third-party plugins, and
+/// with results and mount records under the temp dir (never the user's `./results`).
+pub fn benchhost_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_benchhost"));
-    // Results and mount records of test runs go to the temp dir, not the user's ./results.
     let scratch = std::env::temp_dir().join("benchhost-tests");
     cmd.args(args)
         .env_remove("BENCHHOST_PLUGIN_PATH")
         .env("BENCH_RESULTS_DIR", scratch.join("results"))
         .env("BENCHHOST_STATE_DIR", scratch.join("state"))
         .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Runs the benchhost binary ([`benchhost_command`]) with `env` added.
+pub fn benchhost(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = benchhost_command(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -112,4 +118,20 @@ pub fn nfs_roundtrip(url_of: impl Fn(&str) -> String, name: &str, size: usize) -
     assert!(get.status.success(), "nfs-cp read: {} {}", text(&get.stdout), text(&get.stderr));
     assert_eq!(std::fs::read(&back).unwrap(), payload, "bytes read back over NFS differ");
     payload
+}
+
+/// Waits (up to 5 s) until Docker's own health status of `container` is past `starting`, and
+/// returns it. `up` runs a service's healthcheck test itself instead of waiting for Docker's
+/// first check (a whole interval after the start, 1 s for the built-ins), so right after `up`
+/// Docker may still say `starting`.
+pub fn docker_health_settled(container: &str) -> String {
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = text(&docker(&["inspect", "-f", "{{.State.Health.Status}}", container]).stdout).trim().to_string();
+        if status != "starting" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    status
 }

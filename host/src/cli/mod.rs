@@ -25,6 +25,7 @@ macro_rules! out {
 }
 
 mod operate;
+mod signals;
 
 /// Brings up storage systems (DittoFS and its competitors) in Docker for fair, repeatable
 /// benchmarks. Each system is a sandboxed WebAssembly plugin.
@@ -259,6 +260,8 @@ pub fn main() -> i32 {
 }
 
 async fn run() -> i32 {
+    // First: from here on a signal either ends the process (nothing created yet) or is handled.
+    let signals = signals::Signals::install();
     let runtime = match PluginRuntime::new(RuntimeOptions::from_env()) {
         Ok(r) => r,
         Err(e) => {
@@ -304,7 +307,7 @@ async fn run() -> i32 {
     };
     let secrets = settings.secrets(registry.plugins.iter().map(|p| &p.plugin.info));
     registry.runtime.set_redactions(secrets.clone());
-    match dispatch(cli.command, &registry, &settings, &secrets).await {
+    match dispatch(cli.command, &registry, &settings, &secrets, &signals).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
@@ -334,7 +337,7 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource, secrets: &[String]) -> Result<(), BenchError> {
+async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSource, secrets: &[String], signals: &signals::Signals) -> Result<(), BenchError> {
     match command {
         Command::List { json } => {
             let entries = list_entries(registry);
@@ -351,14 +354,14 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
         }
         Command::Up { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling } => {
             let args = operate::UpArgs { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling };
-            operate::up(registry, settings, secrets, args).await
+            operate::up(registry, settings, secrets, args, signals).await
         }
-        Command::Down { profile, json, results_dir, dry_run } => operate::down(registry, secrets, &profile, json, results_dir, dry_run).await,
+        Command::Down { profile, json, results_dir, dry_run } => operate::down(registry, secrets, &profile, json, results_dir, dry_run, signals).await,
         Command::Mount { profile, dir, print, os } => operate::mount(registry, settings, &profile, dir, print, os).await,
         Command::Umount { profile, dir, dry_run } => operate::umount(&profile, dir, dry_run),
-        Command::Logs { profile, service, follow, tail } => operate::logs(registry, secrets, &profile, service, follow, tail).await,
+        Command::Logs { profile, service, follow, tail } => operate::logs(registry, secrets, &profile, service, follow, tail, signals).await,
         Command::Doctor { json } => operate::doctor(registry, settings, json).await,
-        Command::Clean { images, dry_run, json } => operate::clean(images, dry_run, json).await,
+        Command::Clean { images, dry_run, json } => operate::clean(images, dry_run, json, signals).await,
         Command::DropCaches { dry_run } => operate::drop_caches(dry_run),
         Command::Compose { output, check } => {
             let text = compose::render_compose(registry).await?;

@@ -1,6 +1,7 @@
 //! The operator commands: `up`, `down`, `mount`, `umount`, `logs`, `doctor`, `clean`,
 //! `drop-caches`. Parsing lives in `cli/mod.rs`; the work in [`crate::orchestration`].
 
+use super::signals::Signals;
 use super::OsArg;
 use crate::engine::DockerEngine;
 use crate::orchestration::registry::Registry;
@@ -46,7 +47,7 @@ fn all_secret_values(registry: &Registry, settings: &SettingsSource) -> Vec<Stri
         .collect()
 }
 
-pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[String], args: UpArgs) -> Result<(), BenchError> {
+pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[String], args: UpArgs, signals: &Signals) -> Result<(), BenchError> {
     let profile = args.profile.clone();
     registry.find(&profile)?;
     let settings = if args.with_profiling { settings.clone().with_value("BENCH_PROFILING", "1") } else { settings.clone() };
@@ -77,12 +78,18 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         return Ok(());
     }
     let engine = DockerEngine::connect().await?;
+    // Until here nothing exists and a signal ends the process; from here it is handled.
+    let mut guard = signals.guard();
     let progress = Progress::new(false);
     if args.replace {
         for (other, _) in stack::profiles_up(&engine).await? {
             if other != profile {
+                // Not interruptible: a half-removed profile would be worse than a finished one.
                 let report = stack::down(&engine, &other, &DownOptions { results_root: None, secrets: secrets.to_vec() }).await?;
                 progress.step(&format!("replaced {other}: removed {} container(s) ({:.2}s)", report.containers.len(), report.seconds));
+                if guard.was_interrupted() {
+                    return Err(BenchError::Interrupted);
+                }
             }
         }
     }
@@ -118,7 +125,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = shutdown_signal() => {
+        _ = guard.interrupted() => {
             progress.step("interrupted: removing what this run created");
             if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                 dir.save_logs(&engine, &found.containers, secrets).await;
@@ -164,7 +171,9 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     Ok(())
 }
 
-pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: bool, results_dir: Option<PathBuf>, dry_run: bool) -> Result<(), BenchError> {
+pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: bool, results_dir: Option<PathBuf>, dry_run: bool, signals: &Signals) -> Result<(), BenchError> {
+    // An interrupted down would leave a half-removed stack: it finishes, then says so.
+    let guard = signals.guard();
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
@@ -185,6 +194,9 @@ pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: 
     }
     for n in &report.notes {
         eprintln!("{profile}: {n}");
+    }
+    if guard.was_interrupted() {
+        eprintln!("{profile}: interrupted; finished removing first");
     }
     if json {
         out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
@@ -277,7 +289,8 @@ pub fn umount(profile: &str, dir: Option<String>, dry_run: bool) -> Result<(), B
     Ok(())
 }
 
-pub async fn logs(registry: &Registry, secrets: &[String], profile: &str, service: Option<String>, follow: bool, tail: Option<usize>) -> Result<(), BenchError> {
+pub async fn logs(registry: &Registry, secrets: &[String], profile: &str, service: Option<String>, follow: bool, tail: Option<usize>, signals: &Signals) -> Result<(), BenchError> {
+    let mut guard = signals.guard();
     use futures_util::StreamExt;
     let engine = DockerEngine::connect().await?;
     let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
@@ -316,7 +329,7 @@ pub async fn logs(registry: &Registry, secrets: &[String], profile: &str, servic
     };
     tokio::select! {
         _ = print => {}
-        _ = shutdown_signal() => {}
+        _ = guard.interrupted() => {}
     }
     Ok(())
 }
@@ -337,7 +350,9 @@ pub async fn doctor(registry: &Registry, settings: &SettingsSource, json: bool) 
     }
 }
 
-pub async fn clean(images: bool, dry_run: bool, json: bool) -> Result<(), BenchError> {
+pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -> Result<(), BenchError> {
+    // Like down: once started, clean finishes.
+    let _guard = signals.guard();
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let (mounts, found, built) = cleaning::targets(&engine, images).await?;
@@ -378,20 +393,4 @@ pub fn drop_caches(dry_run: bool) -> Result<(), BenchError> {
     }
     eprintln!("{}", page_cache::drop_caches(os)?);
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -199,12 +199,10 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         }
     }
 
+    // The network and every volume are created together, then every container (in the
+    // background): creating needs nothing running, so later services are created while earlier
+    // ones start.
     let network = resource_name(&plan.target, "");
-    engine.create_network(&network, &base_labels).await?;
-    progress.step(&format!("network {network} created"));
-
-    // Every volume, then every container, is created up front (containers in the background):
-    // creating needs nothing running, so later services are created while earlier ones start.
     let specs: Vec<ContainerSpec> = plan
         .services()
         .map(|(planned, service)| container_spec(plan, planned, service, &registry.plugin(planned.plugin).info.name, &network, &base_labels, &opts.globals))
@@ -216,7 +214,12 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         .collect();
     volumes.sort_unstable();
     volumes.dedup();
-    futures_util::future::try_join_all(volumes.iter().map(|v| engine.create_volume(v, &base_labels))).await?;
+    futures_util::future::try_join(
+        engine.create_network(&network, &base_labels),
+        futures_util::future::try_join_all(volumes.iter().map(|v| engine.create_volume(v, &base_labels))),
+    )
+    .await?;
+    progress.step(&format!("network {network} created"));
     let creations = Creations::spawn(engine, &specs);
     let containers: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
 
@@ -366,10 +369,11 @@ fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, end
 }
 
 /// Waits until `service` satisfies `condition`. For `healthy`: the plugin's probe answers
-/// `ready` and the healthcheck the plugin declares (if any) passes. Docker runs that check
-/// first only a whole interval after the start (API 1.41 has no start interval), so benchhost
-/// runs its test in the container itself, as soon as the probe answers. Probes are paced by
-/// [`probe_pause`]; an exit of the container is seen through the engine's wait endpoint.
+/// `ready` and the healthcheck the plugin declares (if any) has passed once. Docker runs that
+/// check first only a whole interval after the start (API 1.41 has no start interval), so
+/// benchhost runs its test in the container itself as soon as the probe answers. Rounds are
+/// paced by [`probe_pause`]; an exit of the container is seen through the engine's wait
+/// endpoint.
 #[allow(clippy::too_many_arguments)]
 async fn wait_ready(
     registry: &Registry,
@@ -405,6 +409,8 @@ async fn wait_ready(
     loop {
         let round = Instant::now();
         let left = deadline.saturating_duration_since(round).max(Duration::from_millis(500));
+        // The healthcheck's test runs only once the probe answers: an exec costs the engine a
+        // runc process, CPU that a service still starting on a small machine needs more.
         let check = async {
             match registry.runtime.healthcheck(plugin, &planned.ctx, &service.name, gateway.clone(), Some(left)).await? {
                 Health::Waiting(why) => Ok::<_, BenchError>(Some(why)),
@@ -426,7 +432,12 @@ async fn wait_ready(
             biased;
             code = &mut exited => return Err(exited_error(engine, id, container, code).await),
             waiting = check => match waiting? {
-                None => return Ok(()),
+                // The probe can answer before the engine reports an exit: a container that is
+                // no longer running is not ready, whatever the probe said.
+                None => match engine.container_status(id).await {
+                    Ok(s) if !s.running => return Err(exited_error(engine, id, container, s.exit_code.unwrap_or(-1)).await),
+                    _ => return Ok(()),
+                },
                 Some(why) => why,
             },
         };
