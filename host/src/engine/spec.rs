@@ -3,7 +3,7 @@
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountType,
-    PortBinding,
+    MountVolumeOptions, PortBinding,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -109,6 +109,10 @@ impl ContainerSpec {
                     source: Some(name.clone()),
                     target: Some(m.target.clone()),
                     read_only: Some(m.read_only),
+                    // The volume is created (labelled) before the container; should it be gone
+                    // when the create lands (a create still in flight while an interrupted `up`
+                    // sweeps), the engine makes it anew, and with these labels the sweep finds it.
+                    volume_options: Some(MountVolumeOptions { labels: Some(self.labels.clone()), ..Default::default() }),
                     ..Default::default()
                 },
                 MountSource::Tmpfs => Mount { typ: Some(MountType::TMPFS), target: Some(m.target.clone()), ..Default::default() },
@@ -188,4 +192,29 @@ pub(super) fn files_tar(files: &[FileSpec]) -> std::io::Result<Vec<u8>> {
         builder.append_data(&mut header, f.path.trim_start_matches('/'), f.contents.as_bytes())?;
     }
     builder.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_volume_the_engine_creates_on_the_fly_carries_the_container_labels() {
+        let labels = HashMap::from([("benchhost.managed".to_string(), "true".to_string()), ("benchhost.run-id".to_string(), "r1".to_string())]);
+        let spec = ContainerSpec {
+            name: "c".into(),
+            image: "i".into(),
+            mounts: vec![
+                MountSpec { source: MountSource::Volume("benchhost-p-data".into()), target: "/data".into(), read_only: false },
+                MountSpec { source: MountSource::Tmpfs, target: "/tmp".into(), read_only: false },
+            ],
+            labels: labels.clone(),
+            ..Default::default()
+        };
+        let mounts = spec.to_create_body().host_config.and_then(|h| h.mounts).unwrap_or_default();
+        assert_eq!(mounts.len(), 2);
+        assert_eq!(mounts[0].source.as_deref(), Some("benchhost-p-data"));
+        assert_eq!(mounts[0].volume_options.as_ref().and_then(|o| o.labels.clone()), Some(labels));
+        assert_eq!(mounts[1].volume_options, None, "a tmpfs has no volume to label");
+    }
 }

@@ -605,10 +605,12 @@ pub(super) async fn remove_all(engine: &DockerEngine, found: &LabelledResources)
             r?;
         }
     }
-    // Networks and volumes are independent of each other once the containers are gone.
-    let networks = futures_util::future::try_join_all(found.networks.iter().map(|n| engine.remove_network(&n.id)));
-    let volumes = futures_util::future::try_join_all(found.volumes.iter().map(|v| engine.remove_volume(&v.name)));
-    futures_util::future::try_join(networks, volumes).await?;
+    // Networks and volumes are independent of each other once the containers are gone: all are
+    // tried, at the same time; the first failure is returned.
+    let networks = futures_util::future::join_all(found.networks.iter().map(|n| engine.remove_network(&n.id)));
+    let volumes = futures_util::future::join_all(found.volumes.iter().map(|v| engine.remove_volume(&v.name)));
+    let (networks, volumes) = futures_util::future::join(networks, volumes).await;
+    networks.into_iter().chain(volumes).collect::<Result<Vec<()>, _>>()?;
     Ok(())
 }
 
