@@ -218,7 +218,11 @@ fn a_container_that_exits_while_starting_is_named_with_its_code_and_logs() {
     let r = run(&["up", "fault-exit"], &[]);
     assert_eq!(r.code, Some(1), "{}", r.err);
     assert!(r.err.contains("error: container benchhost-fault-exit-app exited with code 7 while starting"), "{}", r.err);
-    assert!(r.err.contains("  last log lines:\n    fault-exit is starting\n    fault-exit: disk on fire"), "{}", r.err);
+    // Both lines, in either order: Docker interleaves a container's stdout and stderr lines
+    // written back to back in no fixed order.
+    assert!(r.err.contains("  last log lines:\n"), "{}", r.err);
+    assert!(r.err.contains("\n    fault-exit is starting\n") && r.err.contains("\n    fault-exit: disk on fire\n"), "{}", r.err);
+    assert!(r.err.contains("(plugin \"faults\" ") && r.err.contains("hint: the server inside stopped"), "{}", r.err);
     assert!(r.err.contains("removing what this run created"), "{}", r.err);
     assert_clean("a container that exits", &dangling);
 }

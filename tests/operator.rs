@@ -401,10 +401,14 @@ fn progress_on_a_terminal_prints_one_line_per_step() {
     let cmd = format!("GANESHA_IMAGE={GANESHA} {bin} up ganesha --results-dir {}", results.path().display());
     let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script (util-linux)");
     ok(&out, "up under a terminal");
-    let screen = text(&out.stdout).replace('\r', "");
+    // What the terminal shows of each line: the text after its last carriage return, without
+    // the clear-line sequence spinners use.
+    let screen: Vec<String> = text(&out.stdout).lines().map(|l| l.rsplit('\r').next().unwrap_or("").replace("\x1b[2K", "")).collect();
+    let screen = screen.join("\n");
     let steps: Vec<&str> = screen.lines().filter(|l| l.starts_with('[')).collect();
     assert!(steps.len() >= 5, "one line per step:\n{screen}");
     assert!(steps.iter().all(|l| l.matches("s] ").count() == 1), "steps run together on one line:\n{screen}");
+    assert!(text(&out.stdout).contains("waiting for benchhost-ganesha-ganesha to answer"), "a spinner shows the wait on a terminal");
     ok(&benchhost(&["down", "ganesha"], &[]), "down");
 }
 

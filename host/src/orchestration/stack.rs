@@ -177,13 +177,22 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
             images.push((&s.image, image_hint(&registry.plugin(p.plugin).info, &s.image)));
         }
     }
+    let images_spinner = progress.spinner("checking images");
+    let spinner = &images_spinner;
     let checks = images.iter().map(|(image, hint)| async move {
         let t = Instant::now();
-        let r = engine.ensure_image(image, hint, |line| tracing::info!("{line}")).await;
+        let r = engine
+            .ensure_image(image, hint, |line| {
+                spinner.message(line);
+                tracing::info!("{line}")
+            })
+            .await;
         (r, t.elapsed())
     });
+    let checked = futures_util::future::join_all(checks).await;
+    drop(images_spinner);
     let mut missing = Vec::new();
-    for ((image, _), (r, took)) in images.iter().zip(futures_util::future::join_all(checks).await) {
+    for ((image, _), (r, took)) in images.iter().zip(checked) {
         match r {
             Ok(()) => progress.step(&format!("image {image} ready ({:.2}s)", took.as_secs_f64())),
             Err(e @ crate::engine::EngineError::ImageUnavailable { .. }) => missing.push(e),
@@ -285,7 +294,9 @@ async fn start_profile(
         let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name);
         let condition = wanted_condition(plan, &service.name);
         let t = Instant::now();
+        let waiting = progress.spinner(&format!("waiting for {} to answer", spec.name));
         wait_ready(registry, engine, planned, service, &id, &spec.name, condition, gateway, opts.globals.startup_timeout).await?;
+        drop(waiting);
         progress.step(&format!("{} ready ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
     }
     let t = Instant::now();
@@ -394,7 +405,7 @@ async fn wait_ready(
     if condition == DependencyCondition::CompletedSuccessfully {
         return match tokio::time::timeout_at(deadline.into(), &mut exited).await {
             Ok(0) => Ok(()),
-            Ok(code) => Err(exited_error(engine, id, container, code).await),
+            Ok(code) => Err(exited_error(engine, id, container, code, &plugin.info).await),
             Err(_) => Err(timeout_error(engine, id, container, timeout, "still running (it should complete successfully)").await),
         };
     }
@@ -430,12 +441,12 @@ async fn wait_ready(
         };
         let last = tokio::select! {
             biased;
-            code = &mut exited => return Err(exited_error(engine, id, container, code).await),
+            code = &mut exited => return Err(exited_error(engine, id, container, code, &plugin.info).await),
             waiting = check => match waiting? {
                 // The probe can answer before the engine reports an exit: a container that is
                 // no longer running is not ready, whatever the probe said.
                 None => match engine.container_status(id).await {
-                    Ok(s) if !s.running => return Err(exited_error(engine, id, container, s.exit_code.unwrap_or(-1)).await),
+                    Ok(s) if !s.running => return Err(exited_error(engine, id, container, s.exit_code.unwrap_or(-1), &plugin.info).await),
                     _ => return Ok(()),
                 },
                 Some(why) => why,
@@ -446,7 +457,7 @@ async fn wait_ready(
         }
         tokio::select! {
             biased;
-            code = &mut exited => return Err(exited_error(engine, id, container, code).await),
+            code = &mut exited => return Err(exited_error(engine, id, container, code, &plugin.info).await),
             _ = tokio::time::sleep(probe_pause(started.elapsed(), round.elapsed())) => {}
         }
     }
@@ -460,10 +471,17 @@ fn probe_pause(waited: Duration, last_probe: Duration) -> Duration {
     (waited / 20).clamp(PROBE_PAUSE_MIN, PROBE_PAUSE_MAX).max(last_probe.min(PROBE_PAUSE_MAX))
 }
 
-/// The error for a container that stopped while `up` waited for it, with its last log lines.
-async fn exited_error(engine: &DockerEngine, id: &str, container: &str, code: i64) -> BenchError {
+/// The error for a container that stopped while `up` waited for it: the container, the
+/// plugin that described it, the exit code, its last log lines and a hint.
+async fn exited_error(engine: &DockerEngine, id: &str, container: &str, code: i64, plugin: &crate::runtime::contract::PluginInfo) -> BenchError {
     let logs = engine.logs_tail(id, 20).await;
-    BenchError::Other(format!("container {container} exited with code {code} while starting\n  last log lines:\n{}", indent(&logs)))
+    let image_setting = plugin.settings.iter().find(|s| s.name.ends_with("_IMAGE")).map(|s| format!(", or that {} names a working image", s.name)).unwrap_or_default();
+    BenchError::Other(format!(
+        "container {container} exited with code {code} while starting (plugin \"{}\" {})\n  last log lines:\n{}\n  hint: the server inside stopped; its log lines above say why. Check its settings{image_setting}; `benchhost up --keep-on-failure` keeps the container for `docker logs {container}`",
+        plugin.name,
+        plugin.version,
+        indent(&logs)
+    ))
 }
 
 /// The error for a service not ready in time: the last check, what Docker's own healthcheck
