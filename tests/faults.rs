@@ -93,19 +93,8 @@ fn interrupt(mut child: Child, signal: &str) -> (Option<i32>, String) {
     (child.wait().unwrap().code(), rest)
 }
 
-/// Every benchhost-managed container, network and volume on the engine.
 fn managed() -> Vec<String> {
-    let mut found = Vec::new();
-    for (kind, args) in [
-        ("container", vec!["ps", "-a", "--filter", "label=benchhost.managed=true", "--format", "{{.Names}}"]),
-        ("network", vec!["network", "ls", "--filter", "label=benchhost.managed=true", "--format", "{{.Name}}"]),
-        ("volume", vec!["volume", "ls", "--filter", "label=benchhost.managed=true", "--format", "{{.Name}}"]),
-    ] {
-        let out = docker::docker(&args);
-        assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
-        found.extend(text(&out.stdout).lines().filter(|l| !l.is_empty()).map(|l| format!("{kind} {l}")));
-    }
-    found
+    docker::managed()
 }
 
 /// Takes every fault profile (and ganesha, rclone) down when a test ends, even half-way.

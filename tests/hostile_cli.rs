@@ -336,19 +336,8 @@ fn wasi_and_host_imports_are_denied_through_the_cli() {
 // On the real engine.
 // ------------------------------------------------------------------------------------------
 
-/// Every benchhost-managed container, network and volume on the engine.
 fn managed() -> Vec<String> {
-    let mut found = Vec::new();
-    for (kind, args) in [
-        ("container", vec!["ps", "-a", "--filter", "label=benchhost.managed=true", "--format", "{{.Names}}"]),
-        ("network", vec!["network", "ls", "--filter", "label=benchhost.managed=true", "--format", "{{.Name}}"]),
-        ("volume", vec!["volume", "ls", "--filter", "label=benchhost.managed=true", "--format", "{{.Name}}"]),
-    ] {
-        let out = docker::docker(&args);
-        assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
-        found.extend(text(&out.stdout).lines().filter(|l| !l.is_empty()).map(|l| format!("{kind} {l}")));
-    }
-    found
+    docker::managed()
 }
 
 /// Removes every profile of `plugin` fixtures a failed assertion may have left.

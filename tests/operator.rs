@@ -21,15 +21,7 @@ fn ok(out: &Output, what: &str) {
 
 /// Everything labelled `benchhost.managed=true`, of any profile.
 fn all_managed() -> Vec<String> {
-    let mut found = Vec::new();
-    for args in [
-        vec!["ps", "-a", "--filter", "label=benchhost.managed=true", "--format", "container {{.Names}}"],
-        vec!["network", "ls", "--filter", "label=benchhost.managed=true", "--format", "network {{.Name}}"],
-        vec!["volume", "ls", "--filter", "label=benchhost.managed=true", "--format", "volume {{.Name}}"],
-    ] {
-        found.extend(text(&docker(&args).stdout).lines().filter(|l| !l.is_empty()).map(str::to_string));
-    }
-    found
+    docker::managed()
 }
 
 /// The single run directory under `root`.

@@ -71,9 +71,9 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Names of containers, networks and volumes labelled `benchhost.profile=<profile>`.
-pub fn leftovers(profile: &str) -> Vec<String> {
-    let filter = format!("label=benchhost.profile={profile}");
+/// `"<kind> <name>"` of every container, network and volume carrying `label` (`key=value`).
+pub fn labelled(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
     let mut found = Vec::new();
     for (kind, args) in [
         ("container", vec!["ps", "-a", "--filter", filter.as_str(), "--format", "{{.Names}}"]),
@@ -85,6 +85,16 @@ pub fn leftovers(profile: &str) -> Vec<String> {
         found.extend(text(&out.stdout).lines().filter(|l| !l.is_empty()).map(|l| format!("{kind} {l}")));
     }
     found
+}
+
+/// Names of containers, networks and volumes labelled `benchhost.profile=<profile>`.
+pub fn leftovers(profile: &str) -> Vec<String> {
+    labelled(&format!("benchhost.profile={profile}"))
+}
+
+/// Every benchhost-managed container, network and volume on the engine, of any profile.
+pub fn managed() -> Vec<String> {
+    labelled("benchhost.managed=true")
 }
 
 /// Removes anything a failed test left for `profile` (so the next test starts clean).
