@@ -161,7 +161,32 @@ fn one_system_at_a_time_and_replace() {
     let status = follow.wait().unwrap();
     assert_eq!(status.code(), Some(0), "--follow ends quietly on Ctrl-C");
 
+    // A dry run says what a real up would: refused, or (with --replace) the down first.
+    let dry = benchhost(&["up", "ganesha", "--dry-run"], &env);
+    assert_eq!(dry.status.code(), Some(2), "{}", text(&dry.stderr));
+    assert!(text(&dry.stderr).contains("profile samba is up"), "{}", text(&dry.stderr));
+    let dry = benchhost(&["up", "ganesha", "--dry-run", "--replace"], &env);
+    ok(&dry, "dry run --replace");
+    assert!(text(&dry.stdout).contains("down samba first (--replace)"), "{}", text(&dry.stdout));
+
+    // Logs that cannot be saved stop down before anything is removed.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let refused = benchhost(&["down", "samba", "--results-dir", file.path().to_str().unwrap()], &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("nothing was removed"), "{}", text(&refused.stderr));
+    assert_eq!(leftovers("samba").len(), 3, "samba is still up");
+
     ok(&benchhost(&["down", "samba"], &[]), "down samba");
+    assert_eq!(all_managed(), Vec::<String>::new());
+
+    // Two ups started together: one system at a time holds (one runs, the other refuses).
+    let a = docker::benchhost_command(&["up", "ganesha"]).envs(env).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let b = docker::benchhost_command(&["up", "samba"]).envs(env).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code(), b.status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2)], "ganesha: {}\nsamba: {}", text(&a.stderr), text(&b.stderr));
+    ok(&benchhost(&["clean"], &[]), "clean");
     assert_eq!(all_managed(), Vec::<String>::new());
 }
 
@@ -205,7 +230,7 @@ fn mount_prints_for_both_oses_runs_for_real_and_down_unmounts() {
     } else {
         assert_eq!(real.status.code(), Some(6), "{err}");
         assert!(err.contains("mount -t nfs -o vers=4.1,tcp,port=22049 127.0.0.1:/export") && err.contains("hint:"), "{err}");
-        assert!(mnt.is_dir(), "the mount directory was created");
+        assert!(!mnt.exists(), "a failed mount removes the directory it created");
     }
 
     // down unmounts what benchhost mount recorded first: a real tmpfs mount stands in for NFS.
@@ -214,7 +239,16 @@ fn mount_prints_for_both_oses_runs_for_real_and_down_unmounts() {
     std::fs::create_dir_all(&mnt).unwrap();
     let m = std::process::Command::new("mount").args(["-t", "tmpfs", "benchhost-test", mnt_s]).status().unwrap();
     assert!(m.success(), "mount -t tmpfs (the tests run as root)");
-    std::fs::write(state.join("ganesha"), format!("{mnt_s}\n")).unwrap();
+    // A record that does not match what is mounted there is never acted on.
+    std::fs::write(state.join("ganesha"), format!("{mnt_s}\tsomething-else\ttmpfs\n")).unwrap();
+    let umount = benchhost(&["umount", "ganesha"], &[]);
+    ok(&umount, "umount of a mismatched record");
+    assert!(text(&umount.stderr).contains(&format!("left {mnt_s} alone")), "{}", text(&umount.stderr));
+    assert!(std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(mnt_s), "still mounted");
+    // A forged "profile" never reaches outside the state directory.
+    let forged = benchhost(&["umount", "../../etc"], &[]);
+    assert!(text(&forged.stderr).contains("nothing mounted"), "{}", text(&forged.stderr));
+    std::fs::write(state.join("ganesha"), format!("{mnt_s}\tbenchhost-test\ttmpfs\n")).unwrap();
     let down = benchhost(&["down", "ganesha"], &[]);
     ok(&down, "down");
     assert!(text(&down.stderr).contains(&format!("unmounted {mnt_s}")), "{}", text(&down.stderr));
@@ -292,6 +326,8 @@ fn clean_removes_every_run_and_built_images_only() {
     assert_eq!(text(&label.stdout).trim(), src.path().display().to_string());
     ok(&docker(&["volume", "create", "--label", "benchhost.managed=true", "--label", "benchhost.profile=zz-other", "benchhost-zz-other-data"]), "stray volume");
 
+    // The user tags the built image: clean --images removes benchhost's tag only.
+    ok(&docker(&["tag", "benchhost-src/ganesha:latest", "benchhost-test/keepme:v1"]), "user tag");
     let dry = benchhost(&["clean", "--images", "--dry-run"], &[]);
     ok(&dry, "clean --dry-run");
     let plan = text(&dry.stdout);
@@ -304,6 +340,8 @@ fn clean_removes_every_run_and_built_images_only() {
     assert_eq!(all_managed(), Vec::<String>::new());
     assert!(text(&docker(&["images", "-q", "benchhost-src/ganesha"]).stdout).trim().is_empty(), "the built image is gone");
     assert!(docker(&["image", "inspect", GANESHA]).status.success(), "images benchhost did not build are kept");
+    assert!(docker(&["image", "inspect", "benchhost-test/keepme:v1"]).status.success(), "the user's tag of a built image is kept");
+    ok(&docker(&["rmi", "benchhost-test/keepme:v1"]), "remove the user tag");
     ok(&docker(&["rmi", base]), "remove the test's base tag");
 
     // A broken Dockerfile: engine error (exit 4) with the builder's message; nothing created.

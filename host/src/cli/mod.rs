@@ -24,6 +24,15 @@ macro_rules! out {
     }};
 }
 
+/// `eprintln!` that never panics: a closed or full stderr (`2>/dev/full`, `2>&1 | head`) must
+/// not kill a command halfway through (exit 101, mount line unprinted, containers left).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod operate;
 mod signals;
 
@@ -252,7 +261,7 @@ pub fn main() -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: starting the async runtime: {e}");
+            say!("error: starting the async runtime: {e}");
             return 1;
         }
     };
@@ -265,14 +274,14 @@ async fn run() -> i32 {
     let runtime = match PluginRuntime::new(RuntimeOptions::from_env()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             return 1;
         }
     };
     let registry = match Registry::load(runtime).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return e.exit_code();
         }
     };
@@ -293,15 +302,15 @@ async fn run() -> i32 {
     };
     init_tracing(cli.verbose);
     for e in &registry.load_errors {
-        eprintln!("warning: skipped a plugin that failed to load: {}", printable_text(&e.to_string()));
+        say!("warning: skipped a plugin that failed to load: {}", printable_text(&e.to_string()));
     }
     for c in &registry.conflicts {
-        eprintln!("warning: skipped a plugin: {}", printable_text(c));
+        say!("warning: skipped a plugin: {}", printable_text(c));
     }
     let settings = match SettingsSource::load(cli.env_file.as_deref()) {
         Ok(s) => s.with_allow(&cli.allow),
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return e.exit_code();
         }
     };
@@ -310,9 +319,9 @@ async fn run() -> i32 {
     match dispatch(cli.command, &registry, &settings, &secrets, &signals).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
+            say!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
             if let Some(hint) = e.hint() {
-                eprintln!("  hint: {}", printable_text(&hint));
+                say!("  hint: {}", printable_text(&hint));
             }
             e.exit_code()
         }
@@ -327,7 +336,14 @@ fn init_tracing(verbose: u8) {
         1 => "benchhost=debug,info",
         _ => "debug,bollard=info,hyper=info,hyper_util=info,reqwest=info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BENCHHOST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BENCHHOST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Whatever BENCHHOST_LOG says: the HTTP layers' debug logs carry request bodies, and so
+    // containers' environments (secrets).
+    for quiet in ["bollard=info", "hyper=info", "hyper_util=info", "reqwest=info", "h2=info"] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -399,7 +415,7 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
             let sdk = sdk.unwrap_or_else(plugins::default_sdk_path);
             let files = plugins::scaffold(&name, &dir, &sdk, port)?;
             for f in &files {
-                eprintln!("wrote {}", f.display());
+                say!("wrote {}", f.display());
             }
             let krate = format!("benchhost_plugin_{}", name.replace('-', "_"));
             out!("cd {} && cargo build --release --target wasm32-wasip2", dir.display());
@@ -422,7 +438,7 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
                 }
             }
             if report.problems.is_empty() {
-                eprintln!("ok: every profile plans and validates");
+                say!("ok: every profile plans and validates");
                 Ok(())
             } else {
                 Err(BenchError::InvalidPluginOutput {
@@ -435,8 +451,8 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
         }
         PluginCommand::Install { file } => {
             let (report, installed) = plugins::install(&file).await?;
-            eprintln!("installed {} {} as {} (sha256 {})", report.name, report.version, installed.file.display(), installed.sha256);
-            eprintln!("profiles: {}", report.profiles.iter().map(|p| p.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join(", "));
+            say!("installed {} {} as {} (sha256 {})", report.name, report.version, installed.file.display(), installed.sha256);
+            say!("profiles: {}", report.profiles.iter().map(|p| p.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join(", "));
             Ok(())
         }
         PluginCommand::List { json } => {
@@ -455,7 +471,7 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
         }
         PluginCommand::Remove { name } => {
             let file = plugins::remove(&name)?;
-            eprintln!("removed {}", file.display());
+            say!("removed {}", file.display());
             Ok(())
         }
     }
@@ -479,11 +495,11 @@ fn write_or_check(path: &std::path::Path, text: &str, check: bool, command: &str
         if current != text {
             return Err(BenchError::Other(format!("{} is stale: it differs from what the plugins render; regenerate it with `{command}`", path.display())));
         }
-        eprintln!("{} is up to date", path.display());
+        say!("{} is up to date", path.display());
         return Ok(());
     }
     std::fs::write(path, text).map_err(|e| BenchError::Other(format!("writing {}: {e}", path.display())))?;
-    eprintln!("wrote {}", path.display());
+    say!("wrote {}", path.display());
     Ok(())
 }
 

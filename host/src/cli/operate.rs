@@ -5,10 +5,11 @@ use super::signals::Signals;
 use super::OsArg;
 use crate::engine::DockerEngine;
 use crate::orchestration::registry::Registry;
+use crate::orchestration::log_lines::LineAssembler;
 use crate::orchestration::results::{self, RunDir};
 use crate::orchestration::settings::{host_os, SettingsSource};
 use crate::orchestration::stack::{self, DownOptions, Progress, UpOptions, LABEL_PROFILE, LABEL_RUN, LABEL_SERVICE};
-use crate::orchestration::{clean as cleaning, doctor as checks, dry_run, host_mount, mount, opt_in, page_cache, plan, preflight, redact, source_build, BenchError};
+use crate::orchestration::{run_lock, clean as cleaning, doctor as checks, dry_run, host_mount, mount, opt_in, page_cache, plan, preflight, redact, source_build, BenchError};
 use crate::runtime::contract::HostOs;
 use std::path::PathBuf;
 
@@ -50,6 +51,9 @@ fn all_secret_values(registry: &Registry, settings: &SettingsSource) -> Vec<Stri
 pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[String], args: UpArgs, signals: &Signals) -> Result<(), BenchError> {
     let profile = args.profile.clone();
     registry.find(&profile)?;
+    if args.mount_dir.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        return Err(BenchError::Usage("--mount-dir is empty\n  hint: give a directory, e.g. --mount-dir /mnt/bench".into()));
+    }
     let settings = if args.with_profiling { settings.clone().with_value("BENCH_PROFILING", "1") } else { settings.clone() };
     let globals = settings.global()?;
     let os = host_os();
@@ -72,12 +76,29 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     };
     if args.dry_run {
         let engine = DockerEngine::connect().await.ok();
-        let actions = dry_run::up_actions(registry, &plan, &opts, &builds, engine.as_ref(), &all_secret_values(registry, &settings)).await?;
+        // The same refusal a real up would give; with --replace, the downs it would do first.
+        let mut replaced = Vec::new();
+        if let Some(engine) = &engine {
+            let up = stack::profiles_up(engine).await?;
+            if !args.replace || up.contains_key(&profile) {
+                stack::refuse_when_up(engine, &profile).await?;
+            }
+            for (other, names) in up {
+                replaced.push(dry_run::Action {
+                    action: "replace",
+                    description: format!("down {other} first (--replace), saving its logs: {}", names.join(", ")),
+                    request: None,
+                });
+            }
+        }
+        let mut actions = dry_run::up_actions(registry, &plan, &opts, &builds, engine.as_ref(), &all_secret_values(registry, &settings)).await?;
+        actions.splice(0..0, replaced);
         let text = if args.json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions) };
         out!("{}", redact(&text, secrets).trim_end());
         return Ok(());
     }
     let engine = DockerEngine::connect().await?;
+    let _lock = run_lock::acquire(|| say!("waiting for another benchhost up/down/clean to finish...")).await?;
     // Until here nothing exists and a signal ends the process; from here it is handled.
     let mut guard = signals.guard();
     let progress = Progress::new(false);
@@ -99,6 +120,8 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     let dir = RunDir::create(&root, &names)?;
     opts.results = Some(dir.clone());
     let started = chrono::Local::now();
+    let mut resolved_settings = results::settings_record(registry, &plan, &settings);
+    resolved_settings.insert(results::RESULTS_SETTING.to_string(), root.display().to_string());
     let mut record = serde_json::json!({
         "benchhost_version": env!("CARGO_PKG_VERSION"),
         "profile": profile,
@@ -108,7 +131,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         "results_dir": dir.path.display().to_string(),
         "plugins": results::plugins_record(registry, &plan),
         "source_builds": builds,
-        "settings": results::settings_record(registry, &plan, &settings),
+        "settings": resolved_settings,
         "host": results::host_record(Some(&engine)),
     });
     dir.write_record(&record)?;
@@ -128,7 +151,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         _ = guard.interrupted() => {
             progress.step("interrupted: removing what this run created");
             if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
-                dir.save_logs(&engine, &found.containers, secrets).await;
+                let _ = dir.save_logs(&engine, &found.containers, secrets).await;
             }
             stack::remove_run(&engine, &opts.run_id).await;
             Err(BenchError::Interrupted)
@@ -151,7 +174,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         }
     }
     if let Err(e) = dir.write_record(&record) {
-        eprintln!("warning: {e}");
+        say!("warning: {e}");
     }
     let report = outcome?;
     if args.json {
@@ -159,33 +182,34 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         value["results_dir"] = dir.path.display().to_string().into();
         out!("{}", serde_json::to_string_pretty(&value).expect("serialisable"));
     } else {
-        eprintln!("{profile} is up in {:.2}s; results in {}", report.seconds, dir.path.display());
+        say!("{profile} is up in {:.2}s; results in {}", report.seconds, dir.path.display());
         if let Some(m) = &report.mount {
             out!("{}", m.shell_line(host_mount::is_root()));
             if !m.note.is_empty() {
-                eprintln!("  note: {}", m.note);
+                say!("  note: {}", m.note);
             }
         }
-        eprintln!("  mount it with: benchhost mount {profile}; stop it with: benchhost down {profile}");
+        say!("  mount it with: benchhost mount {profile}; stop it with: benchhost down {profile}");
     }
     Ok(())
 }
 
 pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: bool, results_dir: Option<PathBuf>, dry_run: bool, signals: &Signals) -> Result<(), BenchError> {
-    // An interrupted down would leave a half-removed stack: it finishes, then says so.
-    let guard = signals.guard();
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
         if found.is_empty() {
             registry.find(profile)?;
         }
-        let mounts: Vec<(String, String)> = host_mount::recorded(profile).into_iter().map(|d| (profile.to_string(), d)).collect();
+        let mounts: Vec<(String, host_mount::Record)> = host_mount::recorded(profile).into_iter().map(|r| (profile.to_string(), r)).collect();
         let actions = dry_run::removal_actions(&found, &mounts, true);
         out!("{}", if json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions).trim_end().to_string() });
         return Ok(());
     }
     let root = results_dir.map(|d| std::path::absolute(&d).unwrap_or(d));
+    let _lock = run_lock::acquire(|| say!("waiting for another benchhost up/down/clean to finish...")).await?;
+    // An interrupted down would leave a half-removed stack: it finishes, then says so.
+    let guard = signals.guard();
     let report = stack::down(&engine, profile, &DownOptions { results_root: root, secrets: secrets.to_vec() }).await?;
     let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
     if nothing && registry.find(profile).is_err() {
@@ -193,17 +217,17 @@ pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: 
         registry.find(profile)?;
     }
     for n in &report.notes {
-        eprintln!("{profile}: {n}");
+        say!("{profile}: {n}");
     }
     if guard.was_interrupted() {
-        eprintln!("{profile}: interrupted; finished removing first");
+        say!("{profile}: interrupted; finished removing first");
     }
     if json {
         out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     } else if nothing {
-        eprintln!("{profile}: nothing to remove");
+        say!("{profile}: nothing to remove");
     } else {
-        eprintln!(
+        say!(
             "{profile}: removed {} container(s), {} network(s), {} volume(s) in {:.2}s",
             report.containers.len(),
             report.networks.len(),
@@ -212,7 +236,7 @@ pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: 
         );
         if let Some(first) = report.logs.first() {
             let dir = std::path::Path::new(first).parent().map(|p| p.display().to_string()).unwrap_or_default();
-            eprintln!("  saved {} log file(s) in {dir}", report.logs.len());
+            say!("  saved {} log file(s) in {dir}", report.logs.len());
         }
     }
     Ok(())
@@ -229,6 +253,9 @@ pub async fn mount(registry: &Registry, settings: &SettingsSource, profile: &str
     if found.profile.role == crate::runtime::contract::Role::Infrastructure {
         return Err(BenchError::Usage(format!("{profile} is infrastructure (it serves other systems); nothing to mount")));
     }
+    if dir.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        return Err(BenchError::Usage("--dir is empty\n  hint: give a directory, e.g. --dir /mnt/bench".into()));
+    }
     let ctx = settings.context(&plugin.info, profile, os);
     let spec = registry.runtime.mount_options(plugin, &ctx).await?;
     let dir = absolute_dir(dir, profile);
@@ -241,49 +268,63 @@ pub async fn mount(registry: &Registry, settings: &SettingsSource, profile: &str
     if print {
         out!("{}", cmd.shell_line(host_mount::is_root()));
         if !cmd.note.is_empty() {
-            eprintln!("  note: {}", cmd.note);
+            say!("  note: {}", cmd.note);
         }
         return Ok(());
     }
     if os != host_os() {
-        return Err(BenchError::Usage(format!("--os {os:?} only prints: add --print")));
+        return Err(BenchError::Usage("--os names another OS: that only prints; add --print".into()));
     }
     let engine = DockerEngine::connect().await?;
     let up = engine.list_labelled(LABEL_PROFILE, profile).await?;
     if !up.containers.iter().any(|c| c.state == "running") {
         return Err(BenchError::Usage(format!("{profile} is not up\n  hint: `benchhost up {profile}` first (or `benchhost mount {profile} --print` for the command)")));
     }
-    eprintln!("running: {}", host_mount::display(&host_mount::privileged(&cmd.argv, host_mount::is_root())));
-    let note = host_mount::mount_now(profile, &cmd, os)?;
-    eprintln!("{note}");
+    // The directory as the kernel will report it (symlinks and `..` resolved), so umount/down
+    // find the mount again; created now, and removed again if the mount fails.
+    let created = !std::path::Path::new(&dir).exists();
+    if cmd.argv.first().is_some_and(|a| a != "echo") {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return Err(BenchError::Usage(format!("cannot create the mount directory {dir}: {e}\n  hint: choose another with --dir DIR")));
+        }
+    }
+    let canonical = std::fs::canonicalize(&dir).map(|p| p.display().to_string()).unwrap_or(dir.clone());
+    let cmd = mount::mount_command(&spec, os, &canonical).map_err(|message| BenchError::InvalidPluginOutput {
+        plugin: plugin.info.name.clone(),
+        version: plugin.info.version.clone(),
+        operation: "mount-options",
+        message,
+    })?;
+    say!("running: {}", host_mount::display(&host_mount::privileged(&cmd.argv, host_mount::is_root())));
+    let note = host_mount::mount_now(profile, &cmd, os, created)?;
+    say!("{note}");
     Ok(())
 }
 
 pub fn umount(profile: &str, dir: Option<String>, dry_run: bool) -> Result<(), BenchError> {
     let os = host_os();
-    let dirs = match dir {
-        Some(d) => vec![absolute_dir(Some(d), profile)],
-        None => {
-            let mut recorded = host_mount::recorded(profile);
-            let default = default_mount_dir(profile);
-            if !recorded.contains(&default) && host_mount::is_mounted(&default) {
-                recorded.push(default);
-            }
-            recorded
+    let mut records = host_mount::recorded(profile);
+    if let Some(d) = dir {
+        let wanted = std::fs::canonicalize(&d).map(|p| p.display().to_string()).unwrap_or_else(|_| absolute_dir(Some(d.clone()), profile));
+        records.retain(|r| r.dir == wanted);
+        if records.is_empty() {
+            return Err(BenchError::Usage(format!(
+                "benchhost did not mount {profile} on {wanted}, so it leaves it alone\n  hint: `umount {wanted}` yourself if you mounted it"
+            )));
         }
-    };
-    if dirs.is_empty() {
-        eprintln!("{profile}: nothing mounted by benchhost");
+    }
+    if records.is_empty() {
+        say!("{profile}: nothing mounted by benchhost");
         return Ok(());
     }
-    for d in dirs {
+    for r in records {
         if dry_run {
-            out!("{}", host_mount::display(&host_mount::umount_command(&d, os, host_mount::is_root())));
+            out!("{}", host_mount::display(&host_mount::umount_command(&r.dir, os, host_mount::is_root())));
             continue;
         }
-        match host_mount::unmount_dir(profile, &d, os)? {
-            Some(note) => eprintln!("{profile}: {note}"),
-            None => eprintln!("{profile}: {d} is not mounted"),
+        match host_mount::unmount_record(profile, &r, os)? {
+            Some(note) => say!("{profile}: {note}"),
+            None => say!("{profile}: {} is no longer mounted", r.dir),
         }
     }
     Ok(())
@@ -305,25 +346,36 @@ pub async fn logs(registry: &Registry, secrets: &[String], profile: &str, servic
     }
     containers.sort_by(|a, b| a.name.cmp(&b.name));
     let prefix = containers.len() > 1;
-    let streams = containers.iter().map(|c| {
+    let streams = containers.iter().enumerate().map(|(i, c)| {
         let label = c.labels.get(LABEL_SERVICE).cloned().unwrap_or_else(|| c.name.clone());
-        engine.logs_stream(&c.id, follow, tail).map(move |line| (label.clone(), line)).boxed()
+        engine.logs_stream(&c.id, follow, tail, false).map(move |line| (i, label.clone(), line)).boxed()
     });
     let mut merged = futures_util::stream::select_all(streams);
+    // Whole lines per container (a secret cut across frames is still removed).
+    let mut assemblers: Vec<LineAssembler> = containers.iter().map(|_| LineAssembler::new(false, secrets)).collect();
+    let show = |label: &str, line: &str| {
+        let line = line.trim_end_matches('\n');
+        if prefix {
+            out!("{label:<10} | {line}");
+        } else {
+            out!("{line}");
+        }
+    };
+    let labels: Vec<String> = containers.iter().map(|c| c.labels.get(LABEL_SERVICE).cloned().unwrap_or_else(|| c.name.clone())).collect();
     let print = async {
-        while let Some((label, line)) = merged.next().await {
+        while let Some((i, label, line)) = merged.next().await {
             match line {
                 Ok(l) => {
-                    let text = redact(&l.text, secrets);
-                    for part in text.lines() {
-                        if prefix {
-                            out!("{label:<10} | {part}");
-                        } else {
-                            out!("{part}");
-                        }
+                    for complete in assemblers[i].push(l.stderr, &l.text) {
+                        show(&label, &complete);
                     }
                 }
-                Err(e) => eprintln!("{label}: {e}"),
+                Err(e) => say!("{label}: {e}"),
+            }
+        }
+        for (i, a) in assemblers.iter_mut().enumerate() {
+            for rest in a.finish() {
+                show(&labels[i], &rest);
             }
         }
     };
@@ -351,8 +403,6 @@ pub async fn doctor(registry: &Registry, settings: &SettingsSource, json: bool) 
 }
 
 pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -> Result<(), BenchError> {
-    // Like down: once started, clean finishes.
-    let _guard = signals.guard();
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let (mounts, found, built) = cleaning::targets(&engine, images).await?;
@@ -365,14 +415,17 @@ pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -
         out!("{}", if json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions).trim_end().to_string() });
         return Ok(());
     }
+    let _lock = run_lock::acquire(|| say!("waiting for another benchhost up/down/clean to finish...")).await?;
+    // Like down: once started, clean finishes.
+    let _guard = signals.guard();
     let report = cleaning::clean(&engine, images).await?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     } else {
         for n in &report.unmounted {
-            eprintln!("{n}");
+            say!("{n}");
         }
-        eprintln!(
+        say!(
             "removed {} container(s), {} network(s), {} volume(s){}",
             report.containers.len(),
             report.networks.len(),
@@ -391,6 +444,6 @@ pub fn drop_caches(dry_run: bool) -> Result<(), BenchError> {
         }
         return Ok(());
     }
-    eprintln!("{}", page_cache::drop_caches(os)?);
+    say!("{}", page_cache::drop_caches(os)?);
     Ok(())
 }

@@ -103,12 +103,13 @@ impl DockerEngine {
         Ok(images.into_iter().map(|i| BuiltImage { id: i.id, tags: i.repo_tags }).collect())
     }
 
-    /// Removes an image by id (with every tag); absent is fine.
-    pub async fn remove_image(&self, id: &str) -> Result<(), EngineError> {
-        match self.docker.remove_image(id, Some(RemoveImageOptions { force: true, noprune: false, ..Default::default() }), None).await {
+    /// Removes one tag (`repo:tag`) without force: the engine only untags an image other tags
+    /// or images still use, and deletes it when that was its last name. Absent is fine.
+    pub async fn remove_image(&self, tag: &str) -> Result<(), EngineError> {
+        match self.docker.remove_image(tag, Some(RemoveImageOptions { force: false, noprune: false, ..Default::default() }), None).await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(api(format!("removing image {id}"))(e)),
+            Err(e) => Err(api(format!("removing image {tag}"))(e)),
         }
     }
 }
@@ -136,7 +137,9 @@ fn tokio_stream_from(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-/// Writes `root` as a tar to `out`, leaving out what `.dockerignore` matches (and `.git`).
+/// Writes `root` as a tar to `out`, leaving out what `.dockerignore` matches (Docker's rules:
+/// patterns are relative to the context root) and special files (FIFOs, sockets, devices),
+/// which `docker build` does not send either.
 fn pack_context(root: &Path, out: impl std::io::Write) -> std::io::Result<()> {
     let ignore = dockerignore(root);
     let mut tar = tar::Builder::new(out);
@@ -147,27 +150,35 @@ fn pack_context(root: &Path, out: impl std::io::Write) -> std::io::Result<()> {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
-            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
             let file_type = entry.file_type()?;
-            if rel == Path::new(".git") || ignore.matched(rel, file_type.is_dir()).is_ignore() && rel != Path::new("Dockerfile") {
+            let special = !(file_type.is_dir() || file_type.is_file() || file_type.is_symlink());
+            if special || ignore.matched(&rel, file_type.is_dir()).is_ignore() && rel != Path::new("Dockerfile") {
                 continue;
             }
             if file_type.is_dir() {
-                tar.append_dir(rel, &path)?;
+                tar.append_dir(&rel, &path)?;
                 stack.push(path);
             } else {
-                tar.append_path_with_name(&path, rel)?;
+                tar.append_path_with_name(&path, &rel)?;
             }
         }
     }
     tar.finish()
 }
 
+/// `.dockerignore` as gitignore rules anchored at the root (`target` is `/target`, not any
+/// `target`), which is how Docker reads it; `**` keeps matching at any depth.
 fn dockerignore(root: &Path) -> ignore::gitignore::Gitignore {
     let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
     if let Ok(text) = std::fs::read_to_string(root.join(".dockerignore")) {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let _ = builder.add_line(None, line);
+            let (negate, pattern) = match line.strip_prefix('!') {
+                Some(p) => ("!", p),
+                None => ("", line),
+            };
+            let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
+            let _ = builder.add_line(None, &format!("{negate}/{pattern}"));
         }
     }
     builder.build().unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
@@ -178,7 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn context_tar_honours_dockerignore_and_skips_git() {
+    fn context_tar_honours_dockerignore_from_the_root() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
         std::fs::write(dir.path().join(".dockerignore"), "target\n*.log\n").unwrap();
@@ -189,11 +200,14 @@ mod tests {
         std::fs::write(dir.path().join("target/big.bin"), "x").unwrap();
         std::fs::write(dir.path().join(".git/HEAD"), "ref").unwrap();
         std::fs::write(dir.path().join("build.log"), "x").unwrap();
+        std::fs::create_dir_all(dir.path().join("src/target")).unwrap();
+        std::fs::write(dir.path().join("src/target/kept"), "x").unwrap();
         let mut buf = Vec::new();
         pack_context(dir.path(), &mut buf).unwrap();
         let mut archive = tar::Archive::new(buf.as_slice());
         let mut names: Vec<String> = archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         names.sort();
-        assert_eq!(names, [".dockerignore", "Dockerfile", "src", "src/main.go"]);
+        // `target` is the root's only (Docker's rule); .git is sent unless ignored, like docker build.
+        assert_eq!(names, [".dockerignore", ".git", ".git/HEAD", "Dockerfile", "src", "src/main.go", "src/target", "src/target/kept"]);
     }
 }

@@ -1,5 +1,5 @@
-//! Container logs: all of them (saved into a run's results before `down` removes the
-//! container) or streamed (`benchhost logs --follow`).
+//! Container logs as a stream of engine frames: saved into a run's results before `down`
+//! removes the container, or shown by `benchhost logs [--follow]`.
 
 use super::{docker_message, DockerEngine};
 use bollard::query_parameters::LogsOptions;
@@ -14,25 +14,16 @@ pub struct LogLine {
 }
 
 impl DockerEngine {
-    /// Every line a container wrote to stdout and stderr, in order, each prefixed with its
-    /// RFC 3339 timestamp from the engine. Errors carry the engine's message.
-    pub async fn logs_all(&self, id: &str) -> Result<String, String> {
-        let opts = LogsOptions { stdout: true, stderr: true, timestamps: true, tail: "all".into(), ..Default::default() };
-        let mut stream = self.docker.logs(id, Some(opts));
-        let mut out = String::new();
-        while let Some(chunk) = stream.next().await {
-            out.push_str(&String::from_utf8_lossy(&chunk.map_err(|e| docker_message(&e))?.into_bytes()));
-        }
-        Ok(out)
-    }
-
-    /// A container's output: the last `tail` lines (all when `None`), then, with `follow`, what
-    /// it writes until it stops or the stream is dropped.
-    pub fn logs_stream(&self, id: &str, follow: bool, tail: Option<usize>) -> impl Stream<Item = Result<LogLine, String>> + '_ {
+    /// A container's output as the engine frames it (one line, or one piece of a line longer
+    /// than 16 KiB, per item): the last `tail` lines (all when `None`), then, with `follow`,
+    /// what it writes until it stops or the stream is dropped. With `timestamps`, every item
+    /// starts with its RFC 3339 time and a space.
+    pub fn logs_stream(&self, id: &str, follow: bool, tail: Option<usize>, timestamps: bool) -> impl Stream<Item = Result<LogLine, String>> + '_ {
         let opts = LogsOptions {
             stdout: true,
             stderr: true,
             follow,
+            timestamps,
             tail: tail.map(|t| t.to_string()).unwrap_or_else(|| "all".into()),
             ..Default::default()
         };

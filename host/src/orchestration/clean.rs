@@ -17,15 +17,26 @@ pub struct CleanReport {
     pub images: Vec<String>,
 }
 
+/// The repository of images built from source (`benchhost-src/<plugin>:latest`): the only
+/// tags `clean --images` removes.
+const SOURCE_BUILD_REPO: &str = "benchhost-src/";
+
 /// Everything `clean` acts on: recorded mounts `(profile, dir)`, labelled resources and, with
 /// `images`, the images benchhost built.
-pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String, String)>, LabelledResources, Vec<BuiltImage>), BenchError> {
+pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String, super::host_mount::Record)>, LabelledResources, Vec<BuiltImage>), BenchError> {
     let mounts = super::host_mount::profiles_with_mounts()
         .into_iter()
         .flat_map(|p| super::host_mount::recorded(&p).into_iter().map(move |d| (p.clone(), d)))
         .collect();
     let found = engine.list_labelled(LABEL_MANAGED, "true").await?;
-    let built = if images { engine.list_images_labelled(LABEL_MANAGED, "true").await? } else { vec![] };
+    let built = if images {
+        let mut built = engine.list_images_labelled(LABEL_MANAGED, "true").await?;
+        // Derived images inherit labels; only images still tagged benchhost-src/* are benchhost's.
+        built.retain(|i| i.tags.iter().any(|t| t.starts_with(SOURCE_BUILD_REPO)));
+        built
+    } else {
+        vec![]
+    };
     Ok((mounts, found, built))
 }
 
@@ -34,11 +45,10 @@ pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String
 pub async fn clean(engine: &DockerEngine, images: bool) -> Result<CleanReport, BenchError> {
     let (mounts, found, built) = targets(engine, images).await?;
     let mut report = CleanReport::default();
-    for (profile, dir) in &mounts {
-        match super::host_mount::unmount_dir(profile, dir, super::settings::host_os()) {
-            Ok(Some(note)) => report.unmounted.push(note),
-            Ok(None) => {}
-            Err(e) => report.unmounted.push(format!("could not unmount {dir}: {e}")),
+    for (profile, rec) in &mounts {
+        // A mount that will not go away stops clean before it removes the server under it.
+        if let Some(note) = super::host_mount::unmount_record(profile, rec, super::settings::host_os())? {
+            report.unmounted.push(note);
         }
     }
     remove_all(engine, &found).await?;
@@ -46,8 +56,11 @@ pub async fn clean(engine: &DockerEngine, images: bool) -> Result<CleanReport, B
     report.networks = found.networks.iter().map(|n| n.name.clone()).collect();
     report.volumes = found.volumes.iter().map(|v| v.name.clone()).collect();
     for image in &built {
-        engine.remove_image(&image.id).await?;
-        report.images.push(if image.tags.is_empty() { image.id.clone() } else { image.tags.join(", ") });
+        for tag in image.tags.iter().filter(|t| t.starts_with(SOURCE_BUILD_REPO)) {
+            // Only benchhost's own tag goes; an image also tagged or built upon by the user stays.
+            engine.remove_image(tag).await?;
+            report.images.push(tag.clone());
+        }
     }
     Ok(report)
 }

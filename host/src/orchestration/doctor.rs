@@ -108,7 +108,11 @@ fn command_check(name: &str, argv: &[&str], required: bool, hint: &str) -> Check
 
 /// fio and the I/O engine the benchmarks use (`FIO_ENGINE`; libaio on Linux, posixaio on macOS).
 fn fio_check(settings: &SettingsSource, os: HostOs) -> Check {
-    let engine = settings.get("FIO_ENGINE").filter(|e| !e.is_empty()).unwrap_or(if os == HostOs::Macos { "posixaio" } else { "libaio" });
+    let raw = settings.get("FIO_ENGINE").filter(|e| !e.is_empty()).unwrap_or(if os == HostOs::Macos { "posixaio" } else { "libaio" });
+    if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return check("fio (FIO_ENGINE)", Status::Warn, false, format!("FIO_ENGINE={raw:?} is not an engine name"), "set FIO_ENGINE to one `fio --enghelp` lists (libaio on Linux, posixaio on macOS)");
+    }
+    let engine = raw;
     let install = if os == HostOs::Macos { "`brew install fio`" } else { "`sudo apt-get install fio` / `sudo dnf install fio`" };
     let name = format!("fio with {engine} (FIO_ENGINE)");
     let version = match Command::new("fio").arg("--version").output() {
@@ -207,6 +211,9 @@ fn disk_check(results_root: &Path) -> Check {
     }
     let mut lines = Vec::new();
     let mut worst = Status::Ok;
+    if results_root.exists() && !results_root.is_dir() {
+        return check("disk space", Status::Fail, true, format!("the results root {} is not a directory", results_root.display()), "point BENCH_RESULTS_DIR (or --results-dir) at a directory");
+    }
     for (what, path) in [("results", probe.as_path()), ("docker data", Path::new("/var/lib/docker"))] {
         let Ok(st) = rustix::fs::statvfs(path) else { continue };
         let free = st.f_bavail.saturating_mul(st.f_frsize);
@@ -216,7 +223,7 @@ fn disk_check(results_root: &Path) -> Check {
         }
         lines.push(format!("{what} ({}): {:.1} GiB free", path.display(), free as f64 / (1u64 << 30) as f64));
     }
-    check("disk space", worst, true, lines.join("; "), "free disk space (`docker system prune`, old results/ runs): benchmarks write large files; below 1 GiB benchhost refuses")
+    check("disk space", worst, true, lines.join("; "), "free disk space (`docker system prune`, old results/ runs): benchmarks write large files; doctor fails below 1 GiB and warns below 10 GiB")
 }
 
 /// amd64 images on an arm64 host run under emulation: slow, and unfair to compare.
@@ -240,7 +247,9 @@ async fn arch_check(registry: &Registry, settings: &SettingsSource, os: HostOs, 
             }
         }
     }
-    if !foreign.is_empty() {
+    if engine.is_none() {
+        check("architecture", Status::Warn, false, format!("host is {docker_arch}; the images cannot be checked without the engine"), "start Docker, then run doctor again")
+    } else if !foreign.is_empty() {
         check("architecture", Status::Warn, false, format!("host is {docker_arch}; these local images are not: {}", foreign.join(", ")), "they run under emulation (slow and unfair to compare): use images built for this architecture")
     } else if docker_arch != "amd64" {
         check("architecture", Status::Warn, false, format!("host is {docker_arch}; several competitor images are published for amd64 only"), "an amd64-only image runs under emulation and its numbers are not comparable; prefer native images (or build them, e.g. DITTOFS_SRC)")

@@ -97,8 +97,11 @@ pub async fn up_actions(
 }
 
 /// What `down`/`clean` would remove: `found`, after unmounting `mounts` and saving logs.
-pub fn removal_actions(found: &LabelledResources, mounts: &[(String, String)], save_logs: bool) -> Vec<Action> {
-    let mut actions: Vec<Action> = mounts.iter().map(|(p, d)| act("unmount", format!("unmount {d} (mounted by `benchhost mount {p}`)"))).collect();
+pub fn removal_actions(found: &LabelledResources, mounts: &[(String, super::host_mount::Record)], save_logs: bool) -> Vec<Action> {
+    let mut actions: Vec<Action> = mounts
+        .iter()
+        .map(|(p, r)| act("unmount", format!("unmount {} if it still holds {} ({}), mounted by `benchhost mount {p}`", r.dir, r.source, r.fstype)))
+        .collect();
     if save_logs {
         for c in &found.containers {
             if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {

@@ -2,9 +2,12 @@
 //! what it mounted per profile, and unmounts it (`benchhost umount`, and first thing in
 //! `down` and `clean`).
 //!
-//! Mounts are remembered in `$BENCHHOST_STATE_DIR` or `$XDG_STATE_HOME/benchhost/mounts`
-//! (`~/.local/state/benchhost/mounts`; on macOS `~/Library/Application Support/benchhost/mounts`),
-//! one file per profile holding one directory per line.
+//! Mounts are remembered in `$BENCHHOST_STATE_DIR/mounts` (when absolute) or
+//! `$XDG_STATE_HOME/benchhost/mounts` (`~/.local/state/benchhost/mounts`; on macOS
+//! `~/Library/Application Support/benchhost/mounts`): one file per profile, one
+//! `dir<TAB>source<TAB>fstype` line per mount, as the kernel reported it right after mounting.
+//! benchhost unmounts a directory only while exactly that mount is there, and never a system
+//! directory, so a stale or forged record cannot unmount anything else.
 
 use super::error::BenchError;
 use super::mount::MountCommand;
@@ -37,23 +40,28 @@ pub fn umount_command(dir: &str, os: HostOs, as_root: bool) -> Vec<String> {
     if os == HostOs::Macos { argv } else { privileged(&argv, as_root) }
 }
 
-/// Creates `cmd.dir` and runs the mount command (no shell; `sudo` unless root). Records the
-/// directory for `umount`/`down`. A FUSE profile is already mounted by its container and only
-/// reported. Errors name the command, its exit status and output, and a hint.
-pub fn mount_now(profile: &str, cmd: &MountCommand, os: HostOs) -> Result<String, BenchError> {
+/// Runs the mount command (no shell; `sudo` unless root) on `cmd.dir`, which the caller
+/// created (`created`: remove it again if the mount fails). Records the directory with the
+/// source and filesystem type the kernel then reports, so `umount`/`down`/`clean` unmount it
+/// only while exactly that mount is there. A FUSE profile is already mounted by its container
+/// and only reported. Errors name the command, its exit status and output, and a hint.
+pub fn mount_now(profile: &str, cmd: &MountCommand, os: HostOs, created: bool) -> Result<String, BenchError> {
     if cmd.argv.first().is_some_and(|a| a == "echo") {
         return Ok(format!("{profile} is a FUSE mount, already mounted by its container at {}", cmd.dir));
     }
     let root = is_root();
-    if let Err(e) = std::fs::create_dir_all(&cmd.dir) {
-        let mkdir = privileged(&["mkdir".into(), "-p".into(), cmd.dir.clone()], root);
-        if root || !run(&mkdir).is_ok_and(|o| o.status.success()) {
-            return Err(BenchError::Usage(format!("cannot create the mount directory {}: {e}\n  hint: choose another with --dir DIR", cmd.dir)));
-        }
-    }
     let argv = privileged(&cmd.argv, root);
-    let output = run(&argv).map_err(|e| BenchError::HostUnsupported(format!("cannot run `{}`: {e}\n  hint: {}", display(&argv), client_hint(cmd, os))))?;
+    let cleanup = || {
+        if created {
+            let _ = std::fs::remove_dir(&cmd.dir);
+        }
+    };
+    let output = run(&argv).map_err(|e| {
+        cleanup();
+        BenchError::HostUnsupported(format!("cannot run `{}`: {e}\n  hint: {}", display(&argv), client_hint(cmd, os)))
+    })?;
     if !output.status.success() {
+        cleanup();
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(BenchError::HostUnsupported(format!(
             "`{}` failed ({}): {}\n  hint: {}",
@@ -63,7 +71,10 @@ pub fn mount_now(profile: &str, cmd: &MountCommand, os: HostOs) -> Result<String
             client_hint(cmd, os)
         )));
     }
-    remember(profile, &cmd.dir);
+    match mounted_at(&cmd.dir) {
+        Some(m) => remember(profile, &Record { dir: cmd.dir.clone(), source: m.source, fstype: m.fstype }),
+        None => tracing::warn!("{} does not show up as a mount point; not recorded", cmd.dir),
+    }
     Ok(format!("mounted {profile} on {}", cmd.dir))
 }
 
@@ -78,88 +89,159 @@ fn client_hint(cmd: &MountCommand, os: HostOs) -> String {
     }
 }
 
-/// Unmounts `dir` when it is mounted; forgets it either way. Returns a note of what happened.
-pub fn unmount_dir(profile: &str, dir: &str, os: HostOs) -> Result<Option<String>, BenchError> {
-    if !is_mounted(dir) {
-        forget(profile, dir);
+/// One mount `benchhost mount` made: where, and what the kernel reported right after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub dir: String,
+    pub source: String,
+    pub fstype: String,
+}
+
+/// Directories benchhost never unmounts, whatever a record says.
+const PROTECTED: &[&str] = &["/", "/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/var", "/home", "/root", "/tmp", "/mnt", "/media", "/srv", "/opt"];
+
+/// Unmounts `rec.dir` if exactly the recorded mount (same source and filesystem type) is
+/// there; forgets the record either way. `Ok(None)`: nothing is mounted there any more.
+/// `Ok(Some(note))`: what happened, including leaving a different mount alone. Errors: the
+/// unmount command failed (e.g. busy); the record is kept.
+pub fn unmount_record(profile: &str, rec: &Record, os: HostOs) -> Result<Option<String>, BenchError> {
+    let Some(now) = mounted_at(&rec.dir) else {
+        forget(profile, &rec.dir);
         return Ok(None);
+    };
+    let dir = rec.dir.trim_end_matches('/');
+    if dir.is_empty() || PROTECTED.contains(&dir) || now.source != rec.source || now.fstype != rec.fstype {
+        forget(profile, &rec.dir);
+        return Ok(Some(format!("left {} alone: it holds {} ({}), and benchhost only unmounts the {} ({}) it mounted there, never a system directory", rec.dir, now.source, now.fstype, rec.source, rec.fstype)));
     }
-    let argv = umount_command(dir, os, is_root());
+    let argv = umount_command(&rec.dir, os, is_root());
     let output = run(&argv).map_err(|e| BenchError::Other(format!("cannot run `{}`: {e}", display(&argv))))?;
     if !output.status.success() {
         return Err(BenchError::Other(format!(
-            "`{}` failed ({}): {}\n  hint: close whatever uses {dir} (`lsof +D {dir}`), then retry",
+            "`{}` failed ({}): {}\n  hint: close whatever uses {} (`lsof +D {}`), then retry",
             display(&argv),
             output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
+            String::from_utf8_lossy(&output.stderr).trim(),
+            rec.dir,
+            rec.dir
         )));
     }
-    forget(profile, dir);
-    Ok(Some(format!("unmounted {dir}")))
+    forget(profile, &rec.dir);
+    Ok(Some(format!("unmounted {}", rec.dir)))
 }
 
-/// Unmounts every directory recorded for `profile`; failures become notes (so `down` still
-/// removes the containers).
-pub fn unmount_recorded(profile: &str) -> Vec<String> {
+/// Unmounts every mount recorded for `profile` (see [`unmount_record`]). Errors on the first
+/// unmount that fails, so `down` does not remove a server under a live mount.
+pub fn unmount_recorded(profile: &str) -> Result<Vec<String>, BenchError> {
     let os = super::settings::host_os();
-    recorded(profile)
-        .into_iter()
-        .filter_map(|dir| match unmount_dir(profile, &dir, os) {
-            Ok(note) => note,
-            Err(e) => Some(format!("could not unmount {dir}: {e}")),
-        })
-        .collect()
+    let mut notes = Vec::new();
+    for rec in recorded(profile) {
+        notes.extend(unmount_record(profile, &rec, os)?);
+    }
+    Ok(notes)
 }
 
 /// Profiles with recorded mounts.
 pub fn profiles_with_mounts() -> Vec<String> {
     let Some(dir) = state_dir() else { return vec![] };
     let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect()
+    entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).filter(|p| valid_profile(p)).collect()
 }
 
-/// Directories recorded for `profile`.
-pub fn recorded(profile: &str) -> Vec<String> {
+/// Whether `name` can be a profile (and so a state file name): `[a-z0-9][a-z0-9-]*`, at most 64.
+fn valid_profile(name: &str) -> bool {
+    name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The mounts recorded for `profile` (none for a name that cannot be a profile). Lines that
+/// are not `dir<TAB>source<TAB>fstype` with an absolute `dir` are ignored.
+pub fn recorded(profile: &str) -> Vec<Record> {
+    if !valid_profile(profile) {
+        return vec![];
+    }
     state_dir()
         .and_then(|d| std::fs::read_to_string(d.join(profile)).ok())
-        .map(|t| t.lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| {
+                    let mut f = l.split('\t');
+                    let (dir, source, fstype) = (f.next()?, f.next()?, f.next()?);
+                    (dir.starts_with('/') && !source.is_empty() && !fstype.is_empty())
+                        .then(|| Record { dir: dir.to_string(), source: source.to_string(), fstype: fstype.to_string() })
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn remember(profile: &str, dir: &str) {
-    let Some(state) = state_dir() else { return };
-    let mut dirs = recorded(profile);
-    if !dirs.iter().any(|d| d == dir) {
-        dirs.push(dir.to_string());
+fn write_records(profile: &str, records: &[Record]) {
+    let Some(state) = state_dir().filter(|_| valid_profile(profile)) else { return };
+    if records.is_empty() {
+        let _ = std::fs::remove_file(state.join(profile));
+        return;
     }
+    let text: String = records.iter().map(|r| format!("{}\t{}\t{}\n", r.dir, r.source, r.fstype)).collect();
     let _ = std::fs::create_dir_all(&state);
-    let _ = std::fs::write(state.join(profile), dirs.join("\n") + "\n");
+    let _ = std::fs::write(state.join(profile), text);
+}
+
+fn remember(profile: &str, rec: &Record) {
+    let mut records: Vec<Record> = recorded(profile).into_iter().filter(|r| r.dir != rec.dir).collect();
+    records.push(rec.clone());
+    write_records(profile, &records);
 }
 
 fn forget(profile: &str, dir: &str) {
-    let Some(state) = state_dir() else { return };
-    let dirs: Vec<String> = recorded(profile).into_iter().filter(|d| d != dir).collect();
-    if dirs.is_empty() {
-        let _ = std::fs::remove_file(state.join(profile));
-    } else {
-        let _ = std::fs::write(state.join(profile), dirs.join("\n") + "\n");
-    }
+    let records: Vec<Record> = recorded(profile).into_iter().filter(|r| r.dir != dir).collect();
+    write_records(profile, &records);
 }
 
+/// `$BENCHHOST_STATE_DIR/mounts` when that is an absolute path, else the per-user state dir.
 fn state_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("BENCHHOST_STATE_DIR") {
-        return Some(PathBuf::from(d).join("mounts"));
+    if let Some(d) = std::env::var_os("BENCHHOST_STATE_DIR").map(PathBuf::from).filter(|d| d.is_absolute()) {
+        return Some(d.join("mounts"));
     }
     dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("benchhost").join("mounts"))
 }
 
-/// Whether `dir` is a mount point: `/proc/self/mountinfo` on Linux, `mount` output elsewhere.
-pub fn is_mounted(dir: &str) -> bool {
+/// What is mounted at a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mounted {
+    pub source: String,
+    pub fstype: String,
+}
+
+/// The topmost mount at exactly `dir` (`/proc/self/mountinfo` on Linux, `mount` output
+/// elsewhere), or `None`.
+pub fn mounted_at(dir: &str) -> Option<Mounted> {
     let dir = Path::new(dir);
     if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
-        return info.lines().filter_map(|l| l.split(' ').nth(4)).any(|m| Path::new(&unescape_mountinfo(m)) == dir);
+        return info
+            .lines()
+            .filter_map(|l| {
+                let (pre, post) = l.split_once(" - ")?;
+                let mount_point = unescape_mountinfo(pre.split(' ').nth(4)?);
+                let mut post = post.split(' ');
+                let fstype = post.next()?.to_string();
+                let source = unescape_mountinfo(post.next()?);
+                (Path::new(&mount_point) == dir).then_some(Mounted { source, fstype })
+            })
+            .last();
     }
-    Command::new("mount").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.contains(&format!(" on {} ", dir.display()))))
+    // macOS: "SOURCE on DIR (FSTYPE, options)".
+    let out = Command::new("mount").output().ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().rev().find_map(|l| {
+        let (source, rest) = l.split_once(" on ")?;
+        let (point, opts) = rest.rsplit_once(" (")?;
+        (Path::new(point) == dir).then(|| Mounted { source: source.to_string(), fstype: opts.split(',').next().unwrap_or("").to_string() })
+    })
+}
+
+/// Whether `dir` is a mount point.
+pub fn is_mounted(dir: &str) -> bool {
+    mounted_at(dir).is_some()
 }
 
 /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
@@ -208,5 +290,26 @@ mod tests {
         assert_eq!(unescape_mountinfo(r"/mnt/with\040space"), "/mnt/with space");
         assert!(is_mounted("/"), "/ is always a mount point");
         assert!(!is_mounted("/definitely/not/mounted/here"));
+    }
+
+    #[test]
+    fn records_only_for_profile_names() {
+        assert!(valid_profile("dittofs-badger-s3"));
+        for bad in ["", "../x", "/tmp/x", "a/b", "Ganesha", "-x", ".."] {
+            assert!(!valid_profile(bad), "{bad:?}");
+            assert!(recorded(bad).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_record_never_unmounts_a_different_mount_or_a_system_directory() {
+        let rec = Record { dir: "/".into(), source: "benchhost-test".into(), fstype: "nfs4".into() };
+        let note = unmount_record("zz-test", &rec, HostOs::Linux).unwrap().unwrap();
+        assert!(note.starts_with("left / alone"), "{note}");
+        let root = mounted_at("/").unwrap();
+        let exact = Record { dir: "/".into(), source: root.source.clone(), fstype: root.fstype.clone() };
+        let note = unmount_record("zz-test", &exact, HostOs::Linux).unwrap().unwrap();
+        assert!(note.starts_with("left / alone"), "{note}");
+        assert!(is_mounted("/"));
     }
 }

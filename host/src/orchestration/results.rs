@@ -88,29 +88,47 @@ impl RunDir {
         std::fs::read_to_string(self.record_path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({}))
     }
 
-    /// Saves the full logs of `containers` as `logs/<container>.log` (secret values replaced by
-    /// `***`). Returns the files written; a container whose logs cannot be read gets a note
-    /// in the returned list instead of failing `down`.
-    pub async fn save_logs(&self, engine: &DockerEngine, containers: &[Labelled], secrets: &[String]) -> Vec<String> {
+    /// Saves the full logs of `containers` as `logs/<container>.log`, streamed (memory stays
+    /// bounded by the longest line), each line with the engine's timestamp, secret values
+    /// replaced by `***` (see [`super::log_lines`]). Returns the files written, or the
+    /// problems: the directory or a file could not be written, or a log could not be read.
+    pub async fn save_logs(&self, engine: &DockerEngine, containers: &[Labelled], secrets: &[String]) -> Result<Vec<String>, Vec<String>> {
         let dir = self.path.join("logs");
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            return vec![format!("could not create {}: {e}", dir.display())];
+            return Err(vec![format!("cannot create {}: {e}", dir.display())]);
         }
-        let reads = containers.iter().map(|c| async move { (c, engine.logs_all(&c.id).await) });
-        let mut saved = Vec::new();
-        for (c, logs) in futures_util::future::join_all(reads).await {
+        let saves = containers.iter().map(|c| {
             let file = dir.join(format!("{}.log", c.name));
-            let text = match logs {
-                Ok(t) => crate::runtime::redact(&t, secrets),
-                Err(e) => format!("(benchhost could not read the logs of {}: {e})\n", c.name),
-            };
-            match std::fs::write(&file, text) {
-                Ok(()) => saved.push(file.display().to_string()),
-                Err(e) => saved.push(format!("could not write {}: {e}", file.display())),
+            async move { save_one(engine, &c.id, &file, secrets).await.map(|()| file.display().to_string()).map_err(|e| format!("{}: {e}", file.display())) }
+        });
+        let (mut saved, mut failed) = (Vec::new(), Vec::new());
+        for r in futures_util::future::join_all(saves).await {
+            match r {
+                Ok(f) => saved.push(f),
+                Err(e) => failed.push(e),
             }
         }
-        saved
+        if failed.is_empty() { Ok(saved) } else { Err(failed) }
     }
+}
+
+/// Streams one container's log into `file` through a [`super::log_lines::LineAssembler`].
+async fn save_one(engine: &DockerEngine, id: &str, file: &Path, secrets: &[String]) -> Result<(), String> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(|e| e.to_string())?);
+    let mut lines = super::log_lines::LineAssembler::new(true, secrets);
+    let mut stream = std::pin::pin!(engine.logs_stream(id, false, None, true));
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|e| format!("reading the container's log: {e}"))?;
+        for line in lines.push(frame.stderr, &frame.text) {
+            out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+        }
+    }
+    for line in lines.finish() {
+        out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
 }
 
 /// Host facts for the run record.

@@ -35,7 +35,18 @@ impl SettingsSource {
         if let Some(p) = &path {
             let iter = dotenvy::from_path_iter(p).map_err(|e| BenchError::Usage(format!("reading {}: {e}", p.display())))?;
             for item in iter {
-                let (k, v) = item.map_err(|e| BenchError::Usage(format!("{}: {e}", p.display())))?;
+                // dotenvy's message quotes the whole line, which may hold a secret value: only
+                // the setting's name and the position are shown.
+                let (k, v) = item.map_err(|e| {
+                    let what = match &e {
+                        dotenvy::Error::LineParse(line, at) => {
+                            let name = line.split('=').next().unwrap_or("").trim();
+                            format!("cannot parse the line of {name} (at character {at}); check its quoting")
+                        }
+                        other => other.to_string(),
+                    };
+                    BenchError::Usage(format!("{}: {what}", p.display()))
+                })?;
                 values.insert(k, v);
             }
         }

@@ -85,9 +85,10 @@ pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &
         } else {
             if let Some(dir) = &opts.results {
                 if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
-                    let saved = dir.save_logs(engine, &found.containers, &opts.secrets).await;
-                    if !saved.is_empty() {
-                        progress.step(&format!("saved the logs of {} container(s) in {}", saved.len(), dir.path.join("logs").display()));
+                    match dir.save_logs(engine, &found.containers, &opts.secrets).await {
+                        Ok(saved) if !saved.is_empty() => progress.step(&format!("saved the logs of {} container(s) in {}", saved.len(), dir.path.join("logs").display())),
+                        Ok(_) => {}
+                        Err(problems) => progress.step(&format!("could not save every log: {}", problems.join("; "))),
                     }
                 }
             }
@@ -660,7 +661,8 @@ pub struct DownOptions {
 /// resource labelled with `profile` (containers, network, volumes).
 pub async fn down(engine: &DockerEngine, profile: &str, opts: &DownOptions) -> Result<DownReport, BenchError> {
     let started = Instant::now();
-    let mut notes = super::host_mount::unmount_recorded(profile);
+    // A mount that will not go away stops down before it removes the server under it.
+    let mut notes = super::host_mount::unmount_recorded(profile)?;
     let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
     let mut runs: std::collections::BTreeMap<String, Vec<crate::engine::Labelled>> = Default::default();
     for c in &found.containers {
@@ -668,10 +670,20 @@ pub async fn down(engine: &DockerEngine, profile: &str, opts: &DownOptions) -> R
             runs.entry(dir.clone()).or_default().push(c.clone());
         }
     }
+    // Logs first: if they cannot be saved, nothing is removed (they would be lost for good).
     let mut saved_logs = Vec::new();
     for (label, containers) in &runs {
         let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
-        saved_logs.extend(dir.save_logs(engine, containers, &opts.secrets).await);
+        match dir.save_logs(engine, containers, &opts.secrets).await {
+            Ok(saved) => saved_logs.extend(saved),
+            Err(problems) => {
+                return Err(BenchError::Usage(format!(
+                    "could not save the logs of {profile} into {}: {}; nothing was removed\n  hint: free the disk or fix the permissions, or save them elsewhere with `benchhost down {profile} --results-dir DIR`",
+                    dir.path.display(),
+                    problems.join("; ")
+                )))
+            }
+        }
     }
     remove_all(engine, &found).await?;
     for c in &found.containers {
@@ -689,7 +701,8 @@ pub async fn down(engine: &DockerEngine, profile: &str, opts: &DownOptions) -> R
     };
     for label in runs.keys() {
         let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
-        let mut record = dir.read_record();
+        // With --results-dir the record moves along: the run's own record plus the down entry.
+        let mut record = super::results::RunDir { path: label.into() }.read_record();
         if let Some(obj) = record.as_object_mut() {
             obj.insert("down".into(), serde_json::json!({
                 "at": chrono::Local::now().to_rfc3339(),

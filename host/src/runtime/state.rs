@@ -223,7 +223,10 @@ impl wit::Host for State {
         }
         let imports = self.imports.clone();
         let timeout = imports.bounded(timeout_ms);
-        tracing::debug!(plugin = %imports.plugin, %service, "exec {argv:?}");
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let secrets = imports.redactions.read().map(|r| r.clone()).unwrap_or_default();
+            tracing::debug!(plugin = %imports.plugin, %service, "exec {}", super::redact(&format!("{argv:?}"), &secrets));
+        }
         let r = imports.gateway.exec(&service, argv, timeout).await;
         Ok(r.map(|r| ExecOutput { exit_code: r.exit_code, stdout: r.stdout, stderr: r.stderr }))
     }
