@@ -61,5 +61,5 @@ clean-cache: ## Remove wasmtime's compiled-plugin cache
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/benchhost/wasmtime"
 
 .PHONY: bench
-bench: ## Measure list/up/down against the issue-7 goals and docker compose (benches/perf.sh; BENCH_RUNS=5)
+bench: build ## Measure list/up/down against the README's performance goals and docker compose (benches/perf.sh; BENCH_RUNS=5; needs an empty engine)
 	benches/perf.sh

@@ -85,13 +85,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Anything left from an earlier, killed run would make `up` refuse.
-for p in $PROFILES; do
-    if "$BIN" status --json 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if any(s["profile"]==sys.argv[1] for s in json.load(sys.stdin)) else 1)' "$p"; then
-        say "removing leftovers of profile $p before measuring"
-        "$BIN" down "$p" >/dev/null
-    fi
-done
+# benchhost runs one system at a time: measuring needs an empty engine. Someone else's system
+# is never taken down here; say what is up and stop.
+up_now=$("$BIN" status --json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(s["profile"] for s in json.load(sys.stdin)))' || true)
+if [[ -n $up_now ]]; then
+    echo "perf: profiles are up ($up_now); benchhost down them (or benchhost clean) first" >&2
+    exit 1
+fi
 
 say "machine: $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), $(uname -sr)"
 say "benchhost $(stat -c %y "$BIN" | cut -d. -f1), $RUNS runs per stack, profiles: $PROFILES"

@@ -337,6 +337,7 @@ fn clean_removes_every_run_and_built_images_only() {
     let clean = benchhost(&["clean", "--images"], &[]);
     ok(&clean, "clean --images");
     assert!(text(&clean.stderr).contains("removed 1 container(s), 1 network(s), 2 volume(s), 1 image(s)"), "{}", text(&clean.stderr));
+    assert!(text(&clean.stderr).contains("saved 1 log file(s)"), "clean saves the logs like down: {}", text(&clean.stderr));
     assert_eq!(all_managed(), Vec::<String>::new());
     assert!(text(&docker(&["images", "-q", "benchhost-src/ganesha"]).stdout).trim().is_empty(), "the built image is gone");
     assert!(docker(&["image", "inspect", GANESHA]).status.success(), "images benchhost did not build are kept");
@@ -418,7 +419,7 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     assert_eq!(leftovers("ganesha").len(), 3, "still up after a dry run");
     ok(&benchhost(&["down", "ganesha"], &[]), "down");
     let drop = benchhost(&["drop-caches", "--dry-run"], &[]);
-    assert_eq!(text(&drop.stdout).lines().next(), Some("sync"));
+    assert_eq!(text(&drop.stdout).lines().nth(1), Some("sync"), "{}", text(&drop.stdout));
 }
 
 #[test]

@@ -377,7 +377,7 @@ async fn dispatch(command: Command, registry: &Registry, settings: &SettingsSour
         Command::Umount { profile, dir, dry_run } => operate::umount(&profile, dir, dry_run),
         Command::Logs { profile, service, follow, tail } => operate::logs(registry, secrets, &profile, service, follow, tail, signals).await,
         Command::Doctor { json } => operate::doctor(registry, settings, json).await,
-        Command::Clean { images, dry_run, json } => operate::clean(images, dry_run, json, signals).await,
+        Command::Clean { images, dry_run, json } => operate::clean(secrets, images, dry_run, json, signals).await,
         Command::DropCaches { dry_run } => operate::drop_caches(dry_run),
         Command::Compose { output, check } => {
             let text = compose::render_compose(registry).await?;
@@ -491,7 +491,9 @@ fn write_or_check(path: &std::path::Path, text: &str, check: bool, command: &str
         return Ok(());
     }
     if check {
-        let current = std::fs::read_to_string(path).unwrap_or_default();
+        let Ok(current) = std::fs::read_to_string(path) else {
+            return Err(BenchError::Other(format!("{} does not exist (run this in the benchhost checkout, or pass --output FILE); create it with `{command}`", path.display())));
+        };
         if current != text {
             return Err(BenchError::Other(format!("{} is stale: it differs from what the plugins render; regenerate it with `{command}`", path.display())));
         }

@@ -107,7 +107,14 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
             if other != profile {
                 // Not interruptible: a half-removed profile would be worse than a finished one.
                 let report = stack::down(&engine, &other, &DownOptions { results_root: None, secrets: secrets.to_vec() }).await?;
-                progress.step(&format!("replaced {other}: removed {} container(s) ({:.2}s)", report.containers.len(), report.seconds));
+                let logs = report.logs.first().and_then(|f| std::path::Path::new(f).parent()).map(|d| format!("; its logs are in {}", d.display())).unwrap_or_default();
+                progress.step(&format!(
+                    "replaced {other}: removed {} container(s), {} network(s), {} volume(s){logs} ({:.2}s)",
+                    report.containers.len(),
+                    report.networks.len(),
+                    report.volumes.len(),
+                    report.seconds
+                ));
                 if guard.was_interrupted() {
                     return Err(BenchError::Interrupted);
                 }
@@ -189,7 +196,11 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
                 say!("  note: {}", m.note);
             }
         }
-        say!("  mount it with: benchhost mount {profile}; stop it with: benchhost down {profile}");
+        if report.mount.is_some() {
+            say!("  mount it with: benchhost mount {profile}; stop it with: benchhost down {profile}");
+        } else {
+            say!("  stop it with: benchhost down {profile}");
+        }
     }
     Ok(())
 }
@@ -402,11 +413,11 @@ pub async fn doctor(registry: &Registry, settings: &SettingsSource, json: bool) 
     }
 }
 
-pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -> Result<(), BenchError> {
+pub async fn clean(secrets: &[String], images: bool, dry_run: bool, json: bool, signals: &Signals) -> Result<(), BenchError> {
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let (mounts, found, built) = cleaning::targets(&engine, images).await?;
-        let mut actions = dry_run::removal_actions(&found, &mounts, false);
+        let mut actions = dry_run::removal_actions(&found, &mounts, true);
         actions.extend(built.iter().map(|i| dry_run::Action {
             action: "remove-image",
             description: format!("remove image {} ({})", i.tags.join(", "), i.id),
@@ -418,12 +429,15 @@ pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -
     let _lock = run_lock::acquire(|| say!("waiting for another benchhost up/down/clean to finish...")).await?;
     // Like down: once started, clean finishes.
     let _guard = signals.guard();
-    let report = cleaning::clean(&engine, images).await?;
+    let report = cleaning::clean(&engine, images, secrets).await?;
     if json {
         out!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
     } else {
-        for n in &report.unmounted {
+        for n in report.unmounted.iter().chain(&report.notes) {
             say!("{n}");
+        }
+        if !report.logs.is_empty() {
+            say!("saved {} log file(s) into the runs' results directories", report.logs.len());
         }
         say!(
             "removed {} container(s), {} network(s), {} volume(s){}",
@@ -439,6 +453,7 @@ pub async fn clean(images: bool, dry_run: bool, json: bool, signals: &Signals) -
 pub fn drop_caches(dry_run: bool) -> Result<(), BenchError> {
     let os = host_os();
     if dry_run {
+        out!("dry run: these commands would run");
         for c in page_cache::commands(os, host_mount::is_root())? {
             out!("{}", c.join(" "));
         }

@@ -11,6 +11,10 @@ use crate::engine::{BuiltImage, DockerEngine, LabelledResources};
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct CleanReport {
     pub unmounted: Vec<String>,
+    /// Log files saved into each run's results directory before its containers went.
+    pub logs: Vec<String>,
+    /// Logs that could not be saved (clean removes anyway: it is the way out).
+    pub notes: Vec<String>,
     pub containers: Vec<String>,
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
@@ -40,15 +44,34 @@ pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String
     Ok((mounts, found, built))
 }
 
-/// Unmounts, then removes every labelled resource (targets before infrastructure) and, with
-/// `images`, the images benchhost built.
-pub async fn clean(engine: &DockerEngine, images: bool) -> Result<CleanReport, BenchError> {
+/// Unmounts, saves every container's logs into its run's results (best effort), then removes
+/// every labelled resource (targets before infrastructure) and, with `images`, benchhost's
+/// tags of the images it built.
+pub async fn clean(engine: &DockerEngine, images: bool, secrets: &[String]) -> Result<CleanReport, BenchError> {
     let (mounts, found, built) = targets(engine, images).await?;
     let mut report = CleanReport::default();
     for (profile, rec) in &mounts {
         // A mount that will not go away stops clean before it removes the server under it.
         if let Some(note) = super::host_mount::unmount_record(profile, rec, super::settings::host_os())? {
             report.unmounted.push(note);
+        }
+    }
+    let mut runs: std::collections::BTreeMap<String, Vec<crate::engine::Labelled>> = Default::default();
+    for c in &found.containers {
+        if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {
+            runs.entry(dir.clone()).or_default().push(c.clone());
+        }
+    }
+    for (label, containers) in &runs {
+        let dir = super::results::RunDir { path: label.into() };
+        match dir.save_logs(engine, containers, secrets).await {
+            Ok(saved) => report.logs.extend(saved),
+            Err(problems) => report.notes.push(format!("could not save some logs into {}: {}", dir.path.display(), problems.join("; "))),
+        }
+        let mut record = dir.read_record();
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert("down".into(), serde_json::json!({"at": chrono::Local::now().to_rfc3339(), "by": "benchhost clean", "containers": containers.iter().map(|c| c.name.clone()).collect::<Vec<_>>()}));
+            let _ = dir.write_record(&record);
         }
     }
     remove_all(engine, &found).await?;

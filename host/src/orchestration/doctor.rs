@@ -60,12 +60,7 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
             _ => "install Docker (`sudo apt-get install docker.io` or docker.com's packages) and start it (`sudo systemctl start docker`)",
         }),
     });
-    checks.push(command_check(
-        "compose v2 (optional)",
-        &["docker", "compose", "version"],
-        false,
-        "only for running the generated docker-compose.yml by hand: install the compose plugin (`sudo apt-get install docker-compose-plugin`, or Docker Desktop)",
-    ));
+    checks.push(compose_check());
     checks.push(fio_check(settings, os));
     checks.extend(mount_helper_checks(os));
     if os == HostOs::Linux {
@@ -85,6 +80,9 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
     checks.push(ports_check(registry, settings, os).await);
     checks.push(disk_check(results_root));
     checks.push(arch_check(registry, settings, os, engine.as_ref().ok()).await);
+    if let Ok(e) = &engine {
+        checks.push(images_check(registry, settings, os, e).await);
+    }
     checks
 }
 
@@ -95,14 +93,48 @@ fn semver_at_least(version: &str, major: u64, minor: u64) -> bool {
     (a, b) >= (major, minor)
 }
 
-fn command_check(name: &str, argv: &[&str], required: bool, hint: &str) -> Check {
-    match Command::new(argv[0]).args(&argv[1..]).output() {
-        Ok(o) if o.status.success() => {
+/// Compose v2: the docker plugin, a `docker-compose` v2 on PATH, or the copy `make test` puts
+/// in `~/.cache/benchhost/compose-v2/`.
+fn compose_check() -> Check {
+    let hint = "only for running the generated docker-compose.yml by hand: install the compose plugin (`sudo apt-get install docker-compose-plugin`, or Docker Desktop); Debian bookworm packages only v1";
+    let cached = dirs::cache_dir().map(|d| d.join("benchhost/compose-v2/docker-compose").display().to_string()).unwrap_or_default();
+    for argv in [vec!["docker", "compose", "version"], vec!["docker-compose", "version"], vec![cached.as_str(), "version"]] {
+        if let Ok(o) = Command::new(argv[0]).args(&argv[1..]).output() {
             let v = String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().trim().to_string();
-            check(name, Status::Ok, required, v, hint)
+            if o.status.success() && (v.contains(" v2.") || v.contains("version 2.")) {
+                return check("compose v2 (optional)", Status::Ok, false, format!("{v} (`{}`)", argv[..argv.len() - 1].join(" ")), "");
+            }
         }
-        Ok(o) => check(name, Status::Warn, required, format!("`{}` failed: {}", argv.join(" "), String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or_default()), hint),
-        Err(_) => check(name, Status::Warn, required, format!("`{}` not found", argv[0]), hint),
+    }
+    check("compose v2 (optional)", Status::Warn, false, "not found (`docker compose`, `docker-compose` v2)", hint)
+}
+
+/// The images of every target profile (and its infrastructure) that are not present locally.
+async fn images_check(registry: &Registry, settings: &SettingsSource, os: HostOs, engine: &DockerEngine) -> Check {
+    let mut missing: Vec<String> = Vec::new();
+    let mut total = 0;
+    for p in registry.profiles().iter().filter(|p| p.profile.role == Role::Target) {
+        let Ok(plan) = plan::plan(registry, settings, &p.profile.name, os).await else { continue };
+        for (_, s) in plan.services() {
+            total += 1;
+            if !matches!(engine.image_info(&s.image).await, Ok(Some(_))) {
+                let entry = format!("{} ({})", s.image, p.profile.name);
+                if !missing.iter().any(|m| m.starts_with(&format!("{} ", s.image))) {
+                    missing.push(entry);
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        check("images", Status::Ok, false, format!("every image of every profile is present ({total} services)"), "")
+    } else {
+        check(
+            "images",
+            Status::Warn,
+            false,
+            format!("not present locally, `up` will pull them: {}", missing.join(", ")),
+            "without a registry: point <PLUGIN>_IMAGE at a local image, build DittoFS from a checkout with DITTOFS_SRC, build the local ones with `make images` (moto stands in for LocalStack: LOCALSTACK_IMAGE=benchhost-test/moto)",
+        )
     }
 }
 
@@ -254,7 +286,7 @@ async fn arch_check(registry: &Registry, settings: &SettingsSource, os: HostOs, 
     } else if docker_arch != "amd64" {
         check("architecture", Status::Warn, false, format!("host is {docker_arch}; several competitor images are published for amd64 only"), "an amd64-only image runs under emulation and its numbers are not comparable; prefer native images (or build them, e.g. DITTOFS_SRC)")
     } else {
-        check("architecture", Status::Ok, false, format!("{docker_arch}; the local images of every profile match"), "")
+        check("architecture", Status::Ok, false, format!("{docker_arch}; every local image of the profiles matches"), "")
     }
 }
 

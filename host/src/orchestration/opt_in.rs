@@ -33,12 +33,13 @@ pub fn check(registry: &Registry, plan: &Plan, settings: &SettingsSource) -> Res
             .map(|r| r.plugin.info.name.clone())
             .collect();
         return Err(BenchError::Usage(format!(
-            "{how}={} means nothing for profile {} (plugin {} {} has no such switch); systems that honour it: {}\n  hint: unset {name} for this profile",
+            "{how}={} means nothing for profile {} (plugin {} {} has no such switch); systems that honour it: {}\n  hint: {} for this profile",
             if value { "1" } else { "0" },
             target.profile,
             info.name,
             info.version,
-            if honoured.is_empty() { "none".to_string() } else { honoured.join(", ") }
+            if honoured.is_empty() { "none".to_string() } else { honoured.join(", ") },
+            if *name == "BENCH_PROFILING" { "drop --with-profiling (and unset BENCH_PROFILING)".to_string() } else { format!("unset {name}") }
         )));
     }
     Ok(())

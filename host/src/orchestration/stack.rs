@@ -205,7 +205,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         1 => return Err(missing.remove(0).into()),
         n => {
             let all: Vec<String> = missing.iter().map(|e| e.to_string()).collect();
-            return Err(BenchError::Engine(crate::engine::EngineError::Api { context: format!("{n} images are unavailable"), detail: format!("\n{}", all.join("\n")) }));
+            return Err(BenchError::Engine(crate::engine::EngineError::Api { context: format!("{n} images are unavailable"), detail: all.join("\n") }));
         }
     }
 
@@ -346,7 +346,10 @@ impl Drop for Creations {
 fn image_hint(plugin: &crate::runtime::contract::PluginInfo, image: &str) -> String {
     let setting = plugin.settings.iter().find(|s| s.name.ends_with("_IMAGE")).map(|s| s.name.clone());
     let point = match setting {
-        Some(s) => format!("point {s} at an image you have (`docker images`)"),
+        Some(s) => format!(
+            "point {s} at an image you have (`docker images`), or build one from a checkout with {}=/path/to/source",
+            super::source_build::source_setting(&plugin.name)
+        ),
         None => "check `docker images`".to_string(),
     };
     if image.starts_with("benchhost") {
