@@ -73,16 +73,7 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
 
 /// Reads `child`'s stderr until it contains `wanted`; returns everything read.
 fn read_until(child: &mut Child, wanted: &str) -> String {
-    let stderr = child.stderr.as_mut().expect("stderr is piped");
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !String::from_utf8_lossy(&seen).contains(wanted) {
-        match stderr.read(&mut byte) {
-            Ok(1) => seen.push(byte[0]),
-            _ => panic!("benchhost ended before {wanted:?}:\n{}", String::from_utf8_lossy(&seen)),
-        }
-    }
-    String::from_utf8_lossy(&seen).into_owned()
+    docker::read_stderr_until(child, wanted)
 }
 
 /// Sends `signal` (`INT`, `TERM`) to `child`, then waits: (exit code, the rest of stderr).

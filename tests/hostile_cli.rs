@@ -474,17 +474,7 @@ fn ctrl_c_stops_a_spinning_plugin_at_once() {
 
 /// Reads `child`'s stderr until a line contains `wanted`; returns what it read.
 fn wait_for_line(child: &mut std::process::Child, wanted: &str) -> String {
-    use std::io::Read;
-    let stderr = child.stderr.as_mut().expect("stderr is piped");
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !String::from_utf8_lossy(&seen).contains(wanted) {
-        match stderr.read(&mut byte) {
-            Ok(1) => seen.push(byte[0]),
-            _ => panic!("benchhost ended before {wanted:?}:\n{}", String::from_utf8_lossy(&seen)),
-        }
-    }
-    String::from_utf8_lossy(&seen).into_owned()
+    docker::read_stderr_until(child, wanted)
 }
 
 #[test]

@@ -145,3 +145,19 @@ pub fn docker_health_settled(container: &str) -> String {
     }
     status
 }
+
+/// Reads `child`'s piped stderr until it contains `wanted`; returns everything read. Panics
+/// with what was read when the process ends first.
+pub fn read_stderr_until(child: &mut std::process::Child, wanted: &str) -> String {
+    use std::io::Read;
+    let stderr = child.stderr.as_mut().expect("stderr is piped");
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains(wanted) {
+        match stderr.read(&mut byte) {
+            Ok(1) => seen.push(byte[0]),
+            _ => panic!("benchhost ended before {wanted:?}:\n{}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
