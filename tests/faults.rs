@@ -84,10 +84,6 @@ fn interrupt(mut child: Child, signal: &str) -> (Option<i32>, String) {
     (child.wait().unwrap().code(), rest)
 }
 
-fn managed() -> Vec<String> {
-    docker::managed()
-}
-
 /// Takes every fault profile (and ganesha, rclone) down when a test ends, even half-way.
 struct Cleanup;
 impl Drop for Cleanup {
@@ -105,13 +101,13 @@ fn clean_engine(test: &str, images: &[&str]) -> Option<(docker::EngineGuard, Vec
     }
     let guard = engine_or_skip(test, Some(images[0]))?;
     drop(Cleanup);
-    assert_eq!(managed(), Vec::<String>::new(), "{test}: the engine is not clean before the test");
+    assert_eq!(docker::managed(), Vec::<String>::new(), "{test}: the engine is not clean before the test");
     Some((guard, dangling_volumes()))
 }
 
 /// Nothing managed is left and no anonymous volume leaked.
 fn assert_clean(what: &str, dangling_before: &[String]) {
-    assert_eq!(managed(), Vec::<String>::new(), "{what} left resources behind");
+    assert_eq!(docker::managed(), Vec::<String>::new(), "{what} left resources behind");
     assert_eq!(dangling_volumes(), dangling_before, "{what} leaked anonymous volumes");
 }
 
@@ -259,7 +255,7 @@ fn up_twice_refuses_without_duplicates_and_down_twice_succeeds() {
     assert!(again.err.contains("error: profile fault-stack is already up: benchhost-fault-stack-"), "{}", again.err);
     assert!(again.err.contains("hint: `benchhost down fault-stack` first"), "{}", again.err);
     assert_eq!(ids(()), before, "the second up changed the containers");
-    assert_eq!(managed().len(), 3 + 1 + 6, "{:?}", managed());
+    assert_eq!(docker::managed().len(), 3 + 1 + 6, "{:?}", docker::managed());
 
     let down = run(&["down", "fault-stack"], &[]);
     assert_eq!(down.code, Some(0), "{}", down.err);

@@ -336,10 +336,6 @@ fn wasi_and_host_imports_are_denied_through_the_cli() {
 // On the real engine.
 // ------------------------------------------------------------------------------------------
 
-fn managed() -> Vec<String> {
-    docker::managed()
-}
-
 /// Removes every profile of `plugin` fixtures a failed assertion may have left.
 struct Cleanup(Vec<(&'static str, PathBuf)>);
 impl Drop for Cleanup {
@@ -356,7 +352,7 @@ fn builtins_still_run_with_every_hostile_plugin_loaded() {
     let mut plugins = all_unloadable();
     plugins.extend(all_loadable());
     let _cleanup = Cleanup(vec![("ganesha", fixture_path("faults")), ("reach", fixture_path("foreign-reach"))]);
-    assert_eq!(managed(), Vec::<String>::new(), "the engine is not clean before the test");
+    assert_eq!(docker::managed(), Vec::<String>::new(), "the engine is not clean before the test");
     let env = [("GANESHA_IMAGE", IMAGE), ("FOREIGN_REACH_IMAGE", IMAGE)];
 
     let up = run(&["up", "ganesha"], &plugins, &env);
@@ -379,7 +375,7 @@ fn builtins_still_run_with_every_hostile_plugin_loaded() {
     let down = run(&["down", "ganesha"], &plugins, &[]);
     assert_eq!(down.code, Some(0), "{}", down.err);
     assert!(down.err.contains("ganesha: removed 1 container(s), 1 network(s), 1 volume(s)"), "{}", down.err);
-    assert_eq!(managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 
     // A plugin whose bootstrap reaches for other plugins' services gets nothing (benchhost runs
     // one system at a time, so ganesha is down again by now; it is not reachable either way).
@@ -399,7 +395,7 @@ fn builtins_still_run_with_every_hostile_plugin_loaded() {
     }
     assert!(reach.err.contains("removing what this run created"), "{}", reach.err);
     assert_eq!(leftovers("reach"), Vec::<String>::new());
-    assert_eq!(managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 }
 
 /// `up` of `profile` of fixture `plugin` must fail with `code` after starting its container,
@@ -414,13 +410,13 @@ fn up_fails_after_start(plugin: &str, profile: &'static str, env: &[(&str, &str)
         assert!(r.err.contains(part), "{profile}: {part:?} missing:\n{}", r.err);
     }
     assert!(r.err.contains("removing what this run created"), "{profile}: {}", r.err);
-    assert_eq!(managed(), Vec::<String>::new(), "{profile} left resources behind");
+    assert_eq!(docker::managed(), Vec::<String>::new(), "{profile} left resources behind");
 }
 
 #[test]
 fn failures_after_start_exit_3_and_remove_everything() {
     let Some(_engine) = engine_or_skip("failures_after_start_exit_3_and_remove_everything", Some(IMAGE)) else { return };
-    assert_eq!(managed(), Vec::<String>::new(), "the engine is not clean before the test");
+    assert_eq!(docker::managed(), Vec::<String>::new(), "the engine is not clean before the test");
     let dangling = docker::dangling_volumes();
     let hint = "failed inside its own code: a defect of the plugin, not of your settings";
     up_fails_after_start("panic-ops", "panic-healthcheck", &[], 3, &["error: plugin \"panic-ops\" 0.3.1 healthcheck: trapped: the plugin panicked", "panic-ops: healthcheck of app gave up", hint]);
@@ -469,7 +465,7 @@ fn ctrl_c_stops_a_spinning_plugin_at_once() {
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(took < Duration::from_secs(5), "the interrupt took {took:?} to land");
     assert!(err.contains("interrupted"), "{err}");
-    assert_eq!(managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 }
 
 /// Reads `child`'s stderr until a line contains `wanted`; returns what it read.
@@ -510,5 +506,5 @@ fn a_mount_command_with_shell_metacharacters_stays_one_argument_each() {
     assert!(!mark.exists(), "the mount line ran an injected command");
     let down = run(&["down", "mount-inject"], &[file], &[]);
     assert_eq!(down.code, Some(0), "{}", down.err);
-    assert_eq!(managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 }

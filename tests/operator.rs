@@ -19,11 +19,6 @@ fn ok(out: &Output, what: &str) {
     assert!(out.status.success(), "{what} failed ({:?}):\nstdout:\n{}\nstderr:\n{}", out.status.code(), text(&out.stdout), text(&out.stderr));
 }
 
-/// Everything labelled `benchhost.managed=true`, of any profile.
-fn all_managed() -> Vec<String> {
-    docker::managed()
-}
-
 /// The single run directory under `root`.
 fn only_run(root: &Path) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(root).unwrap().flatten().map(|e| e.path()).collect();
@@ -157,7 +152,7 @@ fn one_system_at_a_time_and_replace() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(follow.try_wait().unwrap().is_none(), "--follow keeps running");
-    unsafe_kill(follow.id() as i32, 2);
+    send_signal(follow.id() as i32, 2);
     let status = follow.wait().unwrap();
     assert_eq!(status.code(), Some(0), "--follow ends quietly on Ctrl-C");
 
@@ -177,7 +172,7 @@ fn one_system_at_a_time_and_replace() {
     assert_eq!(leftovers("samba").len(), 3, "samba is still up");
 
     ok(&benchhost(&["down", "samba"], &[]), "down samba");
-    assert_eq!(all_managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 
     // Two ups started together: one system at a time holds (one runs, the other refuses).
     let a = docker::benchhost_command(&["up", "ganesha"]).envs(env).stderr(std::process::Stdio::piped()).spawn().unwrap();
@@ -187,10 +182,10 @@ fn one_system_at_a_time_and_replace() {
     codes.sort();
     assert_eq!(codes, [Some(0), Some(2)], "ganesha: {}\nsamba: {}", text(&a.stderr), text(&b.stderr));
     ok(&benchhost(&["clean"], &[]), "clean");
-    assert_eq!(all_managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 }
 
-fn unsafe_kill(pid: i32, sig: i32) {
+fn send_signal(pid: i32, sig: i32) {
     let ok = std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
     assert!(ok.success());
 }
@@ -332,13 +327,13 @@ fn clean_removes_every_run_and_built_images_only() {
     ok(&dry, "clean --dry-run");
     let plan = text(&dry.stdout);
     assert!(plan.contains("remove container benchhost-ganesha-ganesha") && plan.contains("benchhost-zz-other-data") && plan.contains("benchhost-src/ganesha:latest"), "{plan}");
-    assert!(!all_managed().is_empty(), "a dry run removes nothing");
+    assert!(!docker::managed().is_empty(), "a dry run removes nothing");
 
     let clean = benchhost(&["clean", "--images"], &[]);
     ok(&clean, "clean --images");
     assert!(text(&clean.stderr).contains("removed 1 container(s), 1 network(s), 2 volume(s), 1 image(s)"), "{}", text(&clean.stderr));
     assert!(text(&clean.stderr).contains("saved 1 log file(s)"), "clean saves the logs like down: {}", text(&clean.stderr));
-    assert_eq!(all_managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
     assert!(text(&docker(&["images", "-q", "benchhost-src/ganesha"]).stdout).trim().is_empty(), "the built image is gone");
     assert!(docker(&["image", "inspect", GANESHA]).status.success(), "images benchhost did not build are kept");
     assert!(docker(&["image", "inspect", "benchhost-test/keepme:v1"]).status.success(), "the user's tag of a built image is kept");
@@ -350,7 +345,7 @@ fn clean_removes_every_run_and_built_images_only() {
     let broken = benchhost(&["up", "ganesha"], &env);
     assert_eq!(broken.status.code(), Some(4), "{}", text(&broken.stderr));
     assert!(text(&broken.stderr).contains("building image benchhost-src/ganesha:latest") && text(&broken.stderr).contains("exit 7"), "{}", text(&broken.stderr));
-    assert_eq!(all_managed(), Vec::<String>::new());
+    assert_eq!(docker::managed(), Vec::<String>::new());
 }
 
 #[test]
@@ -358,7 +353,7 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     let Some(_engine) = engine_or_skip("dry_run_takes_no_action_and_hides_secrets", Some(GANESHA)) else { return };
     force_clean("ganesha");
     let secret = "Sup3r-Secret-Val!9";
-    let before = all_managed();
+    let before = docker::managed();
     let env = [("SAMBA_IMAGE", SAMBA), ("SAMBA_PASSWORD", secret)];
     let dry = benchhost(&["up", "samba", "--dry-run"], &env);
     ok(&dry, "up --dry-run");
@@ -372,7 +367,7 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     let actions: Value = serde_json::from_slice(&json.stdout).expect("dry run --json");
     let container = actions.as_array().unwrap().iter().find(|a| a["action"] == "container").unwrap();
     assert_eq!(container["request"]["create"]["Image"], SAMBA);
-    assert_eq!(all_managed(), before, "a dry run creates nothing");
+    assert_eq!(docker::managed(), before, "a dry run creates nothing");
 
     // BENCH_TMPFS and the cache size reach the request; S3 elsewhere drops LocalStack.
     let tmpfs = benchhost(&["up", "ganesha", "--dry-run", "--json"], &[("BENCH_TMPFS", "1")]);

@@ -36,18 +36,6 @@ fn absolute_dir(dir: Option<String>, profile: &str) -> String {
     }
 }
 
-/// Every secret setting's value, defaults included (blanked in dry-run requests).
-fn all_secret_values(registry: &Registry, settings: &SettingsSource) -> Vec<String> {
-    registry
-        .plugins
-        .iter()
-        .flat_map(|r| r.plugin.info.settings.iter())
-        .filter(|s| s.secret)
-        .map(|s| settings.get(&s.name).unwrap_or(&s.default_value).to_string())
-        .filter(|v| !v.is_empty())
-        .collect()
-}
-
 pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[String], args: UpArgs, signals: &Signals) -> Result<(), BenchError> {
     let profile = args.profile.clone();
     registry.find(&profile)?;
@@ -91,7 +79,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
                 });
             }
         }
-        let mut actions = dry_run::up_actions(registry, &plan, &opts, &builds, engine.as_ref(), &all_secret_values(registry, &settings)).await?;
+        let mut actions = dry_run::up_actions(registry, &plan, &opts, &builds, engine.as_ref(), &settings.secret_values(registry.plugins.iter().map(|r| &r.plugin.info), true)).await?;
         actions.splice(0..0, replaced);
         let text = if args.json { serde_json::to_string_pretty(&actions).expect("serialisable") } else { dry_run::render(&actions) };
         out!("{}", redact(&text, secrets).trim_end());

@@ -4,7 +4,7 @@
 //! Images pulled from registries or built by `tests/images/build.sh` are never removed.
 
 use super::error::BenchError;
-use super::stack::{remove_all, LABEL_MANAGED};
+use super::stack::{retire, LABEL_MANAGED};
 use crate::engine::{BuiltImage, DockerEngine, LabelledResources};
 
 /// What `clean` removed (or, for a dry run, would remove).
@@ -13,7 +13,8 @@ pub struct CleanReport {
     pub unmounted: Vec<String>,
     /// Log files saved into each run's results directory before its containers went.
     pub logs: Vec<String>,
-    /// Logs that could not be saved (clean removes anyway: it is the way out).
+    /// Logs that could not be saved (clean removes anyway: it is the way out), stale FUSE
+    /// mounts detached.
     pub notes: Vec<String>,
     pub containers: Vec<String>,
     pub networks: Vec<String>,
@@ -44,9 +45,8 @@ pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String
     Ok((mounts, found, built))
 }
 
-/// Unmounts, saves every container's logs into its run's results (best effort), then removes
-/// every labelled resource (targets before infrastructure) and, with `images`, benchhost's
-/// tags of the images it built.
+/// Unmounts, then retires every labelled resource like `down` (logs saved best effort:
+/// `clean` is the way out), and, with `images`, removes benchhost's tags of the images it built.
 pub async fn clean(engine: &DockerEngine, images: bool, secrets: &[String]) -> Result<CleanReport, BenchError> {
     let (mounts, found, built) = targets(engine, images).await?;
     let mut report = CleanReport::default();
@@ -56,25 +56,9 @@ pub async fn clean(engine: &DockerEngine, images: bool, secrets: &[String]) -> R
             report.unmounted.push(note);
         }
     }
-    let mut runs: std::collections::BTreeMap<String, Vec<crate::engine::Labelled>> = Default::default();
-    for c in &found.containers {
-        if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {
-            runs.entry(dir.clone()).or_default().push(c.clone());
-        }
-    }
-    for (label, containers) in &runs {
-        let dir = super::results::RunDir { path: label.into() };
-        match dir.save_logs(engine, containers, secrets).await {
-            Ok(saved) => report.logs.extend(saved),
-            Err(problems) => report.notes.push(format!("could not save some logs into {}: {}", dir.path.display(), problems.join("; "))),
-        }
-        let mut record = dir.read_record();
-        if let Some(obj) = record.as_object_mut() {
-            obj.insert("down".into(), serde_json::json!({"at": chrono::Local::now().to_rfc3339(), "by": "benchhost clean", "containers": containers.iter().map(|c| c.name.clone()).collect::<Vec<_>>()}));
-            let _ = dir.write_record(&record);
-        }
-    }
-    remove_all(engine, &found).await?;
+    let retired = retire(engine, &found, None, secrets, "benchhost clean", false).await?;
+    report.logs = retired.logs;
+    report.notes = retired.notes;
     report.containers = found.containers.iter().map(|c| c.name.clone()).collect();
     report.networks = found.networks.iter().map(|n| n.name.clone()).collect();
     report.volumes = found.volumes.iter().map(|v| v.name.clone()).collect();

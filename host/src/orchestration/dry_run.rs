@@ -4,9 +4,8 @@
 use super::plan::Plan;
 use super::registry::Registry;
 use super::source_build::SourceBuild;
-use super::stack::{container_spec, resource_name, UpOptions, LABEL_MANAGED, LABEL_PROFILE, LABEL_RUN};
+use super::stack::{container_spec, resource_name, run_labels, UpOptions};
 use crate::engine::{DockerEngine, LabelledResources, MountSource};
-use std::collections::HashMap;
 
 /// One action.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -57,11 +56,7 @@ pub async fn up_actions(
         actions.push(act("image", what));
     }
     let network = resource_name(&plan.target, "");
-    let labels = HashMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
-        (LABEL_PROFILE.to_string(), plan.target.clone()),
-        (LABEL_RUN.to_string(), opts.run_id.clone()),
-    ]);
+    let labels = run_labels(plan, opts);
     actions.push(act("network", format!("create bridge network {network}")));
     for planned in &plan.profiles {
         let plugin = registry.plugin(planned.plugin);

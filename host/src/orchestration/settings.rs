@@ -136,11 +136,21 @@ impl SettingsSource {
     /// Published defaults (LocalStack's `test` keys) are not secrets and are left alone, so
     /// redaction does not mangle ordinary words.
     pub fn secrets<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>) -> Vec<String> {
+        self.secret_values(infos, false)
+    }
+
+    /// The value of every setting `infos` declare secret; with `defaults`, also the published
+    /// defaults of those left unset (a dry run blanks an environment value equal to any of them).
+    pub fn secret_values<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>, defaults: bool) -> Vec<String> {
         infos
             .into_iter()
             .flat_map(|i| i.settings.iter())
             .filter(|s| s.secret)
-            .filter_map(|s| self.get(&s.name).filter(|v| !v.is_empty() && *v != s.default_value).map(str::to_string))
+            .filter_map(|s| match self.get(&s.name) {
+                Some(v) if !v.is_empty() && (defaults || v != s.default_value) => Some(v.to_string()),
+                None if defaults && !s.default_value.is_empty() => Some(s.default_value.clone()),
+                _ => None,
+            })
             .collect()
     }
 }

@@ -73,10 +73,11 @@ pub fn new_run_id() -> String {
     format!("{}-{}", now.as_millis(), std::process::id())
 }
 
-/// Brings the planned stack up. On failure, removes everything labelled with this run id
-/// (unless `keep_on_failure`) and returns the error.
+/// Brings the planned stack up. The caller holds the run lock
+/// ([`super::run_lock::acquire`]) and has checked [`refuse_when_up`] under it (before it
+/// created the run's results directory). On failure, removes everything labelled with this
+/// run id (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
-    refuse_when_up(engine, &plan.target).await?;
     check_ports_free(plan, &opts.globals.bind_address)?;
     let result = bring_up(registry, engine, plan, opts, progress).await;
     if result.is_err() {
@@ -160,15 +161,7 @@ fn check_ports_free(plan: &Plan, bind: &str) -> Result<(), BenchError> {
 }
 
 async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
-    let base_labels = HashMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
-        (LABEL_PROFILE.to_string(), plan.target.clone()),
-        (LABEL_RUN.to_string(), opts.run_id.clone()),
-    ]);
-    let mut base_labels = base_labels;
-    if let Some(dir) = &opts.results {
-        base_labels.insert(super::results::LABEL_RESULTS.to_string(), dir.path.display().to_string());
-    }
+    let base_labels = run_labels(plan, opts);
 
     // Images first: nothing is created until every image is present; all missing ones are named.
     // Each image is checked (and pulled) once, all at the same time.
@@ -340,6 +333,20 @@ impl Drop for Creations {
             handle.abort();
         }
     }
+}
+
+/// The labels on everything a run creates: managed, profile, run id and, when the run has
+/// one, its results directory.
+pub(super) fn run_labels(plan: &Plan, opts: &UpOptions) -> HashMap<String, String> {
+    let mut labels = HashMap::from([
+        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_PROFILE.to_string(), plan.target.clone()),
+        (LABEL_RUN.to_string(), opts.run_id.clone()),
+    ]);
+    if let Some(dir) = &opts.results {
+        labels.insert(super::results::LABEL_RESULTS.to_string(), dir.path.display().to_string());
+    }
+    labels
 }
 
 /// The hint shown when an image is missing.
@@ -618,7 +625,7 @@ pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
 /// Removes containers (in parallel), then networks and volumes (in parallel).
 /// Systems under test stop first (in parallel), then the infrastructure they use: a client
 /// such as JuiceFS closes its session cleanly while PostgreSQL is still there.
-pub(super) async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<(), BenchError> {
+async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<(), BenchError> {
     let (infra, targets): (Vec<_>, Vec<_>) =
         found.containers.iter().partition(|c| c.labels.get(LABEL_ROLE).is_some_and(|r| r == "infrastructure"));
     for wave in [targets, infra] {
@@ -659,67 +666,113 @@ pub struct DownOptions {
     pub secrets: Vec<String>,
 }
 
-/// Unmounts what `benchhost mount` mounted for `profile`, saves every container's logs into its
-/// run's results directory (`logs/`, and a `down` entry in `run.json`), then removes every
-/// resource labelled with `profile` (containers, network, volumes).
+/// Unmounts what `benchhost mount` mounted for `profile`, then [`retire`]s everything labelled
+/// with `profile` (logs saved first, strictly: containers, network and volumes are removed
+/// only once their logs are safe).
 pub async fn down(engine: &DockerEngine, profile: &str, opts: &DownOptions) -> Result<DownReport, BenchError> {
     let started = Instant::now();
     // A mount that will not go away stops down before it removes the server under it.
     let mut notes = super::host_mount::unmount_recorded(profile)?;
     let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
-    let mut runs: std::collections::BTreeMap<String, Vec<crate::engine::Labelled>> = Default::default();
-    for c in &found.containers {
-        if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {
-            runs.entry(dir.clone()).or_default().push(c.clone());
-        }
-    }
-    // Logs first: if they cannot be saved, nothing is removed (they would be lost for good).
-    let mut saved_logs = Vec::new();
-    for (label, containers) in &runs {
-        let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
-        match dir.save_logs(engine, containers, &opts.secrets).await {
-            Ok(saved) => saved_logs.extend(saved),
-            Err(problems) => {
-                return Err(BenchError::Usage(format!(
-                    "could not save the logs of {profile} into {}: {}; nothing was removed\n  hint: free the disk or fix the permissions, or save them elsewhere with `benchhost down {profile} --results-dir DIR`",
-                    dir.path.display(),
-                    problems.join("; ")
-                )))
-            }
-        }
-    }
-    remove_all(engine, &found).await?;
-    for c in &found.containers {
-        for path in c.labels.get(LABEL_SHARED_BINDS).map(|v| v.split(':').collect::<Vec<_>>()).unwrap_or_default() {
-            notes.extend(super::preflight::release_fuse_mount(path));
-        }
-    }
-    let report = DownReport {
+    let retired = retire(engine, &found, opts.results_root.as_deref(), &opts.secrets, &format!("benchhost down {profile}"), true).await?;
+    notes.extend(retired.notes);
+    Ok(DownReport {
         notes,
         containers: found.containers.iter().map(|c| c.name.clone()).collect(),
         networks: found.networks.iter().map(|n| n.name.clone()).collect(),
         volumes: found.volumes.iter().map(|v| v.name.clone()).collect(),
-        logs: saved_logs,
+        logs: retired.logs,
         seconds: started.elapsed().as_secs_f64(),
-    };
-    for label in runs.keys() {
-        let dir = super::results::RunDir::for_down(label, opts.results_root.as_deref());
-        // With --results-dir the record moves along: the run's own record plus the down entry.
+    })
+}
+
+/// What [`retire`] did besides removing.
+#[derive(Debug, Default)]
+pub(super) struct Retired {
+    /// Log files written.
+    pub logs: Vec<String>,
+    /// Stale FUSE mounts detached, logs that could not be saved (when not strict).
+    pub notes: Vec<String>,
+}
+
+/// The end of runs, shared by `down` and `clean`: saves the logs of `found`'s containers into
+/// their runs' results directories (under `root_override` when given), removes `found`
+/// (systems under test before infrastructure), detaches stale FUSE mounts of shared binds, and
+/// adds a `down` entry saying `by` whom to each run's `run.json`. With `strict`, logs that
+/// cannot be saved stop it before anything is removed (usage error); otherwise they become a
+/// note.
+pub(super) async fn retire(
+    engine: &DockerEngine,
+    found: &LabelledResources,
+    root_override: Option<&std::path::Path>,
+    secrets: &[String],
+    by: &str,
+    strict: bool,
+) -> Result<Retired, BenchError> {
+    let started = Instant::now();
+    let run_of = |l: &crate::engine::Labelled| l.labels.get(super::results::LABEL_RESULTS).cloned();
+    let mut runs: std::collections::BTreeMap<String, LabelledResources> = Default::default();
+    for c in &found.containers {
+        if let Some(run) = run_of(c) {
+            runs.entry(run).or_default().containers.push(c.clone());
+        }
+    }
+    for n in &found.networks {
+        if let Some(run) = run_of(n) {
+            runs.entry(run).or_default().networks.push(n.clone());
+        }
+    }
+    for v in &found.volumes {
+        if let Some(run) = run_of(v) {
+            runs.entry(run).or_default().volumes.push(v.clone());
+        }
+    }
+    // Logs first: once the containers are gone they are lost for good.
+    let mut retired = Retired::default();
+    let mut logs_of: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (label, run) in &runs {
+        let dir = super::results::RunDir::for_down(label, root_override);
+        match dir.save_logs(engine, &run.containers, secrets).await {
+            Ok(saved) => {
+                retired.logs.extend(saved.iter().cloned());
+                logs_of.insert(label, saved);
+            }
+            Err(problems) if strict => {
+                return Err(BenchError::Usage(format!(
+                    "could not save the logs into {}: {}; nothing was removed\n  hint: free the disk or fix the permissions, or save them elsewhere with `{by} --results-dir DIR`",
+                    dir.path.display(),
+                    problems.join("; ")
+                )))
+            }
+            Err(problems) => retired.notes.push(format!("could not save some logs into {}: {}", dir.path.display(), problems.join("; "))),
+        }
+    }
+    remove_all(engine, found).await?;
+    for c in &found.containers {
+        for path in c.labels.get(LABEL_SHARED_BINDS).map(|v| v.split(':').collect::<Vec<_>>()).unwrap_or_default() {
+            retired.notes.extend(super::preflight::release_fuse_mount(path));
+        }
+    }
+    let names = |items: &[crate::engine::Labelled]| items.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+    for (label, run) in &runs {
+        let dir = super::results::RunDir::for_down(label, root_override);
+        // With --results-dir the record moves along: the run's own record plus this entry.
         let mut record = super::results::RunDir { path: label.into() }.read_record();
         if let Some(obj) = record.as_object_mut() {
             obj.insert("down".into(), serde_json::json!({
                 "at": chrono::Local::now().to_rfc3339(),
-                "seconds": (report.seconds * 1000.0).round() / 1000.0,
-                "removed": {"containers": report.containers, "networks": report.networks, "volumes": report.volumes},
-                "logs": report.logs,
-                "notes": report.notes,
+                "by": by,
+                "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                "removed": {"containers": names(&run.containers), "networks": names(&run.networks), "volumes": names(&run.volumes)},
+                "logs": logs_of.get(label.as_str()).cloned().unwrap_or_default(),
+                "notes": retired.notes,
             }));
         }
         if let Err(e) = dir.write_record(&record) {
             tracing::warn!("{e}");
         }
     }
-    Ok(report)
+    Ok(retired)
 }
 
 /// One container in `status`.
