@@ -4,7 +4,7 @@ PROFILE ?= dittofs-badger-s3
 BENCHHOST := target/release/benchhost
 
 .DEFAULT_GOAL := help
-.PHONY: help build up down status list logs mount umount doctor clean drop-caches dry-run test images clean-cache
+.PHONY: help build up down status list logs mount umount doctor clean drop-caches dry-run test images local-images clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,8 +52,12 @@ images: ## Build every local image (ganesha + each tests/images/*/recipe.sh) fro
 	tests/images/build.sh ganesha
 	for r in tests/images/*/recipe.sh; do tests/images/build.sh "$$(basename "$$(dirname "$$r")")" || exit 1; done
 
-test: ## Run every test; installs/starts what they need (wasm target, Docker, debootstrap, libnfs-utils, test images)
+local-images: ## For machines without an image registry: build the local images and point .env's *_IMAGE settings at them
+	tests/local-images.sh
+
+test: ## Run every test; installs/starts what they need (wasm target, Docker engine, debootstrap, clients, test images); ShellCheck over every script
 	tests/setup.sh
+	tests/shellcheck.sh
 	BENCHHOST_REQUIRE_DOCKER=$${BENCHHOST_REQUIRE_DOCKER:-1} cargo test --workspace
 	cd plugins && CARGO_TARGET_DIR=../target/wasm-plugins cargo test --workspace --lib
 

@@ -73,3 +73,26 @@ fn env_file_is_read_and_a_missing_one_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/x.env"));
 }
+
+/// An image the user gave through a setting is the user's to fix: exit 2, naming the setting,
+/// where its value came from (the environment or which `.env`) and the fix; never "a defect of
+/// the plugin". An image the plugin chose itself stays the plugin's (exit 3, covered by the
+/// hostile fixtures).
+#[test]
+fn an_unpinned_image_from_a_setting_is_the_users_error_naming_setting_and_origin() {
+    let out = benchhost(&["up", "dittofs-badger-s3", "--dry-run"], &[("LOCALSTACK_IMAGE", "benchhost-test/moto")]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(r#"LOCALSTACK_IMAGE="benchhost-test/moto" (from the environment): image "benchhost-test/moto" is not pinned"#), "{err}");
+    assert!(err.contains("hint: give LOCALSTACK_IMAGE a tag or a digest, e.g. LOCALSTACK_IMAGE=benchhost-test/moto:latest"), "{err}");
+    assert!(err.contains("localstack/localstack:4.13.1"), "the hint names the default: {err}");
+    assert!(!err.contains("defect of the plugin"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bench.env");
+    std::fs::write(&env_file, "DITTOFS_IMAGE=UPPER/Case\n").unwrap();
+    let out = benchhost(&["--env-file", env_file.to_str().unwrap(), "up", "dittofs-badger-fs", "--dry-run"], &[]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!(r#"DITTOFS_IMAGE="UPPER/Case" (from {})"#, env_file.display())), "{err}");
+}

@@ -7,7 +7,7 @@
 #[path = "support/docker.rs"]
 mod docker;
 
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, nfs_roundtrip, pattern, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -464,4 +464,48 @@ fn makefile_help_lists_a_target_for_every_command() {
     for target in ["build", "up", "down", "status", "list", "logs", "mount", "umount", "doctor", "clean", "drop-caches", "dry-run", "bench", "test", "images"] {
         assert!(help.contains(&format!("make {target} ")), "make help lacks {target}:\n{help}");
     }
+}
+
+/// `BENCH_DATA_DIR` puts each named volume on the chosen disk (`<dir>/<profile>/<volume>`): data
+/// written over NFS lands there, `status` lists the volume, `down` removes volume and directory,
+/// and a directory that already holds something is refused before anything is created.
+#[test]
+fn bench_data_dir_binds_every_volume_on_the_chosen_disk_and_down_removes_it() {
+    let Some(_engine) = engine_or_skip("bench_data_dir_binds_every_volume_on_the_chosen_disk_and_down_removes_it", Some(GANESHA)) else { return };
+    force_clean("ganesha");
+    let data = tempfile::tempdir().unwrap();
+    let data_s = data.path().to_str().unwrap();
+    let env = [("GANESHA_IMAGE", GANESHA), ("BENCH_DATA_DIR", data_s)];
+    let dir = data.path().join("ganesha").join("benchhost-ganesha-export");
+
+    let dry = benchhost(&["up", "ganesha", "--dry-run"], &env);
+    ok(&dry, "up --dry-run with BENCH_DATA_DIR");
+    let plan = text(&dry.stdout);
+    assert!(plan.contains(&format!("create directory {} and volume benchhost-ganesha-export bound to it", dir.display())), "{plan}");
+    assert!(!data.path().join("ganesha").exists(), "a dry run creates nothing");
+
+    ok(&benchhost(&["up", "ganesha"], &env), "up ganesha with BENCH_DATA_DIR");
+    assert!(dir.is_dir(), "{} was created", dir.display());
+    let device = text(&docker(&["volume", "inspect", "-f", "{{.Options.device}}", "benchhost-ganesha-export"]).stdout);
+    assert_eq!(device.trim(), dir.to_str().unwrap(), "the volume is bound to the directory");
+    let back = nfs_roundtrip(|n| format!("nfs://127.0.0.1/export/{n}?version=4&nfsport=22049"), "on-the-data-dir.bin", 3000);
+    assert_eq!(back, pattern(3000));
+    assert_eq!(std::fs::read(dir.join("on-the-data-dir.bin")).unwrap(), pattern(3000), "the file written over NFS is on the chosen disk");
+    let status = text(&benchhost(&["status"], &[]).stdout);
+    assert!(status.contains("benchhost-ganesha-export"), "{status}");
+
+    ok(&benchhost(&["down", "ganesha"], &[]), "down");
+    assert!(!dir.exists() && !data.path().join("ganesha").exists(), "down removes the volume's directory and the empty profile directory");
+    assert!(data.path().exists(), "BENCH_DATA_DIR itself stays");
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new());
+
+    // A directory that already holds something is not benchhost's: refused, nothing created.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mine.txt"), b"the user's file").unwrap();
+    let refused = benchhost(&["up", "ganesha"], &env);
+    assert_eq!(refused.status.code(), Some(2), "stderr: {}", text(&refused.stderr));
+    let err = text(&refused.stderr);
+    assert!(err.contains("already exists and is not empty") && err.contains("benchhost-ganesha-export"), "{err}");
+    assert_eq!(leftovers("ganesha"), Vec::<String>::new(), "nothing of the refused up is left");
+    assert_eq!(std::fs::read(dir.join("mine.txt")).unwrap(), b"the user's file");
 }

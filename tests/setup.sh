@@ -2,9 +2,10 @@
 # Installs and starts what the test suite needs, where this machine allows it, or stops with
 # the exact instruction. Used by `make test` and `.ci/run`.
 #   - the wasm32-wasip2 Rust target (rustup)
-#   - a Docker engine (Debian/Ubuntu: apt-get install docker.io; started with dockerd if down)
+#   - a Docker engine: used when `docker info` answers; else Debian's docker.io is installed when
+#     there is no dockerd, and dockerd is started in the background (root)
 #   - debootstrap (builds the local test images); the tests' real clients: libnfs-utils (NFS),
-#     smbclient (SMB), postgresql-client (psql)
+#     smbclient (SMB), postgresql-client (psql); shellcheck (make test lints every script)
 #   - the local test images (tests/images/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,25 @@ if ! rustc --print target-libdir --target wasm32-wasip2 >/dev/null 2>&1 || \
     rustup target add wasm32-wasip2
 fi
 
+# shellcheck source=tests/lib/apt-sources.sh
+source tests/lib/apt-sources.sh
+
+engine_answers() { docker info >/dev/null 2>&1; }
+
+# What to install is decided by what answers, not by which binaries exist: a machine may ship the
+# Docker CLI with no engine behind it (then Debian's docker.io brings dockerd).
 missing=()
 command -v docker >/dev/null || missing+=(docker.io)
+if ! command -v docker >/dev/null || ! engine_answers; then
+    if [[ -z "${DOCKER_HOST:-}" ]] && ! command -v dockerd >/dev/null; then
+        [[ " ${missing[*]} " == *" docker.io "* ]] || missing+=(docker.io)
+    fi
+fi
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
 command -v smbclient >/dev/null || missing+=(smbclient)
 command -v psql >/dev/null || missing+=(postgresql-client)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null; then
         say "installing ${missing[*]} (apt-get)"
@@ -33,29 +47,34 @@ if ((${#missing[@]})); then
             || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; } \
             || die "could not install ${missing[*]}: run \`sudo apt-get install -y ${missing[*]}\` and rerun"
     else
-        die "missing ${missing[*]}: install Docker, debootstrap and libnfs-utils with your package manager, then rerun"
+        die "missing ${missing[*]}: install Docker (engine and CLI), debootstrap, libnfs-utils, smbclient, psql and shellcheck with your package manager, then rerun"
     fi
 fi
 
-if ! docker info >/dev/null 2>&1; then
-    if [[ $EUID -eq 0 ]] && command -v dockerd >/dev/null; then
+if ! engine_answers; then
+    if [[ -n "${DOCKER_HOST:-}" ]]; then
+        die "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer (\`docker info\`): start it there, or unset DOCKER_HOST to use a local engine, then rerun"
+    elif [[ $EUID -eq 0 ]] && command -v dockerd >/dev/null; then
         say "starting dockerd in the background (log: /tmp/benchhost-dockerd.log)"
         setsid dockerd >/tmp/benchhost-dockerd.log 2>&1 < /dev/null &
-        for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
-        docker info >/dev/null 2>&1 || { tail -20 /tmp/benchhost-dockerd.log >&2; die "dockerd did not come up (log above)"; }
+        for _ in $(seq 1 120); do engine_answers && break; sleep 0.5; done
+        engine_answers || { tail -20 /tmp/benchhost-dockerd.log >&2; die "dockerd did not come up within 60 s (log above)"; }
+    elif command -v dockerd >/dev/null; then
+        die "the Docker engine is not running: start it (\`sudo systemctl start docker\`, or \`sudo setsid dockerd &\`), then rerun"
     else
-        die "the Docker engine is not reachable: start it (\`sudo systemctl start docker\`) or set DOCKER_HOST, then rerun"
+        die "no Docker engine is reachable and dockerd is not installed: install Debian's docker.io (\`sudo apt-get install -y docker.io\`) or Docker Engine, start it, then rerun"
     fi
 fi
 # Compose v2 validates the generated docker-compose.yml (its `configs: content:` needs v2).
-# Debian bookworm only has v1, so take trixie's static v2 binary into the cache (not installed).
+# Debian bookworm only has v1, so take the next suite's (trixie) static v2 binary from the
+# configured Debian mirror into the cache (not installed).
 COMPOSE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/compose-v2"
 if ! docker compose version >/dev/null 2>&1 && [[ ! -x "$COMPOSE_DIR/docker-compose" ]]; then
-    say "fetching Compose v2 (Debian trixie docker-compose 2.26.1) into $COMPOSE_DIR"
+    say "fetching Compose v2 (Debian trixie's docker-compose) into $COMPOSE_DIR"
     tmp=$(mktemp -d)
-    curl -fsSL -o "$tmp/c.deb" http://deb.debian.org/debian/pool/main/d/docker-compose/docker-compose_2.26.1-4_"$(dpkg --print-architecture)".deb \
-        || die "could not download Compose v2: install the Docker Compose plugin (\`docker compose version\` must work), then rerun"
-    dpkg-deb -x "$tmp/c.deb" "$tmp/x"
+    (cd "$tmp" && apt_with_suite trixie -q download docker-compose >/dev/null 2>&1) \
+        || die "could not download Compose v2 from the configured Debian mirror: install the Docker Compose plugin (\`docker compose version\` must work), then rerun"
+    dpkg-deb -x "$tmp"/docker-compose_*.deb "$tmp/x"
     mkdir -p "$COMPOSE_DIR"
     install -m 0755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_DIR/docker-compose"
     rm -rf "$tmp"

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Build a local Docker test image benchhost-test/NAME:latest from real Debian
 # packages: debootstrap --variant=minbase bookworm + apt-get install + docker import.
-# No registry is needed (nothing is pulled); only a Debian mirror.
+# No registry is needed (nothing is pulled); only the Debian mirror this machine's apt sources name.
 #
 # Usage: tests/images/build.sh [--force] [--refresh-base] NAME   (NAME: ganesha, or any tests/images/NAME/recipe.sh)
 #
 # Env: BENCHHOST_IMAGE_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images)
-#      DEBIAN_MIRROR          default http://deb.debian.org/debian
-#      DEBIAN_SECURITY_MIRROR default http://deb.debian.org/debian-security
+#      DEBIAN_MIRROR          default: the archive in the configured apt sources (tests/lib/apt-sources.sh)
+#      DEBIAN_SECURITY_MIRROR default: the security archive there (none: no security line)
 # The minbase rootfs is cached as a tarball and shared between all NAMEs.
 # If benchhost-test/NAME:latest exists the script exits 0 at once; --force rebuilds
 # the image (from the cached base); --refresh-base also re-runs debootstrap.
 set -euo pipefail
 
 SUITE=bookworm
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SEC_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# shellcheck source=tests/lib/apt-sources.sh
+source "$(dirname "$0")/../lib/apt-sources.sh"
+MIRROR=$(debian_mirror)
+SEC_MIRROR=$(debian_security_mirror)
 CACHE=${BENCHHOST_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images}
 BASE_TAR="$CACHE/base-$SUITE-minbase.tar"
 
@@ -160,8 +162,8 @@ EOF
     cat >"$B/etc/apt/sources.list" <<EOF
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
-deb $SEC_MIRROR $SUITE-security main
 EOF
+    [[ -z "$SEC_MIRROR" ]] || echo "deb $SEC_MIRROR $SUITE-security main" >>"$B/etc/apt/sources.list"
     cat >"$B/etc/apt/apt.conf.d/01-benchhost" <<'EOF'
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";

@@ -43,7 +43,7 @@ pub enum EngineError {
     PortInUse { port: u16, holder: String },
     #[error("{context}: {detail}")]
     Api { context: String, detail: String },
-    #[error("building image {tag} from {context} failed: {detail}\n  hint: check that `docker build {context}` works, or unset the *_SRC setting to use the pinned image")]
+    #[error("building image {tag} from {context} failed: {detail}\n  hint: check that `docker build {context}` works, or unset the *_SRC setting to use the pinned image; with no image registry, a Dockerfile whose FROM images are not present cannot build: run a locally built image instead (`make local-images`, README \"No image registry\")")]
     Build { context: String, tag: String, detail: String },
 }
 
@@ -169,9 +169,22 @@ impl DockerEngine {
         Ok(r.id)
     }
 
-    /// Creates a named volume with `labels`.
-    pub async fn create_volume(&self, name: &str, labels: &HashMap<String, String>) -> Result<(), EngineError> {
-        let req = VolumeCreateRequest { name: Some(name.into()), labels: Some(labels.clone()), ..Default::default() };
+    /// Creates a named volume with `labels`; with `bind_dir` (an existing directory on the
+    /// engine's host), the volume's data is that directory.
+    pub async fn create_volume(&self, name: &str, labels: &HashMap<String, String>, bind_dir: Option<&str>) -> Result<(), EngineError> {
+        // The local driver's bind options make a named volume whose data is `bind_dir` (on the
+        // engine's host): it is labelled, listed and removed like any volume, and an empty one
+        // is filled from the image (ownership included) on first mount.
+        let driver_opts = bind_dir.map(|dir| {
+            HashMap::from([("type".to_string(), "none".to_string()), ("o".to_string(), "bind".to_string()), ("device".to_string(), dir.to_string())])
+        });
+        let req = VolumeCreateRequest {
+            name: Some(name.into()),
+            labels: Some(labels.clone()),
+            driver: bind_dir.map(|_| "local".to_string()),
+            driver_opts,
+            ..Default::default()
+        };
         self.docker.create_volume(req).await.map_err(api(format!("creating volume {name}")))?;
         Ok(())
     }
@@ -340,6 +353,11 @@ impl DockerEngine {
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(api(format!("removing network {id}"))(e)),
         }
+    }
+
+    /// Whether a volume called `name` exists (an engine error counts as "no").
+    pub async fn volume_exists(&self, name: &str) -> bool {
+        self.docker.inspect_volume(name).await.is_ok()
     }
 
     /// Removes a volume; absent is fine.

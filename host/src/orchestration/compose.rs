@@ -25,6 +25,7 @@ pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_STARTUP_TIMEOUT", "180", "Seconds each service may take to become ready (benchhost up)"),
     ("BENCH_BIND_ADDRESS", "127.0.0.1", "Address the published ports listen on"),
     ("BENCH_TMPFS", "0", "1: every data volume is a tmpfs (RAM) instead of a Docker volume, for every system"),
+    ("BENCH_DATA_DIR", "", "Disk under test: each data volume is bound to <dir>/<profile>/<volume> there (created by up, removed by down); empty: Docker's own volumes (benchhost up only; not this compose file)"),
     ("BENCH_RESULTS_DIR", "results", "Root of the per-run results directories (benchhost up/down; --results-dir wins)"),
 ];
 

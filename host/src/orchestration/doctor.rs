@@ -55,10 +55,13 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
                 "benchhost needs Engine API 1.41 or later (Docker 20.10+): upgrade Docker",
             )
         }
-        Err(err) => check("docker engine", Status::Fail, true, err.to_string().lines().next().unwrap_or_default().to_string(), match os {
-            HostOs::Macos => "install and start Docker Desktop, OrbStack or colima (`brew install colima && colima start`)",
-            _ => "install Docker (`sudo apt-get install docker.io` or docker.com's packages) and start it (`sudo systemctl start docker`)",
-        }),
+        Err(err) => check(
+            "docker engine",
+            Status::Fail,
+            true,
+            err.to_string().lines().next().unwrap_or_default().to_string(),
+            engine_hint(os, std::env::var("DOCKER_HOST").ok().as_deref(), find_on_path("dockerd").is_some()),
+        ),
     });
     checks.push(compose_check());
     checks.push(fio_check(settings, os));
@@ -320,9 +323,45 @@ pub fn render(checks: &[Check], os: HostOs) -> String {
     out
 }
 
+/// What to do when no engine answers, decided by what is there rather than by the `docker`
+/// client (a machine may ship the CLI with no engine): a remote `DOCKER_HOST` is started where
+/// it runs; an installed `dockerd` is started; otherwise an engine is installed first.
+fn engine_hint(os: HostOs, docker_host: Option<&str>, dockerd_installed: bool) -> String {
+    match (os, docker_host) {
+        (HostOs::Macos, _) => "install and start Docker Desktop, OrbStack or colima (`brew install colima && colima start`)".into(),
+        (_, Some(host)) if !host.is_empty() && !host.starts_with("unix://") => {
+            format!("DOCKER_HOST={host}: start the engine there, or unset DOCKER_HOST to use this machine's engine")
+        }
+        _ if dockerd_installed => "dockerd is installed but not running: `sudo systemctl start docker`, or where there is no systemd `sudo setsid dockerd >/tmp/dockerd.log 2>&1 &`".into(),
+        _ => "no Docker engine is installed here (a `docker` client alone is not one): `sudo apt-get install docker.io` (Debian/Ubuntu) or Docker Engine's packages, then start it (`sudo systemctl start docker`, or `sudo setsid dockerd &`)".into(),
+    }
+}
+
+/// The first executable called `name` on `PATH`.
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_hint_follows_what_is_installed_not_the_client() {
+        let none = engine_hint(HostOs::Linux, None, false);
+        assert!(none.contains("no Docker engine is installed") && none.contains("apt-get install docker.io"), "{none}");
+        let stopped = engine_hint(HostOs::Linux, None, true);
+        assert!(stopped.contains("dockerd is installed but not running") && !stopped.contains("apt-get install"), "{stopped}");
+        let remote = engine_hint(HostOs::Linux, Some("tcp://10.0.0.2:2375"), false);
+        assert!(remote.contains("DOCKER_HOST=tcp://10.0.0.2:2375") && !remote.contains("apt-get"), "{remote}");
+        assert!(engine_hint(HostOs::Linux, Some("unix:///run/docker.sock"), true).contains("dockerd is installed"));
+        assert!(engine_hint(HostOs::Macos, None, false).contains("colima"));
+    }
 
     #[test]
     fn api_versions_compare_numerically() {

@@ -64,7 +64,15 @@ pub async fn up_actions(
             let spec = container_spec(plan, planned, service, &plugin.info.name, &network, &labels, &opts.globals);
             for m in &spec.mounts {
                 match &m.source {
-                    MountSource::Volume(v) => actions.push(act("volume", format!("create volume {v} (mounted at {} in {})", m.target, spec.name))),
+                    MountSource::Volume(v) => actions.push(act("volume", match &opts.globals.data_dir {
+                        Some(root) => format!(
+                            "create directory {} and volume {v} bound to it (mounted at {} in {})",
+                            root.join(&plan.target).join(v).display(),
+                            m.target,
+                            spec.name
+                        ),
+                        None => format!("create volume {v} (mounted at {} in {})", m.target, spec.name),
+                    })),
                     MountSource::Tmpfs => actions.push(act("volume", format!("tmpfs at {} in {}", m.target, spec.name))),
                     _ => {}
                 }

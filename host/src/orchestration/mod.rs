@@ -3,6 +3,7 @@
 
 pub mod clean;
 pub mod compose;
+pub mod data_dirs;
 pub mod describe_check;
 pub mod doctor;
 pub mod dry_run;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod gateway;
 pub mod grants;
 pub mod host_mount;
+pub mod labels;
 pub mod log_lines;
 pub mod mount;
 pub mod opt_in;

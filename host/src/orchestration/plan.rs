@@ -81,6 +81,7 @@ fn plan_profile<'a>(
             operation: "compose-service",
             message,
         };
+        check_user_images(plugin, settings, &services)?;
         validate_services(plugin, &services).map_err(invalid)?;
         let own: HashSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
         let mut deps = Vec::new();
@@ -300,6 +301,46 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
     Ok(())
 }
 
+/// An image that came from a setting the user gave (e.g. `LOCALSTACK_IMAGE`) is the user's to
+/// fix, not the plugin's: a [`BenchError::Usage`] (exit 2) naming the setting, where its value
+/// came from ([`SettingsSource::origin`]) and the fix. Images a plugin chose itself are left to
+/// [`validate_services`] (a defect of the plugin, exit 3).
+fn check_user_images(plugin: &LoadedPlugin, settings: &SettingsSource, services: &[Service]) -> Result<(), BenchError> {
+    for s in services {
+        let why = if s.image.is_empty() || s.image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            "is not an image reference".to_string()
+        } else if let Err(why) = check_image_reference(&s.image) {
+            why
+        } else {
+            continue;
+        };
+        let Some(declared) = plugin.info.settings.iter().find(|d| settings.get(&d.name) == Some(s.image.as_str())) else { continue };
+        let origin = settings.origin(&declared.name).unwrap_or_default();
+        let shown: String = match s.image.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &s.image[..cut]),
+            None => s.image.clone(),
+        };
+        return Err(BenchError::Usage(format!(
+            "{name}={shown:?} (from {origin}): image {shown:?} {why}\n  hint: give {name} a tag or a digest, e.g. {name}={example}, or unset it to use {plugin}'s default {default}",
+            name = declared.name,
+            example = example_pin(&s.image),
+            plugin = plugin.info.name,
+            default = declared.default_value,
+        )));
+    }
+    Ok(())
+}
+
+/// `image` with a `:latest` tag added when it has neither tag nor digest (for hints).
+fn example_pin(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if image.contains('@') || last.contains(':') || image.is_empty() || image.chars().any(char::is_whitespace) {
+        "repo:tag".into()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
 /// Orders services so each comes after the services it depends on within the plugin.
 fn start_order(services: Vec<Service>) -> Result<Vec<Service>, String> {
     let names: HashSet<String> = services.iter().map(|s| s.name.clone()).collect();
@@ -407,7 +448,7 @@ mod tests {
 
     #[test]
     fn image_references() {
-        for ok in ["postgres:16-alpine", "benchhost-test/ganesha:latest", "localhost:5000/x/y:1", "ghcr.io/a/b:v1.2", "apnar/nfs-ganesha@sha256:8185271b0b0e4d7c9a2c7a6f3d2a6b1c0e9f8d7c6b5a4f3e2d1c0b9a8f7e6d5c"] {
+        for ok in ["postgres:16-alpine", "benchhost-test/ganesha:latest", "localhost:5000/x/y:1", "images.example.com/a/b:v1.2", "apnar/nfs-ganesha@sha256:8185271b0b0e4d7c9a2c7a6f3d2a6b1c0e9f8d7c6b5a4f3e2d1c0b9a8f7e6d5c"] {
             assert_eq!(check_image_reference(ok), Ok(()), "{ok}");
         }
         for (bad, why) in [("UPPER/Bad:", "invalid tag"), ("x:1;rm", "invalid tag"), ("UPPER/x:1", "repository"), ("nginx", "not pinned"), ("a b:1", "not an image"), ("x@sha256:12", "digest")] {

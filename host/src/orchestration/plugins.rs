@@ -5,11 +5,10 @@
 
 use super::error::BenchError;
 use super::plan;
-use super::registry::{user_plugin_dir, Registry};
+use super::registry::{sha256_hex, user_plugin_dir, Registry};
 use super::settings::SettingsSource;
 use crate::runtime::contract::{HostOs, PluginInfo};
 use crate::runtime::{version, PluginRuntime, RuntimeOptions};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -175,11 +174,6 @@ pub struct Installed {
     pub sha256: String,
     /// Whether the file still has the checksum recorded at install time.
     pub unchanged: bool,
-}
-
-/// Lower-case hex SHA-256 of `bytes` (64 characters).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn install_dir() -> Result<PathBuf, BenchError> {

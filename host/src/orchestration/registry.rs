@@ -90,7 +90,7 @@ impl Registry {
         let results = futures_util::future::join_all(loads).await;
         let mut registry = Registry { runtime, plugins: Vec::new(), load_errors: unreadable, conflicts: Vec::new() };
         for ((origin, _, bytes), result) in sources.into_iter().zip(results) {
-            let sha256 = super::plugins::sha256_hex(&bytes);
+            let sha256 = sha256_hex(&bytes);
             // What describe returned must be valid too; third-party plugins get the stricter rules.
             let result = result.and_then(|plugin| {
                 match super::describe_check::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
@@ -220,4 +220,11 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
         Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
         _ => dirs::data_dir().map(|d| d.join("benchhost").join("plugins")),
     }
+}
+
+/// Lower-case hex SHA-256 of `bytes` (64 characters): how a plugin file is identified in run
+/// records and install checksums.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

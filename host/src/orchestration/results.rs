@@ -15,8 +15,7 @@ use crate::engine::{DockerEngine, Labelled};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Label on every container: the absolute path of its run's results directory.
-pub const LABEL_RESULTS: &str = "benchhost.results";
+pub use super::labels::LABEL_RESULTS;
 /// The setting that moves the results root.
 pub const RESULTS_SETTING: &str = "BENCH_RESULTS_DIR";
 /// What secret values are replaced with.

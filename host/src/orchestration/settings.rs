@@ -18,6 +18,8 @@ pub struct SettingsSource {
     values: HashMap<String, String>,
     /// The `.env` file that was read, if any.
     pub env_file: Option<PathBuf>,
+    /// Names whose value came from the process environment (the rest came from `env_file`).
+    from_environment: std::collections::HashSet<String>,
     /// Capabilities the user granted to third-party plugins (`--allow`, `BENCHHOST_ALLOW`).
     pub grants: super::grants::Grants,
 }
@@ -50,14 +52,18 @@ impl SettingsSource {
                 values.insert(k, v);
             }
         }
-        values.extend(std::env::vars());
+        let mut from_environment = std::collections::HashSet::new();
+        for (k, v) in std::env::vars() {
+            from_environment.insert(k.clone());
+            values.insert(k, v);
+        }
         let grants = super::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
-        Ok(SettingsSource { values, env_file: path, grants })
+        Ok(SettingsSource { values, env_file: path, from_environment, grants })
     }
 
     /// A source with exactly `values` (tests).
     pub fn from_map(values: HashMap<String, String>) -> Self {
-        SettingsSource { values, env_file: None, grants: Default::default() }
+        SettingsSource { values, env_file: None, from_environment: Default::default(), grants: Default::default() }
     }
 
     /// Adds `--allow` grants to those from `BENCHHOST_ALLOW`.
@@ -70,6 +76,21 @@ impl SettingsSource {
     pub fn with_value(mut self, name: &str, value: &str) -> Self {
         self.values.insert(name.to_string(), value.to_string());
         self
+    }
+
+    /// Where the user's value of `name` came from, for error messages: `"the environment"`,
+    /// the `.env` file's path, or `"the given settings"` (a source built by [`Self::from_map`]);
+    /// `None` when `name` is not set (its default applies).
+    pub fn origin(&self, name: &str) -> Option<String> {
+        if !self.values.contains_key(name) {
+            None
+        } else if self.from_environment.contains(name) {
+            Some("the environment".into())
+        } else if let Some(file) = &self.env_file {
+            Some(file.display().to_string())
+        } else {
+            Some("the given settings".into())
+        }
     }
 
     /// The raw value of `name`, if set.
@@ -117,7 +138,32 @@ impl SettingsSource {
             return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?} is not an IP address")));
         }
         let tmpfs = self.flag("BENCH_TMPFS")?.unwrap_or(false);
-        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, tmpfs })
+        let data_dir = self.data_dir()?;
+        if tmpfs && data_dir.is_some() {
+            return Err(BenchError::Usage(
+                "BENCH_TMPFS=1 and BENCH_DATA_DIR are both set: data lives either in RAM or on the disk of BENCH_DATA_DIR\n  hint: unset one of them".into(),
+            ));
+        }
+        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, tmpfs, data_dir })
+    }
+
+    /// `BENCH_DATA_DIR` as an absolute path (a relative one is taken from the working
+    /// directory); `None` when unset or empty. Errors: not a directory, or a path with `..`.
+    fn data_dir(&self) -> Result<Option<PathBuf>, BenchError> {
+        let Some(raw) = self.get("BENCH_DATA_DIR").filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+        let path = Path::new(raw);
+        if path.components().any(|c| c == std::path::Component::ParentDir) {
+            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?} has a `..` component\n  hint: give the directory without `..`, e.g. /srv/bench-data")));
+        }
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().map_err(|e| BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}: the working directory is unreadable ({e}); give an absolute path")))?.join(path)
+        };
+        if path.exists() && !path.is_dir() {
+            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?} exists and is not a directory\n  hint: point it at a directory on the disk to measure (it is created when missing)")));
+        }
+        Ok(Some(path))
     }
 
     /// A yes/no setting: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case); `None`
@@ -168,6 +214,10 @@ pub struct GlobalSettings {
     pub bind_address: String,
     /// `BENCH_TMPFS=1`: every named data volume becomes a tmpfs (RAM), for every system.
     pub tmpfs: bool,
+    /// `BENCH_DATA_DIR`: every named data volume is a bind of `<dir>/<profile>/<volume>` on
+    /// this directory's disk (created by `up`, removed by `down` and `clean`); `None`: Docker's
+    /// own named volumes, on the engine's data-root disk.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The OS the mount runs on.
@@ -199,5 +249,22 @@ mod tests {
             let e = bad.global().unwrap_err().to_string();
             assert!(e.contains(k) && e.contains(v), "{k}={v}: {e}");
         }
+    }
+
+    #[test]
+    fn data_dir_is_absolute_and_excludes_tmpfs() {
+        let at = |pairs: &[(&str, &str)]| SettingsSource::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).global();
+        assert_eq!(at(&[]).unwrap().data_dir, None);
+        assert_eq!(at(&[("BENCH_DATA_DIR", "")]).unwrap().data_dir, None);
+        assert_eq!(at(&[("BENCH_DATA_DIR", "/srv/bench")]).unwrap().data_dir, Some(PathBuf::from("/srv/bench")));
+        let rel = at(&[("BENCH_DATA_DIR", "data")]).unwrap().data_dir.unwrap();
+        assert!(rel.is_absolute() && rel.ends_with("data"), "{}", rel.display());
+        let e = at(&[("BENCH_DATA_DIR", "/srv/../etc")]).unwrap_err().to_string();
+        assert!(e.contains("BENCH_DATA_DIR") && e.contains(".."), "{e}");
+        let e = at(&[("BENCH_DATA_DIR", "/etc/hostname")]).unwrap_err().to_string();
+        assert!(e.contains("not a directory"), "{e}");
+        let e = at(&[("BENCH_DATA_DIR", "/srv/bench"), ("BENCH_TMPFS", "1")]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("BENCH_TMPFS=1 and BENCH_DATA_DIR"), "{e}");
     }
 }

@@ -14,8 +14,7 @@ use crate::engine::DockerEngine;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// Label on images built from source: the checkout's path.
-pub const LABEL_SOURCE: &str = "benchhost.source";
+use super::labels::{LABEL_MANAGED, LABEL_SOURCE};
 
 /// One image to build before `up`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -82,7 +81,7 @@ pub async fn build_all(engine: &DockerEngine, builds: &[SourceBuild], progress: 
         progress.step(&format!("building {} from {} ({})", b.tag, b.context.join("Dockerfile").display(), b.setting));
         let spinner = progress.spinner(&format!("building {}", b.tag));
         let labels = HashMap::from([
-            (super::stack::LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_MANAGED.to_string(), "true".to_string()),
             (LABEL_SOURCE.to_string(), b.context.display().to_string()),
         ]);
         let id = engine

@@ -5,6 +5,7 @@
 //! removes by profile label; a failed or interrupted `up` removes by run id, so it never leaves
 //! anything behind (unless `--keep-on-failure`).
 
+use super::data_dirs;
 use super::error::BenchError;
 use super::gateway::{dial_address, Endpoint, Endpoints, StackGateway};
 use super::mount::{mount_command, MountCommand};
@@ -17,15 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const LABEL_MANAGED: &str = "benchhost.managed";
-pub const LABEL_PROFILE: &str = "benchhost.profile";
-pub const LABEL_RUN: &str = "benchhost.run-id";
-pub const LABEL_PLUGIN: &str = "benchhost.plugin";
-pub const LABEL_SERVICE: &str = "benchhost.service";
-/// `target` or `infrastructure`: `down` stops systems under test before what they depend on.
-pub const LABEL_ROLE: &str = "benchhost.role";
-/// Host paths bind-mounted with propagation (`:`-separated), checked for stale FUSE mounts by `down`.
-pub const LABEL_SHARED_BINDS: &str = "benchhost.shared-binds";
+pub use super::labels::{LABEL_DATA_DIR, LABEL_MANAGED, LABEL_PLUGIN, LABEL_PROFILE, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, LABEL_SHARED_BINDS};
 
 /// Bounds of the pause between readiness probes (see `probe_pause`).
 const PROBE_PAUSE_MIN: Duration = Duration::from_millis(10);
@@ -217,11 +210,30 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         .collect();
     volumes.sort_unstable();
     volumes.dedup();
-    futures_util::future::try_join(
+    let data_dirs = data_dirs::prepare(opts.globals.data_dir.as_deref(), &plan.target, &volumes)?;
+    let volume_labels: Vec<HashMap<String, String>> = data_dirs
+        .iter()
+        .map(|dir| {
+            let mut labels = base_labels.clone();
+            if let Some(dir) = dir {
+                labels.insert(LABEL_DATA_DIR.to_string(), dir.display().to_string());
+            }
+            labels
+        })
+        .collect();
+    let created = futures_util::future::try_join(
         engine.create_network(&network, &base_labels),
-        futures_util::future::try_join_all(volumes.iter().map(|v| engine.create_volume(v, &base_labels))),
+        futures_util::future::try_join_all(volumes.iter().zip(&data_dirs).zip(&volume_labels).map(|((v, dir), labels)| {
+            engine.create_volume(v, labels, dir.as_deref().and_then(|d| d.to_str()))
+        })),
     )
-    .await?;
+    .await;
+    if let Err(e) = created {
+        // Volumes that were created carry their directory's label and the sweep removes both;
+        // a directory whose volume never came is removed here.
+        data_dirs::remove_unused(engine, &volumes, &data_dirs).await;
+        return Err(e.into());
+    }
     progress.step(&format!("network {network} created"));
     let creations = Creations::spawn(engine, &specs);
     let containers: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
@@ -632,6 +644,13 @@ async fn remove_all(engine: &DockerEngine, found: &LabelledResources) -> Result<
         let stops = wave.iter().map(|c| engine.remove_container(&c.id, None));
         for r in futures_util::future::join_all(stops).await {
             r?;
+        }
+    }
+    // A volume's data directory (BENCH_DATA_DIR) goes first: should it not go, the volume
+    // stays listed and a later `down` or `clean` tries again.
+    for v in &found.volumes {
+        if let Some(dir) = v.labels.get(LABEL_DATA_DIR) {
+            data_dirs::remove(dir, &v.name)?;
         }
     }
     // Networks and volumes are independent of each other once the containers are gone: all are

@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Debian archive addresses read from this machine's configured apt sources, so no script names a
+# package mirror itself. Sourced by tests/setup.sh, tests/images/build.sh and tests/vm/build.sh.
+#
+#   debian_mirror             the first `deb` URI serving the main archive (a suite without
+#                             `-security`), e.g. what /etc/apt/sources.list.d/debian.sources lists
+#   debian_security_mirror    the first URI serving a `*-security` suite (empty when none)
+#   apt_with_suite SUITE CMD… runs apt-get CMD… against SUITE of debian_mirror only, in a private
+#                             state dir (the machine's own apt state is not touched)
+# DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR in the environment override what the sources say.
+
+# Prints "URI SUITE" for every deb line of the configured sources (one-line and deb822 formats).
+_apt_source_pairs() {
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -r "$f" ]] || continue
+        # deb [opts] URI SUITE COMPONENT...
+        sed -E 's/#.*//; s/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
+    done
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [[ -r "$f" ]] || continue
+        # deb822 stanzas: Types / URIs / Suites, separated by blank lines
+        awk '
+            function flush() { if (deb) for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]; deb = 0; nu = 0; ns = 0 }
+            /^[[:space:]]*#/ { next }
+            /^[[:space:]]*$/ { flush(); next }
+            tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+            tolower($1) == "uris:" { for (i = 2; i <= NF; i++) u[++nu] = $i }
+            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) s[++ns] = $i }
+            END { flush() }
+        ' "$f"
+    done
+}
+
+debian_mirror() {
+    if [[ -n "${DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_MIRROR"; return; fi
+    local uri
+    uri=$(_apt_source_pairs | awk '$2 !~ /-security$/ && $2 !~ /-updates$/ && $2 !~ /-backports$/ { print $1; exit }')
+    [[ -n "$uri" ]] || { echo "no Debian archive in the configured apt sources (/etc/apt/sources.list*); set DEBIAN_MIRROR" >&2; return 1; }
+    printf '%s\n' "${uri%/}"
+}
+
+debian_security_mirror() {
+    if [[ -n "${DEBIAN_SECURITY_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_SECURITY_MIRROR"; return; fi
+    _apt_source_pairs | awk '$2 ~ /-security$/ { sub(/\/$/, "", $1); print $1; exit }'
+}
+
+apt_with_suite() {
+    local suite=$1; shift
+    local mirror dir
+    mirror=$(debian_mirror) || return 1
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/benchhost-apt.XXXXXX")
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    printf 'deb %s %s main\n' "$mirror" "$suite" >"$dir/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+                -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+    local rc=0
+    apt-get "${opts[@]}" -q update >/dev/null && apt-get "${opts[@]}" "$@" || rc=$?
+    rm -rf "$dir"
+    return "$rc"
+}
