@@ -335,7 +335,7 @@ def main():
     ap.add_argument("--list-runs", type=int, default=20)
     ap.add_argument("--profiles", nargs="+", default=["ganesha", "rclone"])
     ap.add_argument("--ganesha-image", default="benchhost/ganesha:4.3-2")
-    ap.add_argument("--localstack-image", default="benchhost-test/moto:latest")
+    ap.add_argument("--localstack-image", default="benchhost-test/localstack:latest")
     ap.add_argument("--rclone-image", default="benchhost-test/rclone:latest")
     ap.add_argument("--out", default="target/perf")
     args = ap.parse_args()

@@ -11,7 +11,7 @@
 #   BENCH_RUNS=5            runs per stack and cold-cache list runs
 #   BENCH_PROFILES="ganesha rclone"
 #   GANESHA_IMAGE=benchhost/ganesha:4.3-2   (tests/images/build.sh ganesha)
-#   LOCALSTACK_IMAGE=benchhost-test/moto:latest  RCLONE_IMAGE=benchhost-test/rclone:latest
+#   LOCALSTACK_IMAGE=benchhost-test/localstack:latest  RCLONE_IMAGE=benchhost-test/rclone:latest
 #   BENCH_OUT=target/perf   raw numbers (results.json, results.md) and every run's output
 #   BENCHHOST_BIN=target/release/benchhost   the binary to measure
 #
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 PROFILES=${BENCH_PROFILES:-ganesha rclone}
 export GANESHA_IMAGE=${GANESHA_IMAGE:-benchhost/ganesha:4.3-2}
-export LOCALSTACK_IMAGE=${LOCALSTACK_IMAGE:-benchhost-test/moto:latest}
+export LOCALSTACK_IMAGE=${LOCALSTACK_IMAGE:-benchhost-test/localstack:latest}
 export RCLONE_IMAGE=${RCLONE_IMAGE:-benchhost-test/rclone:latest}
 OUT=${BENCH_OUT:-target/perf}
 [[ $OUT == /* ]] || OUT="$PWD/$OUT"
@@ -79,7 +79,9 @@ fi
 cleanup() {
     for p in $PROFILES; do
         "$BIN" down "$p" >/dev/null 2>&1 || true
-        [[ -n $COMPOSE ]] && $COMPOSE -f docker-compose.yml -p benchhost-perf --profile "$p" down -v >/dev/null 2>&1 || true
+        if [[ -n $COMPOSE ]]; then
+            $COMPOSE -f docker-compose.yml -p benchhost-perf --profile "$p" down -v >/dev/null 2>&1 || true
+        fi
     done
 }
 trap cleanup EXIT

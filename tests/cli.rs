@@ -96,3 +96,21 @@ fn an_unpinned_image_from_a_setting_is_the_users_error_naming_setting_and_origin
     let err = text(&out.stderr);
     assert!(err.contains(&format!(r#"DITTOFS_IMAGE="UPPER/Case" (from {})"#, env_file.display())), "{err}");
 }
+
+/// A setting the user gave that the plugin refuses (its error starts with the setting's name)
+/// is the user's: exit 2, the plugin's message, and where the value came from. The same
+/// message from a default the user never set would stay the plugin's (exit 3).
+#[test]
+fn a_setting_the_plugin_refuses_is_the_users_error_with_its_origin() {
+    let out = benchhost(&["up", "dittofs-badger-s3", "--dry-run"], &[("BENCH_CACHE_SIZE", "64MiB")]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("BENCH_CACHE_SIZE=64MiB is too small for DittoFS on S3"), "{err}");
+    assert!(err.contains("(BENCH_CACHE_SIZE was set in the environment; plugin \"dittofs\" 0.1.0 refused it in compose-service)"), "{err}");
+    assert!(!err.contains("defect of the plugin"), "{err}");
+    let out = benchhost(&["up", "dittofs-badger-s3", "--dry-run"], &[("DITTOFS_JWT_SECRET", "short")]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("DITTOFS_JWT_SECRET must be at least 32 characters") && err.contains("set in the environment"), "{err}");
+    assert!(!err.contains("short"), "the secret value is not echoed: {err}");
+}

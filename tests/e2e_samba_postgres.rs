@@ -166,8 +166,10 @@ fn e2e_samba_rejects_a_bad_user_name_before_creating_anything() {
     force_clean("samba");
     let up = benchhost(&["up", "samba"], &[("SAMBA_IMAGE", SAMBA_IMAGE), ("SAMBA_USER", "x]\n[evil")]);
     let err = text(&up.stderr);
-    assert_eq!(up.status.code(), Some(3), "{err}");
+    // A value the user gave and the plugin refuses is the user's error (exit 2), with its origin.
+    assert_eq!(up.status.code(), Some(2), "{err}");
     assert!(err.contains("SAMBA_USER") && err.contains("not a valid user name"), "{err}");
+    assert!(err.contains("(SAMBA_USER was set in the environment;"), "{err}");
     assert_eq!(leftovers("samba"), Vec::<String>::new());
 }
 
@@ -206,6 +208,10 @@ fn e2e_postgres_up_login_query_auth_down_leaves_nothing() {
     let who = psql(url, "select current_user || ' ' || current_database()");
     assert!(who.status.success(), "psql: {}", both(&who));
     assert_eq!(text(&who.stdout).trim(), "bench bench");
+    // The version the plugin's default (`postgres:16-alpine`) pins: 16, the local image too.
+    let ver = psql(url, "show server_version_num");
+    assert!(ver.status.success(), "psql: {}", both(&ver));
+    assert!(text(&ver.stdout).trim().starts_with("16"), "not PostgreSQL 16: {}", both(&ver));
 
     // A real database: write, then read back in a second session.
     let w = psql(url, "create table t(id int primary key, v text); insert into t select g, md5(g::text) from generate_series(1, 1000) g");
@@ -287,11 +293,12 @@ fn e2e_postgres_rejects_bad_settings_before_creating_anything() {
     force_clean("postgres");
     let up = benchhost(&["up", "postgres"], &[("POSTGRES_IMAGE", POSTGRES_IMAGE), ("POSTGRES_DB", "x'; drop")]);
     let err = text(&up.stderr);
-    assert_eq!(up.status.code(), Some(3), "{err}");
+    assert_eq!(up.status.code(), Some(2), "{err}");
     assert!(err.contains("POSTGRES_DB") && err.contains("not a valid name"), "{err}");
+    assert!(err.contains("(POSTGRES_DB was set in the environment;"), "{err}");
     let up = benchhost(&["up", "postgres"], &[("POSTGRES_IMAGE", POSTGRES_IMAGE), ("POSTGRES_PASSWORD", "")]);
     let err = text(&up.stderr);
-    assert_eq!(up.status.code(), Some(3), "{err}");
+    assert_eq!(up.status.code(), Some(2), "{err}");
     assert!(err.contains("POSTGRES_PASSWORD must be non-empty"), "{err}");
     assert_eq!(leftovers("postgres"), Vec::<String>::new());
 }

@@ -7,7 +7,8 @@
 //!
 //! The stacks come from the `faults` fixture plugin (`tests/fixtures/faults`), whose services
 //! run the local test image `benchhost-test/ganesha` (`sh`, `sleep`), and from the built-in
-//! ganesha and rclone plugins. Nothing is pulled.
+//! ganesha and rclone plugins (rclone over real LocalStack, `benchhost-test/localstack`). Nothing
+//! is pulled.
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -20,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const IMAGE: &str = "benchhost-test/ganesha:latest";
-const MOTO_IMAGE: &str = "benchhost-test/moto:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
 const RCLONE_IMAGE: &str = "benchhost-test/rclone:latest";
 
 /// An empty per-user plugin directory (nothing installed on the machine is loaded).
@@ -37,7 +38,7 @@ fn base_env() -> Vec<(String, String)> {
         ("BENCHHOST_PLUGIN_DIR".into(), no_installed_plugins()),
         ("GANESHA_IMAGE".into(), IMAGE.into()),
         ("FAULTS_IMAGE".into(), IMAGE.into()),
-        ("LOCALSTACK_IMAGE".into(), MOTO_IMAGE.into()),
+        ("LOCALSTACK_IMAGE".into(), LOCALSTACK_IMAGE.into()),
         ("RCLONE_IMAGE".into(), RCLONE_IMAGE.into()),
     ]
 }
@@ -384,7 +385,7 @@ fn time_up(profile: &str) -> Duration {
 #[cfg(unix)]
 #[test]
 fn interrupted_ups_at_random_moments_leave_nothing() {
-    let Some((_engine, dangling)) = clean_engine("interrupted_ups_at_random_moments_leave_nothing", &[IMAGE, RCLONE_IMAGE, MOTO_IMAGE]) else { return };
+    let Some((_engine, dangling)) = clean_engine("interrupted_ups_at_random_moments_leave_nothing", &[IMAGE, RCLONE_IMAGE, LOCALSTACK_IMAGE]) else { return };
     let _cleanup = Cleanup;
     const SEED: u64 = 0x5eed_b3c4_0005;
     const RUNS: usize = 24;
@@ -397,7 +398,7 @@ fn interrupted_ups_at_random_moments_leave_nothing() {
     let mut rng = XorShift(SEED);
     let (mut interrupted, mut finished, mut early) = (0, 0, 0);
     for i in 0..RUNS {
-        // Every third run is rclone (a dependency: moto is started and waited for first).
+        // Every third run is rclone (a dependency: LocalStack is started and waited for first).
         let (profile, delay) = if i % 3 == 2 { ("rclone", rng.millis(0, rclone)) } else { ("ganesha", rng.millis(0, ganesha)) };
         let signal = if rng.next().is_multiple_of(4) { "TERM" } else { "INT" };
         let child = spawn(&["up", profile], &[]);

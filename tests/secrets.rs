@@ -18,7 +18,7 @@ use std::path::Path;
 const GANESHA: &str = "benchhost-test/ganesha:latest";
 const SAMBA: &str = "benchhost-test/samba:latest";
 const POSTGRES: &str = "benchhost-test/postgres:latest";
-const MOTO: &str = "benchhost-test/moto:latest";
+const LOCALSTACK: &str = "benchhost-test/localstack:latest";
 const RCLONE: &str = "benchhost-test/rclone:latest";
 
 /// `(setting, value)`: every secret under test, each a value found nowhere else.
@@ -46,7 +46,7 @@ fn env(results: &Path) -> Vec<(String, String)> {
             ("LEAKY_IMAGE", GANESHA.into()),
             ("SAMBA_IMAGE", SAMBA.into()),
             ("POSTGRES_IMAGE", POSTGRES.into()),
-            ("LOCALSTACK_IMAGE", MOTO.into()),
+            ("LOCALSTACK_IMAGE", LOCALSTACK.into()),
             ("RCLONE_IMAGE", RCLONE.into()),
         ]
         .map(|(k, v)| (k.to_string(), v)),
@@ -113,7 +113,7 @@ fn container_env(container: &str) -> String {
 }
 
 fn engine(test: &str) -> Option<docker::EngineGuard> {
-    for image in [SAMBA, POSTGRES, MOTO, RCLONE] {
+    for image in [SAMBA, POSTGRES, LOCALSTACK, RCLONE] {
         drop(engine_or_skip(test, Some(image))?);
     }
     engine_or_skip(test, Some(GANESHA))

@@ -160,6 +160,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         Ok(report) => {
             obj.insert("outcome".into(), "ready".into());
             obj.insert("containers".into(), serde_json::json!(report.containers));
+            obj.insert("bootstrap_log".into(), serde_json::json!(report.bootstrap_log));
             obj.insert("mount".into(), serde_json::json!(report.mount.as_ref().map(|m| m.display(host_mount::is_root()))));
         }
         Err(e) => {

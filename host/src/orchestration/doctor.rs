@@ -136,7 +136,7 @@ async fn images_check(registry: &Registry, settings: &SettingsSource, os: HostOs
             Status::Warn,
             false,
             format!("not present locally, `up` will pull them: {}", missing.join(", ")),
-            "without a registry: point <PLUGIN>_IMAGE at a local image, build DittoFS from a checkout with DITTOFS_SRC, build the local ones with `make images` (moto stands in for LocalStack: LOCALSTACK_IMAGE=benchhost-test/moto)",
+            "without a registry: `sudo make local-images` builds every local image (the real DittoFS and LocalStack among them) and points .env's <PLUGIN>_IMAGE settings at them (README \"No image registry\")",
         )
     }
 }

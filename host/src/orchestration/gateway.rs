@@ -30,6 +30,29 @@ impl Endpoints {
     }
 }
 
+/// Lines plugins log during bootstrap (info and above, secrets redacted), in order, as
+/// `<plugin>: <line>`; the run record keeps them as `bootstrap_log` (e.g. the version a server
+/// reports). At most [`Notes::CAP`] lines are kept.
+#[derive(Clone, Default)]
+pub struct Notes(Arc<Mutex<Vec<String>>>);
+
+impl Notes {
+    /// Most lines kept for one run.
+    pub const CAP: usize = 256;
+
+    pub fn push(&self, line: String) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() < Self::CAP {
+            lines.push(line);
+        }
+    }
+
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// The address to dial for a port published on `bind` (a wildcard bind is dialled on loopback).
 pub fn dial_address(bind: &str, port: u16) -> SocketAddr {
     let ip: IpAddr = bind.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -46,6 +69,8 @@ pub struct StackGateway {
     /// Services this plugin may exec in (its own only).
     pub own: HashSet<String>,
     pub plugin: String,
+    /// Where this operation's log lines are kept (bootstrap only).
+    pub notes: Option<Notes>,
 }
 
 impl ServiceGateway for StackGateway {
@@ -71,5 +96,11 @@ impl ServiceGateway for StackGateway {
             let ep = self.endpoints.get(service).ok_or_else(|| format!("service {service:?} is not running yet"))?;
             self.engine.exec(&ep.container_id, argv, timeout).await
         })
+    }
+
+    fn note(&self, line: &str) {
+        if let Some(notes) = &self.notes {
+            notes.push(format!("{}: {line}", self.plugin));
+        }
     }
 }

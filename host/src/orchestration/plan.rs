@@ -74,7 +74,7 @@ fn plan_profile<'a>(
             settings.grants.check(&plugin.info, &path.display().to_string())?;
         }
         let ctx = settings.context(&plugin.info, name, host_os);
-        let services = registry.runtime.compose_service(plugin, &ctx).await?;
+        let services = registry.runtime.compose_service(plugin, &ctx).await.map_err(|e| users_setting_error(plugin, settings, e))?;
         let invalid = |message: String| BenchError::InvalidPluginOutput {
             plugin: plugin.info.name.clone(),
             version: plugin.info.version.clone(),
@@ -299,6 +299,24 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// A compose-service error that starts by naming one of the plugin's declared settings which
+/// the user gave (`NAME=…`, `NAME: …`, `NAME must …`) is the user's to fix, not a defect of the
+/// plugin: a [`BenchError::Usage`] (exit 2) keeping the plugin's message and adding where the
+/// value came from. Every other error stays the plugin's (exit 3).
+fn users_setting_error(plugin: &LoadedPlugin, settings: &SettingsSource, e: crate::runtime::PluginError) -> BenchError {
+    let crate::runtime::PluginErrorKind::Reported(message) = &e.kind else { return e.into() };
+    let named = plugin.info.settings.iter().find(|d| {
+        message.strip_prefix(d.name.as_str()).is_some_and(|rest| rest.starts_with('=') || rest.starts_with(": ") || rest.starts_with(' '))
+    });
+    match named.and_then(|d| settings.origin(&d.name).map(|origin| (d, origin))) {
+        Some((d, origin)) => BenchError::Usage(format!(
+            "{message}\n  ({} was set in {origin}; plugin \"{}\" {} refused it in compose-service)",
+            d.name, plugin.info.name, plugin.info.version
+        )),
+        None => e.into(),
+    }
 }
 
 /// An image that came from a setting the user gave (e.g. `LOCALSTACK_IMAGE`) is the user's to

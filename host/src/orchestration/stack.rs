@@ -7,7 +7,7 @@
 
 use super::data_dirs;
 use super::error::BenchError;
-use super::gateway::{dial_address, Endpoint, Endpoints, StackGateway};
+use super::gateway::{dial_address, Endpoint, Endpoints, Notes, StackGateway};
 use super::mount::{mount_command, MountCommand};
 use super::plan::{Plan, PlannedProfile};
 use super::registry::Registry;
@@ -51,6 +51,8 @@ pub struct UpReport {
     pub mount: Option<MountCommand>,
     /// Seconds from the start of `up` to ready.
     pub seconds: f64,
+    /// What the plugins logged while bootstrapping, as `<plugin>: <line>` (see [`Notes`]).
+    pub bootstrap_log: Vec<String>,
 }
 
 pub use super::progress::Progress;
@@ -241,6 +243,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     // Profiles start in waves: every profile whose dependencies are ready and bootstrapped
     // starts at the same time (juicefs: postgres and localstack together, then juicefs).
     let endpoints = Endpoints::default();
+    let notes = Notes::default();
     let mut done: HashSet<&str> = HashSet::new();
     while done.len() < plan.profiles.len() {
         let wave: Vec<&PlannedProfile> = plan
@@ -251,7 +254,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         if wave.is_empty() {
             return Err(BenchError::Other(format!("profiles of {} depend on each other in a cycle", plan.target)));
         }
-        let starts = wave.iter().map(|planned| start_profile(registry, engine, plan, planned, &specs, &creations, &endpoints, opts, progress));
+        let starts = wave.iter().map(|planned| start_profile(registry, engine, plan, planned, &specs, &creations, &endpoints, &notes, opts, progress));
         futures_util::future::try_join_all(starts).await?;
         done.extend(wave.iter().map(|p| p.profile.as_str()));
     }
@@ -269,7 +272,14 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     } else {
         None
     };
-    Ok(UpReport { profile: plan.target.clone(), run_id: opts.run_id.clone(), containers, mount, seconds: progress.elapsed().as_secs_f64() })
+    Ok(UpReport {
+        profile: plan.target.clone(),
+        run_id: opts.run_id.clone(),
+        containers,
+        mount,
+        seconds: progress.elapsed().as_secs_f64(),
+        bootstrap_log: notes.lines(),
+    })
 }
 
 /// Starts one profile's services in order, each once the one before is ready, then bootstraps
@@ -283,6 +293,7 @@ async fn start_profile(
     specs: &[ContainerSpec],
     creations: &Creations,
     endpoints: &Endpoints,
+    notes: &Notes,
     opts: &UpOptions,
     progress: &Progress,
 ) -> Result<(), BenchError> {
@@ -297,7 +308,7 @@ async fn start_profile(
         endpoints.insert(&service.name, Endpoint { container_id: id.clone(), ports });
         progress.step(&format!("{} started ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
 
-        let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name);
+        let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name, None);
         let condition = wanted_condition(plan, &service.name);
         let t = Instant::now();
         let waiting = progress.spinner(&format!("waiting for {} to answer", spec.name));
@@ -306,7 +317,7 @@ async fn start_profile(
         progress.step(&format!("{} ready ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
     }
     let t = Instant::now();
-    let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name);
+    let gateway = gateway_for(engine, plan, planned, endpoints, &plugin.info.name, Some(notes));
     registry.runtime.bootstrap(plugin, &planned.ctx, gateway).await?;
     progress.step(&format!("{} bootstrapped ({:.2}s)", planned.profile, t.elapsed().as_secs_f64()));
     Ok(())
@@ -391,7 +402,7 @@ fn wanted_condition(plan: &Plan, service: &str) -> DependencyCondition {
 }
 
 /// The gateway for `planned`'s plugin: its services plus its dependency profiles' services.
-fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, endpoints: &Endpoints, plugin: &str) -> Arc<StackGateway> {
+fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, endpoints: &Endpoints, plugin: &str, notes: Option<&Notes>) -> Arc<StackGateway> {
     let own: HashSet<String> = planned.services.iter().map(|s| s.name.clone()).collect();
     let mut allowed = own.clone();
     for dep in &planned.depends_on_profiles {
@@ -399,7 +410,7 @@ fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, end
             allowed.extend(p.services.iter().map(|s| s.name.clone()));
         }
     }
-    Arc::new(StackGateway { engine: engine.clone(), endpoints: endpoints.clone(), allowed, own, plugin: plugin.to_string() })
+    Arc::new(StackGateway { engine: engine.clone(), endpoints: endpoints.clone(), allowed, own, plugin: plugin.to_string(), notes: notes.cloned() })
 }
 
 /// Waits until `service` satisfies `condition`. For `healthy`: the plugin's probe answers

@@ -27,6 +27,11 @@ pub trait ServiceGateway: Send + Sync {
         argv: Vec<String>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<ExecResult, String>>;
+
+    /// A line the plugin logged at info level or above during this operation, secrets already
+    /// replaced with `***` and control characters escaped (`warning: ` / `error: ` prefixed).
+    /// The default drops it; the stack keeps bootstrap's for the run record.
+    fn note(&self, _line: &str) {}
 }
 
 /// The gateway of operations that must have no effects (`describe`, `compose-service`,

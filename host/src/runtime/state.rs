@@ -209,6 +209,12 @@ impl wit::Host for State {
             Level::Warn => tracing::warn!("[{p}] {message}"),
             Level::Error => tracing::error!("[{p}] {message}"),
         }
+        match level {
+            Level::Debug => {}
+            Level::Info => self.imports.gateway.note(&message),
+            Level::Warn => self.imports.gateway.note(&format!("warning: {message}")),
+            Level::Error => self.imports.gateway.note(&format!("error: {message}")),
+        }
         Ok(())
     }
 

@@ -12,6 +12,18 @@
 //!   `read-write` and its NFS squash set to `none` like the competitors' `no_root_squash` (§5B, §8);
 //! - default adapters exist on first boot (nfs 12049, smb 1445): they are PUT, never POSTed,
 //!   and only the tested adapter stays enabled (§5, §6).
+//!
+//! What the real v0.29.0 server answers, and what bootstrap therefore checks:
+//! - `POST /api/v1/store/block/remote` answers 201 even when its S3 connectivity check fails
+//!   (the body's `status.status` is then `unhealthy`), and a share on such a store makes
+//!   `POST /api/v1/shares` block for minutes while the S3 client retries: the remote store's
+//!   `GET .../status` is read before the share is created;
+//! - `POST /api/v1/shares` answers 201 even when adding the share to the running server failed,
+//!   and `GET /api/v1/shares/{name}/status` always answers 200: only its body's `status`
+//!   (`healthy`, `degraded`, `unhealthy`, `unknown`; cached for 5 s) tells, so it is polled;
+//! - `PUT /api/v1/adapters/{type}` answers 200 even when restarting the listener failed: only
+//!   `running` in `GET /api/v1/adapters` tells;
+//! - the API listens on IPv4 `0.0.0.0` only, so the container's healthcheck dials `127.0.0.1`.
 
 use benchhost_plugin_sdk::host::{self, Http};
 use benchhost_plugin_sdk::serde_json::{json, Value};
@@ -115,15 +127,74 @@ metrics:
 /// Host port of the Prometheus metrics listener when profiling is on (reference §2B).
 const METRICS_PORT: u16 = 9090;
 
-/// The local `fs` block store's config: path, `max_size` (BENCH_CACHE_SIZE) and, when
-/// BENCH_WAL_ENABLED is set, `durability` (`local`: journal synced before acknowledging;
-/// `writeback`: acknowledged from memory; reference §2B / §6).
-fn local_store_config(cache: u64, wal: Option<bool>) -> Value {
-    let mut config = json!({"path": "/data/content/blocks", "max_size": cache});
+/// The size of one segment of a share's local journal (DittoFS v0.29.0, `pkg/block/journal`):
+/// an S3-backed share frees local space only by evicting whole segments whose bytes are
+/// uploaded, so with a `max_size` of one segment or less, a write larger than `max_size` waits
+/// out its stall (60 s) and fails with NOSPC (measured: 200 MiB cap, 1 GiB write). Above it, a
+/// write larger than the cap waits for uploads and succeeds (measured against LocalStack:
+/// 300 MiB cap and 1 GiB; 1 GiB cap and 8 GiB).
+const JOURNAL_SEGMENT: u64 = 256 << 20;
+
+/// `max_size` of a share with no remote store (`dittofs-badger-fs`): there the local store is
+/// the storage, not a cache, and nothing can be evicted, so `max_size` is the share's capacity.
+/// 1 PiB: the volume's free space is the limit, as for the other local-disk systems.
+const LOCAL_ONLY_MAX_SIZE: u64 = 1 << 50;
+
+/// `BENCH_CACHE_SIZE` in bytes for a profile; `s3` profiles refuse a cap a write cannot get past.
+fn cache_size(value: &str, s3: bool) -> Result<u64, String> {
+    let bytes = parse_size(value).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
+    if s3 && bytes <= JOURNAL_SEGMENT {
+        return Err(format!(
+            "BENCH_CACHE_SIZE={value} is too small for DittoFS on S3: its journal frees space in whole 256 MiB segments, \
+             so with a cap of 256 MiB or less any write larger than the cap fails (NOSPC); use 512MiB or more"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The local `fs` block store's config: path, `max_size` and, when BENCH_WAL_ENABLED is set,
+/// `durability`. On an S3-backed share `max_size` is BENCH_CACHE_SIZE, the hard cap of the
+/// share's local journal and cache (a write that finds it full waits for uploads to free space);
+/// on a local-only share it is [`LOCAL_ONLY_MAX_SIZE`]. `durability`: `local` (DittoFS's
+/// default: data and metadata are synced before a write or COMMIT is acknowledged, S3 uploads
+/// are asynchronous) or `writeback` (only the per-operation metadata sync is deferred to a
+/// background ticker; data still goes through the synced journal, which cannot be turned off).
+fn local_store_config(max_size: u64, wal: Option<bool>) -> Value {
+    let mut config = json!({"path": "/data/content/blocks", "max_size": max_size});
     if let Some(wal) = wal {
         config["durability"] = json!(if wal { "local" } else { "writeback" });
     }
     config
+}
+
+/// The metadata store's `relaxed_durability` (badger and postgres): true, DittoFS's own default
+/// (namespace operations such as create, rename, remove are acknowledged before their commit is
+/// synced; a background sync follows within a bounded interval; file-size and block-manifest
+/// commits stay synchronous), unless BENCH_WAL_ENABLED=1, which syncs every metadata commit.
+/// Always sent explicitly, so the run does not depend on the server's default.
+fn relaxed_durability(wal: Option<bool>) -> bool {
+    wal != Some(true)
+}
+
+/// The metadata store's create body for `meta`.
+fn metadata_store_body(ctx: &Context, meta: Meta, relaxed: bool) -> Value {
+    let config = match meta {
+        Meta::Badger => json!({"path": "/data/metadata/badger", "relaxed_durability": relaxed}),
+        Meta::Postgres => json!({
+            "host": "postgres",
+            "port": 5432,
+            "user": ctx.setting("POSTGRES_USER"),
+            "password": ctx.setting("POSTGRES_PASSWORD"),
+            "database": ctx.setting("POSTGRES_DB"),
+            "sslmode": "disable",
+            "relaxed_durability": relaxed,
+        }),
+    };
+    let kind = match meta {
+        Meta::Badger => "badger",
+        Meta::Postgres => "postgres",
+    };
+    json!({"name": META_STORE, "type": kind, "config": config.to_string()})
 }
 
 /// The config file: [`CONFIG_YAML`], with `controlplane.pprof` (`/debug/pprof/*` on the API
@@ -157,8 +228,14 @@ impl Plugin for Dittofs {
             ))
             .s3_settings()
             .postgres_settings()
-            .cache_size_setting("DittoFS: the local fs block store's max_size")
-            .wal_setting("DittoFS: the local fs block store's durability, 1 = local, 0 = writeback")
+            .cache_size_setting(
+                "DittoFS on S3: the local fs block store's max_size, the hard cap of the share's journal and cache (more than 256 MiB); \
+                 dittofs-badger-fs has no cache and no cap",
+            )
+            .wal_setting(
+                "DittoFS: 1 = durability `local`, metadata relaxed_durability false; 0 = durability `writeback` (data still journaled); \
+                 empty = DittoFS's defaults (`local`, relaxed_durability true)",
+            )
             .profiling_setting("DittoFS: controlplane.pprof (/debug/pprof/* on the API port 8080, admin JWT) and Prometheus metrics on port 9090")
     }
 
@@ -170,9 +247,14 @@ impl Plugin for Dittofs {
         }
         let profiling = ctx.setting_flag("BENCH_PROFILING")?.unwrap_or(false);
         ctx.setting_flag("BENCH_WAL_ENABLED")?;
+        // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
+        let cache = ctx.setting("BENCH_CACHE_SIZE");
+        if !cache.starts_with("${") {
+            cache_size(cache, v.s3)?;
+        }
         let mut svc = Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
             .command(&["start", "--foreground", "--config", "/config/config.yaml"])
-            .file("/config/config.yaml", &config_yaml(profiling))
+            .file("/config/config.yaml", config_yaml(profiling))
             .env("DITTOFS_CONTROLPLANE_SECRET", secret)
             .env("DITTOFS_ADMIN_INITIAL_PASSWORD", ctx.setting("DITTOFS_ADMIN_PASSWORD"))
             .env("DITTOFS_LOGGING_LEVEL", "INFO")
@@ -187,7 +269,8 @@ impl Plugin for Dittofs {
             // The image's dirs are owned by uid 65532; named volumes inherit that ownership.
             .volume("metadata", "/data/metadata")
             .volume("content", "/data/content")
-            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://localhost:8080/health/ready"], 1_000, 5_000, 120))
+            // The API listens on IPv4 only; `localhost` may resolve to ::1 first.
+            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready"], 1_000, 5_000, 120))
             .stop_signal("SIGTERM", 30_000);
         if profiling {
             svc = svc.publish(METRICS_PORT, METRICS_PORT);
@@ -209,31 +292,25 @@ impl Plugin for Dittofs {
         let v = variant(ctx)?;
         let token = login(ctx)?;
         let api = Api { token };
+        log_version();
 
-        let meta = match v.meta {
-            Meta::Badger => json!({"name": META_STORE, "type": "badger", "config": json!({"path": "/data/metadata/badger"}).to_string()}),
-            Meta::Postgres => json!({"name": META_STORE, "type": "postgres", "config": json!({
-                "host": "postgres",
-                "port": 5432,
-                "user": ctx.setting("POSTGRES_USER"),
-                "password": ctx.setting("POSTGRES_PASSWORD"),
-                "database": ctx.setting("POSTGRES_DB"),
-                "sslmode": "disable",
-            }).to_string()}),
-        };
-        api.ensure("/api/v1/store/metadata", META_STORE, meta)?;
-        let cache = parse_size(ctx.setting("BENCH_CACHE_SIZE")).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
-        api.ensure(
-            "/api/v1/store/block/local",
-            LOCAL_STORE,
-            json!({"name": LOCAL_STORE, "type": "fs", "config": local_store_config(cache, ctx.setting_flag("BENCH_WAL_ENABLED")?).to_string()}),
-        )?;
+        let wal = ctx.setting_flag("BENCH_WAL_ENABLED")?;
+        let relaxed = relaxed_durability(wal);
+        api.ensure("/api/v1/store/metadata", META_STORE, metadata_store_body(ctx, v.meta, relaxed))?;
+        let max_size = if v.s3 { cache_size(ctx.setting("BENCH_CACHE_SIZE"), true)? } else { LOCAL_ONLY_MAX_SIZE };
+        let local = local_store_config(max_size, wal);
+        api.ensure("/api/v1/store/block/local", LOCAL_STORE, json!({"name": LOCAL_STORE, "type": "fs", "config": local.to_string()}))?;
+        host::info(&format!(
+            "durability: local block store {LOCAL_STORE} durability={} max_size={max_size}; metadata store {META_STORE} relaxed_durability={relaxed}",
+            local["durability"].as_str().unwrap_or("local (DittoFS's default)")
+        ));
         let mut share = json!({
             "name": SHARE,
             "metadata_store_id": META_STORE,
             "local_block_store": LOCAL_STORE,
             "default_permission": "read-write",
         });
+        let mut stores = format!("metadata store {META_STORE}, local block store {LOCAL_STORE}");
         if v.s3 {
             let s3 = json!({
                 "bucket": ctx.setting("S3_BUCKET"),
@@ -249,28 +326,41 @@ impl Plugin for Dittofs {
                 REMOTE_STORE,
                 json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}),
             )?;
+            // The store is created (201) even when S3 does not answer; a share on it would make
+            // POST /shares wait minutes for the S3 client's retries. Its status says at once.
+            let status = api.status(&format!("/api/v1/store/block/remote/{REMOTE_STORE}/status"))?;
+            if status.0 != "healthy" {
+                return Err(format!(
+                    "remote block store {REMOTE_STORE} (bucket {:?} at S3_ENDPOINT={}) is {}: {}; check S3_ENDPOINT, S3_BUCKET and the keys, and that the bucket exists",
+                    ctx.setting("S3_BUCKET"),
+                    ctx.setting("S3_ENDPOINT"),
+                    status.0,
+                    status.1
+                ));
+            }
             share["remote_block_store"] = json!(REMOTE_STORE);
+            stores.push_str(&format!(", remote block store {REMOTE_STORE} (bucket {} at {})", ctx.setting("S3_BUCKET"), ctx.setting("S3_ENDPOINT")));
         }
         let share_key = SHARE.trim_start_matches('/');
         api.ensure("/api/v1/shares", share_key, share)?;
-        // Share create answers 201 even when adding it to the runtime failed (§5): check.
-        let status = api.request("GET", &format!("/api/v1/shares/{share_key}/status"), None)?;
-        if !status.is_success() {
-            return Err(format!("share {SHARE} was created but its status is HTTP {}: {}", status.status, status.text()));
-        }
+        // Share create answers 201 even when adding it to the runtime failed, and the status
+        // endpoint always answers 200: its body's `status` tells (cached 5 s, so poll).
+        api.wait_share_healthy(share_key, &stores)?;
         // Only the adapter under test runs (seed); both exist from first boot, so PUT (§5).
         match v.proto {
             Proto::Nfs => {
                 api.expect_ok("PATCH", &format!("/api/v1/shares/{share_key}/adapters/nfs/config"), json!({"squash": "none"}))?;
                 api.adapter("nfs", json!({"enabled": true, "port": NFS_PORT}))?;
                 api.adapter("smb", json!({"enabled": false}))?;
-                api.wait_adapter_running("nfs")?;
+                api.wait_adapter_running("nfs", true)?;
+                api.wait_adapter_running("smb", false)?;
                 host::info(&format!("share {SHARE} served over NFS on port {NFS_PORT}"));
             }
             Proto::Smb => {
                 api.adapter("smb", json!({"enabled": true, "port": SMB_PORT}))?;
                 api.adapter("nfs", json!({"enabled": false}))?;
-                api.wait_adapter_running("smb")?;
+                api.wait_adapter_running("smb", true)?;
+                api.wait_adapter_running("nfs", false)?;
                 host::info(&format!("share {SHARE} served over SMB on port {SMB_PORT}"));
             }
         }
@@ -331,6 +421,20 @@ fn login(ctx: &Context) -> Result<String, String> {
     Ok(token)
 }
 
+/// Logs the version the running server reports (`dfs version --short`; the published image and
+/// `tests/images/dittofs` both have the binary at /app/dfs). Never fails bootstrap.
+fn log_version() {
+    match host::exec(SERVICE, &["/app/dfs", "version", "--short"], 5_000) {
+        // cobra prints the version on stderr.
+        Ok(out) if out.exit_code == 0 => {
+            let version = format!("{}{}", out.stdout, out.stderr);
+            host::info(&format!("DittoFS version {} (dfs version --short)", version.trim()));
+        }
+        Ok(out) => host::log(host::Level::Warn, &format!("dfs version --short exited {}: {}", out.exit_code, out.stderr.trim())),
+        Err(e) => host::log(host::Level::Warn, &format!("dfs version --short: {e}")),
+    }
+}
+
 /// An authenticated API session.
 struct Api {
     token: String,
@@ -339,6 +443,10 @@ struct Api {
 impl Api {
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<host::HttpResponse, String> {
         let mut req = Http::new(method, SERVICE, API, path).bearer(&self.token);
+        if method != "GET" {
+            // Creating a share opens its stores and hot-reloads the adapters: allow it time.
+            req = req.timeout_ms(60_000);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -392,17 +500,50 @@ impl Api {
         }
     }
 
-    /// Polls `GET /api/v1/adapters` until `kind` reports `running: true` (up to 30 s).
-    fn wait_adapter_running(&self, kind: &str) -> Result<(), String> {
+    /// GET a status endpoint: the health report's (`status`, `message`).
+    fn status(&self, path: &str) -> Result<(String, String), String> {
+        let r = self.request("GET", path, None)?;
+        if !r.is_success() {
+            return Err(format!("GET {path}: HTTP {} {}", r.status, r.text()));
+        }
+        let body = r.json()?;
+        let status = body["status"].as_str().ok_or_else(|| format!("GET {path}: no status in {body}"))?.to_string();
+        Ok((status, body["message"].as_str().unwrap_or("no message").to_string()))
+    }
+
+    /// Polls `GET /api/v1/shares/{key}/status` until its body says `healthy` (up to 15 s: the
+    /// server caches a report for 5 s). The error names the share, its `stores`, and the last
+    /// status and message.
+    fn wait_share_healthy(&self, key: &str, stores: &str) -> Result<(), String> {
+        let path = format!("/api/v1/shares/{key}/status");
+        let mut last = (String::new(), String::new());
+        for _ in 0..30 {
+            last = self.status(&path)?;
+            if last.0 == "healthy" {
+                return Ok(());
+            }
+            host::sleep(500);
+        }
+        Err(format!(
+            "share {SHARE} ({stores}) is {} after 15 s: {}; the server log (`benchhost logs`) says why it did not load",
+            last.0, last.1
+        ))
+    }
+
+    /// Polls `GET /api/v1/adapters` until `kind` reports `running: running` (up to 10 s; the
+    /// real server starts a listener within the PUT): the PUT that enables or disables it
+    /// answers 200 even when restarting the listener failed.
+    fn wait_adapter_running(&self, kind: &str, running: bool) -> Result<(), String> {
         let mut last = String::new();
-        for _ in 0..150 {
+        for _ in 0..50 {
             let r = self.request("GET", "/api/v1/adapters", None)?;
             if r.is_success() {
                 let list = r.json()?;
                 let entry = list.as_array().and_then(|a| a.iter().find(|e| e["type"] == kind)).cloned();
                 match entry {
-                    Some(e) if e["running"] == json!(true) => return Ok(()),
+                    Some(e) if e["running"] == json!(running) => return Ok(()),
                     Some(e) => last = format!("adapter {kind} is {e}"),
+                    None if !running => return Ok(()),
                     None => last = format!("adapter {kind} is not listed"),
                 }
             } else {
@@ -410,7 +551,8 @@ impl Api {
             }
             host::sleep(200);
         }
-        Err(format!("the {kind} adapter did not start within 30 s ({last})"))
+        let want = if running { "start" } else { "stop" };
+        Err(format!("the {kind} adapter did not {want} within 10 s ({last}); the server log (`benchhost logs`) says why"))
     }
 }
 
@@ -428,6 +570,23 @@ mod profiling_and_wal_tests {
         assert!(on.contains("  pprof: true"), "{on}");
         assert!(on.contains("metrics:\n  enabled: true\n  host: 0.0.0.0\n  port: 9090\n"), "{on}");
         assert!(on.contains("logging:\n  level: INFO"), "INFO logging stays: {on}");
+    }
+
+    #[test]
+    fn cache_size_refuses_a_cap_of_one_journal_segment_on_s3() {
+        assert_eq!(cache_size("1GiB", true), Ok(1 << 30));
+        assert_eq!(cache_size("257MiB", true), Ok(257 << 20));
+        let err = cache_size("256MiB", true).unwrap_err();
+        assert!(err.starts_with("BENCH_CACHE_SIZE=256MiB is too small for DittoFS on S3") && err.contains("512MiB"), "{err}");
+        assert_eq!(cache_size("16MiB", false), Ok(16 << 20), "no floor without S3");
+        assert!(cache_size("lots", true).unwrap_err().contains("BENCH_CACHE_SIZE"));
+    }
+
+    #[test]
+    fn wal_maps_to_relaxed_durability() {
+        assert!(relaxed_durability(None), "DittoFS's default");
+        assert!(relaxed_durability(Some(false)));
+        assert!(!relaxed_durability(Some(true)));
     }
 
     #[test]

