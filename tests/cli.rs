@@ -114,3 +114,21 @@ fn a_setting_the_plugin_refuses_is_the_users_error_with_its_origin() {
     assert!(err.contains("DITTOFS_JWT_SECRET must be at least 32 characters") && err.contains("set in the environment"), "{err}");
     assert!(!err.contains("short"), "the secret value is not echoed: {err}");
 }
+
+/// Values the real servers would refuse only after containers started are refused by the
+/// plugins before anything runs, as the user's errors (exit 2) with their origin.
+#[test]
+fn settings_the_servers_would_refuse_later_are_the_users_errors_before_anything_starts() {
+    for (setting, value, wanted) in [
+        ("S3_BUCKET", "Bad_Bucket!", "S3_BUCKET=\"Bad_Bucket!\" is not a valid bucket name"),
+        ("S3_ENDPOINT", "not-a-url", "S3_ENDPOINT=\"not-a-url\" is not an http:// or https:// URL"),
+        ("DITTOFS_ADMIN_PASSWORD", "abc", "DITTOFS_ADMIN_PASSWORD must be at least 8 characters (it has 3)"),
+        ("BENCH_CPU_LIMIT", "abc", "BENCH_CPU_LIMIT=\"abc\" (from the environment) is not a number of CPUs"),
+    ] {
+        let out = benchhost(&["up", "dittofs-badger-s3", "--dry-run"], &[(setting, value)]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{setting}={value}: {err}");
+        assert!(err.contains(wanted), "{setting}={value}: {err}");
+        assert!(!err.contains("defect of the plugin"), "{err}");
+    }
+}

@@ -24,18 +24,24 @@ fi
 # shellcheck source=tests/lib/apt-sources.sh
 source tests/lib/apt-sources.sh
 
-engine_answers() { docker info >/dev/null 2>&1; }
+# `docker info` bounded in time (a hung engine must not hang the set-up); its error in $engine_error.
+engine_error=
+engine_answers() { engine_error=$(timeout 20 docker info 2>&1 >/dev/null) && return 0; [[ -n "$engine_error" ]] || engine_error="docker info did not answer within 20 s"; return 1; }
+# An engine chosen by the environment or the CLI's context is someone else's to start.
+engine_elsewhere() { [[ -n "${DOCKER_HOST:-}" || ( -n "${DOCKER_CONTEXT:-}" && "${DOCKER_CONTEXT}" != default ) ]]; }
 
 # What to install is decided by what answers, not by which binaries exist: a machine may ship the
 # Docker CLI with no engine behind it (then Debian's docker.io brings dockerd).
 missing=()
 command -v docker >/dev/null || missing+=(docker.io)
 if ! command -v docker >/dev/null || ! engine_answers; then
-    if [[ -z "${DOCKER_HOST:-}" ]] && ! command -v dockerd >/dev/null; then
+    if ! engine_elsewhere && ! command -v dockerd >/dev/null; then
         [[ " ${missing[*]} " == *" docker.io "* ]] || missing+=(docker.io)
     fi
 fi
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# debootstrap of Debian checks the archive's signature (a non-Debian host lacks the keys).
+[[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
 command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
 command -v smbclient >/dev/null || missing+=(smbclient)
 command -v psql >/dev/null || missing+=(postgresql-client)
@@ -52,8 +58,12 @@ if ((${#missing[@]})); then
 fi
 
 if ! engine_answers; then
-    if [[ -n "${DOCKER_HOST:-}" ]]; then
-        die "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer (\`docker info\`): start it there, or unset DOCKER_HOST to use a local engine, then rerun"
+    if engine_elsewhere; then
+        die "the Docker engine of DOCKER_HOST=${DOCKER_HOST:-} DOCKER_CONTEXT=${DOCKER_CONTEXT:-} does not answer ($engine_error): start it there, or unset them to use a local engine, then rerun"
+    elif [[ "$engine_error" == *"permission denied"* ]]; then
+        die "the Docker engine runs but this user may not use it ($engine_error): add yourself to the docker group (\`sudo usermod -aG docker $USER\`, then log in again) or run as root"
+    elif pgrep -x dockerd >/dev/null; then
+        die "dockerd is running but does not answer ($engine_error): look at its log, or restart it, then rerun"
     elif [[ $EUID -eq 0 ]] && command -v dockerd >/dev/null; then
         say "starting dockerd in the background (log: /tmp/benchhost-dockerd.log)"
         setsid dockerd >/tmp/benchhost-dockerd.log 2>&1 < /dev/null &

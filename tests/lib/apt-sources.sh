@@ -32,17 +32,21 @@ _apt_source_pairs() {
     done
 }
 
+# Debian's suite names (codenames and aliases): a source of another distribution (an Ubuntu
+# runner's archive) is never taken for Debian's.
+_DEBIAN_SUITES='^(buster|bullseye|bookworm|trixie|forky|duke|sid|oldoldstable|oldstable|stable|testing|unstable)(-updates|-security|-backports)?$'
+
 debian_mirror() {
     if [[ -n "${DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_MIRROR"; return; fi
     local uri
-    uri=$(_apt_source_pairs | awk '$2 !~ /-security$/ && $2 !~ /-updates$/ && $2 !~ /-backports$/ { print $1; exit }')
-    [[ -n "$uri" ]] || { echo "no Debian archive in the configured apt sources (/etc/apt/sources.list*); set DEBIAN_MIRROR" >&2; return 1; }
+    uri=$(_apt_source_pairs | awk -v re="$_DEBIAN_SUITES" '$2 ~ re && $2 !~ /-(security|updates|backports)$/ { print $1; exit }')
+    [[ -n "$uri" ]] || { echo "no Debian archive in the configured apt sources (/etc/apt/sources.list*): this is not a Debian machine, or its sources name none; set DEBIAN_MIRROR to a Debian mirror" >&2; return 1; }
     printf '%s\n' "${uri%/}"
 }
 
 debian_security_mirror() {
     if [[ -n "${DEBIAN_SECURITY_MIRROR:-}" ]]; then printf '%s\n' "$DEBIAN_SECURITY_MIRROR"; return; fi
-    _apt_source_pairs | awk '$2 ~ /-security$/ { sub(/\/$/, "", $1); print $1; exit }'
+    _apt_source_pairs | awk -v re="$_DEBIAN_SUITES" '$2 ~ re && $2 ~ /-security$/ { sub(/\/$/, "", $1); print $1; exit }'
 }
 
 apt_with_suite() {

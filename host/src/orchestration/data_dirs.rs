@@ -2,17 +2,17 @@
 //! a bind of `<BENCH_DATA_DIR>/<profile>/<volume>`, a directory `up` creates empty (so the engine
 //! fills it from the image, ownership included) and `down`/`clean` remove with the volume.
 //!
-//! Only directories benchhost made are ever removed: a per-volume directory that already holds
-//! something is refused before anything is created, and removal takes only a path whose last
-//! component is the volume's own name.
+//! Only directories benchhost made are ever removed: a per-volume directory that already exists
+//! (empty or not) is refused before anything is created, and removal takes only a path whose
+//! last component is the volume's own name.
 
 use super::error::BenchError;
 use crate::engine::DockerEngine;
 use std::path::{Component, Path, PathBuf};
 
 /// Creates `<root>/<profile>/<volume>` for each of `volumes` (in order) and returns them; every
-/// entry is `None` when `root` is `None`. Errors (exit 2) name the directory: one that exists
-/// and is not empty (never adopted), or one that cannot be created. On error, the directories
+/// entry is `None` when `root` is `None`. Errors (exit 2) name the directory: one that already
+/// exists (never adopted), or one that cannot be created. On error, the directories
 /// this call created are removed again.
 pub fn prepare(root: Option<&Path>, profile: &str, volumes: &[&str]) -> Result<Vec<Option<PathBuf>>, BenchError> {
     let Some(root) = root else { return Ok(vec![None; volumes.len()]) };
@@ -20,16 +20,18 @@ pub fn prepare(root: Option<&Path>, profile: &str, volumes: &[&str]) -> Result<V
     let mut out = Vec::new();
     for v in volumes {
         let dir = root.join(profile).join(v);
-        let result = match std::fs::read_dir(&dir).map(|mut entries| entries.next().is_none()) {
-            Ok(false) => Err(format!(
-                "BENCH_DATA_DIR: {} already exists and is not empty; benchhost keeps its data only in directories it creates\n  hint: remove it (`sudo rm -rf {}`) or point BENCH_DATA_DIR elsewhere",
+        // Any directory already there is not one this run made (an empty one included: the
+        // engine would change its owner and mode, and `down` would delete it).
+        let result = if std::fs::symlink_metadata(&dir).is_ok() {
+            Err(format!(
+                "BENCH_DATA_DIR: {} already exists; benchhost keeps its data only in directories it creates (and removes)\n  hint: move it away or remove it (`sudo rm -rf {}`), or point BENCH_DATA_DIR elsewhere",
                 dir.display(),
                 dir.display()
-            )),
-            Ok(true) => Ok(()),
-            Err(_) => std::fs::create_dir_all(&dir)
+            ))
+        } else {
+            std::fs::create_dir_all(&dir)
                 .map(|()| made.push(dir.clone()))
-                .map_err(|e| format!("BENCH_DATA_DIR: cannot create {}: {e}\n  hint: choose a directory you can write, or create it first", dir.display())),
+                .map_err(|e| format!("BENCH_DATA_DIR: cannot create {}: {e}\n  hint: choose a directory you can write, or create it first", dir.display()))
         };
         if let Err(message) = result {
             for d in &made {
@@ -62,9 +64,11 @@ pub fn remove(dir: &str, volume: &str) -> Result<(), BenchError> {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(BenchError::Other(format!(
-                "cannot remove the data directory {dir} of volume {volume}: {e}\n  hint: files written by the container may belong to another user: `sudo rm -rf {dir}`, then run the command again"
-            )))
+            let hint = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => format!("files written by the container may belong to another user: `sudo rm -rf {dir}`, then run the command again"),
+                _ => format!("something may still be mounted or open under it (`grep {dir} /proc/mounts`); free it, then run the command again"),
+            };
+            return Err(BenchError::Other(format!("cannot remove the data directory {dir} of volume {volume}: {e}\n  hint: {hint}")));
         }
     }
     if let Some(profile_dir) = path.parent() {
@@ -119,9 +123,14 @@ mod tests {
         std::fs::write(users.join("mine.txt"), b"user data").unwrap();
         let err = prepare(Some(&root), "samba", &["benchhost-samba-aaa", "benchhost-samba-share"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("already exists and is not empty") && err.to_string().contains("benchhost-samba-share"), "{err}");
+        assert!(err.to_string().contains("already exists;") && err.to_string().contains("benchhost-samba-share"), "{err}");
         assert!(!root.join("samba").join("benchhost-samba-aaa").exists(), "the directory made before the refusal is removed");
         assert_eq!(std::fs::read(users.join("mine.txt")).unwrap(), b"user data");
+        // An empty one is not adopted either.
+        std::fs::remove_file(users.join("mine.txt")).unwrap();
+        let err = prepare(Some(&root), "samba", &["benchhost-samba-share"]).unwrap_err();
+        assert!(err.to_string().contains("already exists;"), "{err}");
+        assert!(users.is_dir());
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -136,7 +136,7 @@ async fn images_check(registry: &Registry, settings: &SettingsSource, os: HostOs
             Status::Warn,
             false,
             format!("not present locally, `up` will pull them: {}", missing.join(", ")),
-            "without a registry: `sudo make local-images` builds every local image (the real DittoFS and LocalStack among them) and points .env's <PLUGIN>_IMAGE settings at them (README \"No image registry\")",
+            "without a registry: `make local-images` (as root) builds every local image (the real DittoFS and LocalStack among them) and points .env's <PLUGIN>_IMAGE settings at them (README \"No image registry\"); kernel-nfs's image has no local recipe and needs a registry",
         )
     }
 }

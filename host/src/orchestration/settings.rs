@@ -93,6 +93,11 @@ impl SettingsSource {
         }
     }
 
+    /// ` (from <origin>)` for messages about the user's value of `name`; empty when unset.
+    fn from(&self, name: &str) -> String {
+        self.origin(name).map(|o| format!(" (from {o})")).unwrap_or_default()
+    }
+
     /// The raw value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
@@ -116,14 +121,14 @@ impl SettingsSource {
             .parse()
             .ok()
             .filter(|c: &f64| (0.01..=1024.0).contains(c))
-            .ok_or_else(|| BenchError::Usage(format!("BENCH_CPU_LIMIT={cpu_raw:?} is not a number of CPUs between 0.01 and 1024 (e.g. 2 or 1.5)")))?;
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_CPU_LIMIT={cpu_raw:?}{} is not a number of CPUs between 0.01 and 1024 (e.g. 2 or 1.5)", self.from("BENCH_CPU_LIMIT"))))?;
         let mem_raw = self.get("BENCH_MEM_LIMIT").unwrap_or("4g");
-        let memory_bytes = parse_size(mem_raw).map_err(|e| BenchError::Usage(format!("BENCH_MEM_LIMIT: {e}")))?;
+        let memory_bytes = parse_size(mem_raw).map_err(|e| BenchError::Usage(format!("BENCH_MEM_LIMIT{}: {e}", self.from("BENCH_MEM_LIMIT"))))?;
         if memory_bytes < 64 << 20 {
-            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?} is below 64M; a storage server needs more")));
+            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?}{} is below 64M; a storage server needs more", self.from("BENCH_MEM_LIMIT"))));
         }
         if memory_bytes > 1 << 50 {
-            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?} is more than 1 PiB; give a real size such as 4g")));
+            return Err(BenchError::Usage(format!("BENCH_MEM_LIMIT={mem_raw:?}{} is more than 1 PiB; give a real size such as 4g", self.from("BENCH_MEM_LIMIT"))));
         }
         let timeout_raw = self.get("BENCH_STARTUP_TIMEOUT").unwrap_or("180");
         let startup_timeout = timeout_raw
@@ -132,10 +137,10 @@ impl SettingsSource {
             .ok()
             .filter(|s| (1..=86_400).contains(s))
             .map(Duration::from_secs)
-            .ok_or_else(|| BenchError::Usage(format!("BENCH_STARTUP_TIMEOUT={timeout_raw:?} is not a number of seconds between 1 and 86400")))?;
+            .ok_or_else(|| BenchError::Usage(format!("BENCH_STARTUP_TIMEOUT={timeout_raw:?}{} is not a number of seconds between 1 and 86400", self.from("BENCH_STARTUP_TIMEOUT"))))?;
         let bind_address = self.get("BENCH_BIND_ADDRESS").unwrap_or("127.0.0.1").to_string();
         if bind_address.parse::<std::net::IpAddr>().is_err() {
-            return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?} is not an IP address")));
+            return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?}{} is not an IP address", self.from("BENCH_BIND_ADDRESS"))));
         }
         let tmpfs = self.flag("BENCH_TMPFS")?.unwrap_or(false);
         let data_dir = self.data_dir()?;
@@ -151,17 +156,20 @@ impl SettingsSource {
     /// directory); `None` when unset or empty. Errors: not a directory, or a path with `..`.
     fn data_dir(&self) -> Result<Option<PathBuf>, BenchError> {
         let Some(raw) = self.get("BENCH_DATA_DIR").filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+        if raw.trim() != raw {
+            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}{} starts or ends with whitespace\n  hint: give the directory without surrounding spaces", self.from("BENCH_DATA_DIR"))));
+        }
         let path = Path::new(raw);
         if path.components().any(|c| c == std::path::Component::ParentDir) {
-            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?} has a `..` component\n  hint: give the directory without `..`, e.g. /srv/bench-data")));
+            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}{} has a `..` component\n  hint: give the directory without `..`, e.g. /srv/bench-data", self.from("BENCH_DATA_DIR"))));
         }
         let path = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            std::env::current_dir().map_err(|e| BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}: the working directory is unreadable ({e}); give an absolute path")))?.join(path)
+            std::env::current_dir().map_err(|e| BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}{}: the working directory is unreadable ({e}); give an absolute path", self.from("BENCH_DATA_DIR"))))?.join(path)
         };
         if path.exists() && !path.is_dir() {
-            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?} exists and is not a directory\n  hint: point it at a directory on the disk to measure (it is created when missing)")));
+            return Err(BenchError::Usage(format!("BENCH_DATA_DIR={raw:?}{} exists and is not a directory\n  hint: point it at a directory on the disk to measure (it is created when missing)", self.from("BENCH_DATA_DIR"))));
         }
         Ok(Some(path))
     }
@@ -174,7 +182,7 @@ impl SettingsSource {
             Some(v) if v.is_empty() => Ok(None),
             Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(Some(true)),
             Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(Some(false)),
-            Some(v) => Err(BenchError::Usage(format!("{name}={v:?} is not a yes/no value; use 1 or 0"))),
+            Some(v) => Err(BenchError::Usage(format!("{name}={v:?}{} is not a yes/no value; use 1 or 0", self.from(name)))),
         }
     }
 
@@ -259,6 +267,8 @@ mod tests {
         assert_eq!(at(&[("BENCH_DATA_DIR", "/srv/bench")]).unwrap().data_dir, Some(PathBuf::from("/srv/bench")));
         let rel = at(&[("BENCH_DATA_DIR", "data")]).unwrap().data_dir.unwrap();
         assert!(rel.is_absolute() && rel.ends_with("data"), "{}", rel.display());
+        let e = at(&[("BENCH_DATA_DIR", " /srv/bench")]).unwrap_err().to_string();
+        assert!(e.contains("whitespace"), "{e}");
         let e = at(&[("BENCH_DATA_DIR", "/srv/../etc")]).unwrap_err().to_string();
         assert!(e.contains("BENCH_DATA_DIR") && e.contains(".."), "{e}");
         let e = at(&[("BENCH_DATA_DIR", "/etc/hostname")]).unwrap_err().to_string();

@@ -372,6 +372,9 @@ pub(super) fn run_labels(plan: &Plan, opts: &UpOptions) -> HashMap<String, Strin
     labels
 }
 
+/// The images `tests/images/build.sh NAME` builds (a recipe each; ganesha's is in the script).
+const LOCAL_IMAGES: &[&str] = &["dittofs", "ganesha", "juicefs", "localstack", "moto", "postgres", "rclone", "samba"];
+
 /// The hint shown when an image is missing.
 fn image_hint(plugin: &crate::runtime::contract::PluginInfo, image: &str) -> String {
     let setting = plugin.settings.iter().find(|s| s.name.ends_with("_IMAGE")).map(|s| s.name.clone());
@@ -385,7 +388,11 @@ fn image_hint(plugin: &crate::runtime::contract::PluginInfo, image: &str) -> Str
     if image.starts_with("benchhost") {
         // benchhost/* and benchhost-test/* images are built locally; no registry has them.
         let name = image.split('/').nth(1).and_then(|r| r.split(':').next()).unwrap_or(&plugin.name);
-        format!("this image is built locally, not pulled: run `tests/images/build.sh {name}` (as root), or {point}")
+        if LOCAL_IMAGES.contains(&name) {
+            format!("this image is built locally, not pulled: run `tests/images/build.sh {name}` (as root), or {point}")
+        } else {
+            format!("no local recipe builds {image} (tests/images/ has: {}); {point}", LOCAL_IMAGES.join(", "))
+        }
     } else {
         format!("make its registry reachable (`docker pull {image}`), or {point}")
     }
@@ -861,4 +868,20 @@ pub async fn status(engine: &DockerEngine) -> Result<Vec<ProfileStatus>, BenchEr
         by_profile.get_mut(&p).unwrap().volumes.push(v.name.clone());
     }
     Ok(by_profile.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_images_are_the_recipes_in_tests_images() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/images");
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("recipe.sh").is_file() || e.file_name() == "ganesha")
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, super::LOCAL_IMAGES, "LOCAL_IMAGES must list every tests/images/NAME");
+    }
 }

@@ -413,10 +413,13 @@ pub fn printable_text(s: &str) -> String {
         .collect()
 }
 
-/// Replaces every occurrence of each secret (3+ characters) in `text` with `***`.
+/// Replaces every occurrence of each secret (3+ characters) in `text` with `***`, longest
+/// first, so a secret that contains another (`bench1xyz`, `bench1`) is hidden whole.
 pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 3) {
+    for s in ordered {
         out = out.replace(s.as_str(), "***");
     }
     out

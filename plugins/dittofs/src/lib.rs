@@ -1,17 +1,18 @@
 //! DittoFS v0.29 (marmos91/dittofs) in Docker, provisioned over its REST API.
 //!
-//! Protocol facts come from `shared/reference/dittofs.md` (DittoFS at tag v0.29.0, "B"):
-//! - the API binds 127.0.0.1 unless `controlplane.host: 0.0.0.0` (§0), logs go to a file unless
-//!   `logging.output: stdout` (§0), and the generated admin password is not printed without a
-//!   TTY, so `DITTOFS_ADMIN_INITIAL_PASSWORD` is always set (§0, §4);
-//! - readiness is `GET /health/ready` = 200 (§3); login `POST /api/v1/auth/login` (§4);
-//! - store bodies carry `config` as a JSON-encoded *string* (§5); a badger store re-POSTed
-//!   fails with 400 rather than 409, so every resource is read first and created only on 404 (§5);
-//! - S3 remote stores need keys and `allow_private_endpoint` for LocalStack (§5B);
+//! Protocol facts of DittoFS v0.29.0, each exercised against the real server by
+//! `tests/e2e_dittofs.rs` (the image `tests/images/dittofs` is built from that release):
+//! - the API binds 127.0.0.1 unless `controlplane.host: 0.0.0.0`, logs go to a file unless
+//!   `logging.output: stdout`, and the generated admin password is not printed without a
+//!   TTY, so `DITTOFS_ADMIN_INITIAL_PASSWORD` is always set;
+//! - readiness is `GET /health/ready` = 200; login `POST /api/v1/auth/login`;
+//! - store bodies carry `config` as a JSON-encoded *string*; a badger store re-POSTed
+//!   fails with 400 rather than 409, so every resource is read first and created only on 404;
+//! - S3 remote stores need keys and `allow_private_endpoint` for LocalStack;
 //! - shares default to `default_permission: none` and NFS root squash, so the share is created
-//!   `read-write` and its NFS squash set to `none` like the competitors' `no_root_squash` (§5B, §8);
+//!   `read-write` and its NFS squash set to `none` like the competitors' `no_root_squash`;
 //! - default adapters exist on first boot (nfs 12049, smb 1445): they are PUT, never POSTed,
-//!   and only the tested adapter stays enabled (§5, §6).
+//!   and only the tested adapter stays enabled.
 //!
 //! What the real v0.29.0 server answers, and what bootstrap therefore checks:
 //! - `POST /api/v1/store/block/remote` answers 201 even when its S3 connectivity check fails
@@ -34,7 +35,7 @@ struct Dittofs;
 
 const API: u16 = 8080;
 const NFS_PORT: u16 = 12049;
-/// The SMB port of the benchmark (the server's own default adapter port is 1445, §6).
+/// The SMB port of the benchmark (the server's own default adapter port is 1445).
 const SMB_PORT: u16 = 12445;
 const SERVICE: &str = "dittofs";
 
@@ -103,7 +104,7 @@ const LOCAL_STORE: &str = "local";
 const REMOTE_STORE: &str = "s3";
 const SHARE: &str = "/export";
 
-/// Minimal server config for v0.29 in Docker (§2B). Stores, shares and adapters are runtime
+/// Minimal server config for v0.29 in Docker. Stores, shares and adapters are runtime
 /// state created over REST, never YAML.
 const CONFIG_YAML: &str = "\
 logging:
@@ -124,7 +125,7 @@ metrics:
   enabled: false
 ";
 
-/// Host port of the Prometheus metrics listener when profiling is on (reference §2B).
+/// Host port of the Prometheus metrics listener when profiling is on.
 const METRICS_PORT: u16 = 9090;
 
 /// The size of one segment of a share's local journal (DittoFS v0.29.0, `pkg/block/journal`):
@@ -146,7 +147,7 @@ fn cache_size(value: &str, s3: bool) -> Result<u64, String> {
     if s3 && bytes <= JOURNAL_SEGMENT {
         return Err(format!(
             "BENCH_CACHE_SIZE={value} is too small for DittoFS on S3: its journal frees space in whole 256 MiB segments, \
-             so with a cap of 256 MiB or less any write larger than the cap fails (NOSPC); use 512MiB or more"
+             so with a cap of 256 MiB or less any write larger than the cap fails (NOSPC); give more than 256MiB, e.g. 512MiB"
         ));
     }
     Ok(bytes)
@@ -244,6 +245,18 @@ impl Plugin for Dittofs {
         let secret = ctx.setting("DITTOFS_JWT_SECRET");
         if secret.len() < 32 {
             return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
+        }
+        let password = ctx.setting("DITTOFS_ADMIN_PASSWORD");
+        if password.chars().count() < 8 {
+            // DittoFS itself refuses it at start ("password must be at least 8 characters").
+            return Err(format!("DITTOFS_ADMIN_PASSWORD must be at least 8 characters (it has {}); DittoFS refuses a shorter admin password", password.chars().count()));
+        }
+        let endpoint = ctx.setting("S3_ENDPOINT");
+        if v.s3 && !endpoint.starts_with("${") {
+            let host = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).unwrap_or("");
+            if host.is_empty() || host.starts_with(['/', ':']) || host.chars().any(char::is_whitespace) {
+                return Err(format!("S3_ENDPOINT={endpoint:?} is not an http:// or https:// URL with a host (e.g. http://localstack:4566)"));
+            }
         }
         let profiling = ctx.setting_flag("BENCH_PROFILING")?.unwrap_or(false);
         ctx.setting_flag("BENCH_WAL_ENABLED")?;
@@ -346,7 +359,7 @@ impl Plugin for Dittofs {
         // Share create answers 201 even when adding it to the runtime failed, and the status
         // endpoint always answers 200: its body's `status` tells (cached 5 s, so poll).
         api.wait_share_healthy(share_key, &stores)?;
-        // Only the adapter under test runs (seed); both exist from first boot, so PUT (§5).
+        // Only the adapter under test runs; both exist from first boot, so PUT.
         match v.proto {
             Proto::Nfs => {
                 api.expect_ok("PATCH", &format!("/api/v1/shares/{share_key}/adapters/nfs/config"), json!({"squash": "none"}))?;
@@ -408,7 +421,7 @@ fn login(ctx: &Context) -> Result<String, String> {
     let body = r.json()?;
     let token = body["access_token"].as_str().ok_or("login response has no access_token")?.to_string();
     if body["user"]["must_change_password"].as_bool() == Some(true) {
-        // While a change is forced every other route answers 403 (§4); the new pair replaces the token.
+        // While a change is forced every other route answers 403; the new pair replaces the token.
         let r = Http::new("POST", SERVICE, API, "/api/v1/users/me/password")
             .bearer(&token)
             .json(&json!({"new_password": password}))

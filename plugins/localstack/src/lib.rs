@@ -103,6 +103,11 @@ impl Plugin for LocalStack {
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+        // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
+        let bucket = ctx.setting("S3_BUCKET");
+        if !bucket.starts_with("${") {
+            check_bucket(bucket)?;
+        }
         let mut s = Service::new("localstack", ctx.setting("LOCALSTACK_IMAGE"));
         for (k, v) in LOCALSTACK_ENV {
             s = s.env(k, v);
@@ -133,9 +138,7 @@ impl Plugin for LocalStack {
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
         let bucket = ctx.setting("S3_BUCKET");
-        if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-            return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
-        }
+        check_bucket(bucket)?;
         // Which server this is, for the log (LocalStack says its version; others have no endpoint).
         let server = match Http::new("GET", "localstack", PORT, "/_localstack/health").send() {
             Ok(r) => match localstack_s3_state(r.status, &r.text()) {
@@ -155,6 +158,18 @@ impl Plugin for LocalStack {
         } else {
             Err(format!("creating bucket {bucket} on {server}: HTTP {} {}", r.status, r.text()))
         }
+    }
+}
+
+/// S3's bucket naming rules (3 to 63 of lowercase letters, digits, '-' and '.', starting and
+/// ending with a letter or digit); the error starts with the setting's name.
+fn check_bucket(bucket: &str) -> Result<(), String> {
+    let chars_ok = bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = bucket.starts_with(|c: char| c.is_ascii_alphanumeric()) && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if (3..=63).contains(&bucket.len()) && chars_ok && ends_ok {
+        Ok(())
+    } else {
+        Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (3 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)"))
     }
 }
 
