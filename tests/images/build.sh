@@ -41,10 +41,10 @@ done
 [[ -n "$NAME" ]] || usage
 
 # ---------------------------------------------------------------------------
-# Per-image recipes. Add a NAME by adding a case: PACKAGES (apt, installed with
-# --no-install-recommends), CHANGES (docker import --change lines), and
-# optionally a function post_install_NAME run with the rootfs dir as $1 (runs
-# on the host; use `chroot "$1" ...` for commands inside).
+# Per-image recipes: tests/images/NAME/recipe.sh (ganesha's is the case below) sets
+# PACKAGES (apt, installed with --no-install-recommends), CHANGES (docker import
+# --change lines), and optionally a function post_install_NAME run with the rootfs
+# dir as $1 (runs on the host; use `chroot "$1" ...` for commands inside).
 # VERSION_PKG: if set, the image is also tagged benchhost/NAME:<that package's
 # Debian version, sanitized>.
 # ---------------------------------------------------------------------------
