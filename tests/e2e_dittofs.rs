@@ -15,7 +15,7 @@ use benchhost::orchestration::registry::Registry;
 use benchhost::orchestration::settings::SettingsSource;
 use benchhost::runtime::contract::HostOs;
 use benchhost::runtime::{ExecResult, PluginRuntime, RuntimeOptions, ServiceGateway};
-use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text};
+use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -85,20 +85,6 @@ fn down_leaves_nothing(profile: &str, dangling_before: &[String]) {
 
 fn nfs3_url(file: &str) -> String {
     format!("nfs://127.0.0.1/export/{file}?version=3&nfsport=12049&mountport=12049")
-}
-
-/// A SigV4-signed GET on LocalStack's published S3 port: (HTTP status, body).
-fn s3_get(path: &str) -> (u16, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let body = dir.path().join("body");
-    let out = Command::new("curl")
-        .args(["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test", "-w", "%{http_code}", "-o"])
-        .arg(&body)
-        .arg(format!("http://127.0.0.1:4566{path}"))
-        .output()
-        .expect("curl (apt-get install curl; --aws-sigv4 needs curl >= 7.75)");
-    let status = text(&out.stdout).trim().parse().unwrap_or(0);
-    (status, std::fs::read(&body).unwrap_or_default())
 }
 
 /// Every (key, size) in bucket `bench` (ListObjectsV2, following continuation tokens).

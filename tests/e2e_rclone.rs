@@ -7,7 +7,7 @@
 #[path = "support/docker.rs"]
 mod docker;
 
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -37,20 +37,6 @@ impl Drop for Cleanup {
 /// export list (to traverse nested exports), which rclone does not implement: switched off.
 fn nfs_url(file: &str) -> String {
     format!("nfs://127.0.0.1/{file}?version=3&nfsport=42049&mountport=42049&auto-traverse-mounts=0")
-}
-
-/// A SigV4-signed GET on LocalStack's published S3 port: (HTTP status, body).
-fn s3_get(path: &str) -> (u16, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let body = dir.path().join("body");
-    let out = Command::new("curl")
-        .args(["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test", "-w", "%{http_code}", "-o"])
-        .arg(&body)
-        .arg(format!("http://127.0.0.1:4566{path}"))
-        .output()
-        .expect("curl (apt-get install curl; --aws-sigv4 needs curl >= 7.75)");
-    let status = text(&out.stdout).trim().parse().unwrap_or(0);
-    (status, std::fs::read(&body).unwrap_or_default())
 }
 
 /// The S3 server on port 4566 is real LocalStack 4.13.1 with S3 running (its health report).

@@ -161,3 +161,18 @@ pub fn read_stderr_until(child: &mut std::process::Child, wanted: &str) -> Strin
     }
     String::from_utf8_lossy(&seen).into_owned()
 }
+
+/// A SigV4-signed GET on LocalStack's published S3 port (keys `test`/`test`, us-east-1, path
+/// style): (HTTP status, body). curl's `--aws-sigv4` needs curl 7.75 or later.
+pub fn s3_get(path: &str) -> (u16, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body");
+    let out = Command::new("curl")
+        .args(["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test", "-w", "%{http_code}", "-o"])
+        .arg(&body)
+        .arg(format!("http://127.0.0.1:4566{path}"))
+        .output()
+        .expect("curl (apt-get install curl; --aws-sigv4 needs curl >= 7.75)");
+    let status = text(&out.stdout).trim().parse().unwrap_or(0);
+    (status, std::fs::read(&body).unwrap_or_default())
+}
