@@ -162,10 +162,7 @@ fn validate_services(plugin: &LoadedPlugin, services: &[Service]) -> Result<(), 
         if !names.insert(n.as_str()) {
             return Err(format!("service name {n:?} appears twice"));
         }
-        if s.image.is_empty() || s.image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("service {n:?}: image {:?} is not an image reference", s.image));
-        }
-        if let Err(why) = check_image_reference(&s.image) {
+        if let Err(why) = image_problem(&s.image) {
             return Err(format!("service {n:?}: image {:?} {why}", s.image));
         }
         let mut exec_bytes = 0usize;
@@ -325,13 +322,7 @@ fn users_setting_error(plugin: &LoadedPlugin, settings: &SettingsSource, e: crat
 /// [`validate_services`] (a defect of the plugin, exit 3).
 fn check_user_images(plugin: &LoadedPlugin, settings: &SettingsSource, services: &[Service]) -> Result<(), BenchError> {
     for s in services {
-        let why = if s.image.is_empty() || s.image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            "is not an image reference".to_string()
-        } else if let Err(why) = check_image_reference(&s.image) {
-            why
-        } else {
-            continue;
-        };
+        let Err(why) = image_problem(&s.image) else { continue };
         let Some(declared) = plugin.info.settings.iter().find(|d| settings.get(&d.name) == Some(s.image.as_str())) else { continue };
         let origin = settings.origin(&declared.name).unwrap_or_default();
         let shown: String = match s.image.char_indices().nth(200) {
@@ -347,6 +338,15 @@ fn check_user_images(plugin: &LoadedPlugin, settings: &SettingsSource, services:
         )));
     }
     Ok(())
+}
+
+/// What is wrong with `image` as a service's image, completing "image X ...": not a reference
+/// at all (empty, whitespace, control characters), or what [`check_image_reference`] refuses.
+fn image_problem(image: &str) -> Result<(), String> {
+    if image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("is not an image reference".into());
+    }
+    check_image_reference(image)
 }
 
 /// `image` with a `:latest` tag added when it has neither tag nor digest (for hints).
