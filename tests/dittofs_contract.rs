@@ -7,8 +7,8 @@
 #[path = "support/dittofs_fake.rs"]
 mod dittofs_fake;
 
-use benchhost::orchestration::registry::Registry;
-use benchhost::orchestration::settings::SettingsSource;
+use benchhost::orchestration::plugins::registry::Registry;
+use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::runtime::contract::{Context, DependencyCondition, HostOs};
 use benchhost::runtime::{ExecResult, PluginErrorKind, PluginRuntime, RuntimeOptions, ServiceGateway};
 use dittofs_fake::{Fault, FakeDittofs};

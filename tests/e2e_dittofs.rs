@@ -11,8 +11,8 @@
 #[path = "support/docker.rs"]
 mod docker;
 
-use benchhost::orchestration::registry::Registry;
-use benchhost::orchestration::settings::SettingsSource;
+use benchhost::orchestration::plugins::registry::Registry;
+use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::runtime::contract::HostOs;
 use benchhost::runtime::{ExecResult, PluginRuntime, RuntimeOptions, ServiceGateway};
 use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, s3_get, text};

@@ -155,7 +155,7 @@ fn released_contract_versions_are_frozen() {
 
 #[test]
 fn a_setting_shared_by_plugins_has_one_default() {
-    use benchhost::orchestration::registry::Registry;
+    use benchhost::orchestration::plugins::registry::Registry;
     use benchhost::runtime::{PluginRuntime, RuntimeOptions};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let registry = rt.block_on(Registry::load_files(PluginRuntime::new(RuntimeOptions::default()).unwrap(), &[])).unwrap();

@@ -326,8 +326,8 @@ async fn unsupported_import_is_named_not_a_raw_linker_error() {
 mod corpus;
 
 use benchhost::orchestration::plan::plan;
-use benchhost::orchestration::registry::Registry;
-use benchhost::orchestration::settings::SettingsSource;
+use benchhost::orchestration::plugins::registry::Registry;
+use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::orchestration::BenchError;
 
 /// A runtime with short budgets for every operation (the defaults are 5 s, 15 s and 180 s).

@@ -1,11 +1,12 @@
 //! Command line: parsing (clap), output formats and exit codes. Depends on
 //! [`crate::orchestration`] only.
 
-use crate::orchestration::registry::{Origin, Registry};
+use crate::orchestration::plugins::registry::{Origin, Registry};
 use crate::engine::DockerEngine;
-use crate::orchestration::settings::SettingsSource;
-use crate::orchestration::stack;
-use crate::orchestration::{compose, plugins, redact, BenchError};
+use crate::orchestration::plan::settings::SettingsSource;
+use crate::orchestration::teardown::status as stack;
+use crate::orchestration::{compose, redact, BenchError};
+use crate::orchestration::plugins::install as plugins;
 use crate::runtime::contract::Role;
 use crate::runtime::{printable_text, PluginRuntime, RuntimeOptions};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

@@ -4,12 +4,22 @@
 use super::signals::Signals;
 use super::OsArg;
 use crate::engine::DockerEngine;
-use crate::orchestration::registry::Registry;
+use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::log_lines::LineAssembler;
 use crate::orchestration::results::{self, RunDir};
-use crate::orchestration::settings::{host_os, SettingsSource};
-use crate::orchestration::stack::{self, DownOptions, Progress, UpOptions, LABEL_PROFILE, LABEL_RUN, LABEL_SERVICE};
-use crate::orchestration::{run_lock, clean as cleaning, doctor as checks, dry_run, host_mount, mount, opt_in, page_cache, plan, preflight, redact, source_build, BenchError};
+use crate::orchestration::host::host_os;
+use crate::orchestration::plan::settings::SettingsSource;
+use crate::orchestration::labels::{LABEL_PROFILE, LABEL_RUN, LABEL_SERVICE};
+use crate::orchestration::progress::Progress;
+use crate::orchestration::teardown::down::DownOptions;
+use crate::orchestration::teardown::{self, status::{profiles_up, refuse_when_up}};
+use crate::orchestration::up::{self as stack, UpOptions};
+use crate::orchestration::doctor as checks;
+use crate::orchestration::host::{mounts as host_mount, page_cache};
+use crate::orchestration::plan::{self, opt_in, source_build};
+use crate::orchestration::teardown::clean as cleaning;
+use crate::orchestration::host::mount_command as mount;
+use crate::orchestration::{dry_run, redact, run_lock, BenchError};
 use crate::runtime::contract::HostOs;
 use std::path::PathBuf;
 
@@ -51,8 +61,8 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     let mut plan = plan::plan(registry, &settings, &profile, os).await?;
     opt_in::check(registry, &plan, &settings)?;
     let builds = source_build::apply(registry, &settings, &mut plan)?;
-    preflight::check_host_kernel(registry, &plan)?;
-    preflight::check_shared_binds(&plan)?;
+    stack::preflight::check_host_kernel(registry, &plan)?;
+    stack::preflight::check_shared_binds(&plan)?;
     let mut opts = UpOptions {
         globals,
         keep_on_failure: args.keep_on_failure,
@@ -67,9 +77,9 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
         // The same refusal a real up would give; with --replace, the downs it would do first.
         let mut replaced = Vec::new();
         if let Some(engine) = &engine {
-            let up = stack::profiles_up(engine).await?;
+            let up = profiles_up(engine).await?;
             if !args.replace || up.contains_key(&profile) {
-                stack::refuse_when_up(engine, &profile).await?;
+                refuse_when_up(engine, &profile).await?;
             }
             for (other, names) in up {
                 replaced.push(dry_run::Action {
@@ -91,10 +101,10 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
     let mut guard = signals.guard();
     let progress = Progress::new(false);
     if args.replace {
-        for (other, _) in stack::profiles_up(&engine).await? {
+        for (other, _) in profiles_up(&engine).await? {
             if other != profile {
                 // Not interruptible: a half-removed profile would be worse than a finished one.
-                let report = stack::down(&engine, &other, &DownOptions { results_root: None, secrets: secrets.to_vec() }).await?;
+                let report = teardown::down::down(&engine, &other, &DownOptions { results_root: None, secrets: secrets.to_vec() }).await?;
                 let logs = report.logs.first().and_then(|f| std::path::Path::new(f).parent()).map(|d| format!("; its logs are in {}", d.display())).unwrap_or_default();
                 progress.step(&format!(
                     "replaced {other}: removed {} container(s), {} network(s), {} volume(s){logs} ({:.2}s)",
@@ -109,7 +119,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
             }
         }
     }
-    stack::refuse_when_up(&engine, &profile).await?;
+    refuse_when_up(&engine, &profile).await?;
     let root = results::results_root(args.results_dir.as_deref(), &settings);
     let names: Vec<String> = plan.profiles.iter().map(|p| p.profile.clone()).collect();
     let dir = RunDir::create(&root, &names)?;
@@ -148,7 +158,7 @@ pub async fn up(registry: &Registry, settings: &SettingsSource, secrets: &[Strin
             if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                 let _ = dir.save_logs(&engine, &found.containers, secrets).await;
             }
-            stack::remove_run(&engine, &opts.run_id).await;
+            teardown::remove::remove_run(&engine, &opts.run_id).await;
             Err(BenchError::Interrupted)
         }
     };
@@ -210,7 +220,7 @@ pub async fn down(registry: &Registry, secrets: &[String], profile: &str, json: 
     let _lock = run_lock::acquire(|| say!("waiting for another benchhost up/down/clean to finish...")).await?;
     // An interrupted down would leave a half-removed stack: it finishes, then says so.
     let guard = signals.guard();
-    let report = stack::down(&engine, profile, &DownOptions { results_root: root, secrets: secrets.to_vec() }).await?;
+    let report = teardown::down::down(&engine, profile, &DownOptions { results_root: root, secrets: secrets.to_vec() }).await?;
     let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
     if nothing && registry.find(profile).is_err() {
         // A typo is not "nothing to remove": say so (resources of uninstalled plugins are still removed above).

@@ -7,10 +7,10 @@
 //! other `$` is escaped as `$$`. A plugin that cannot take a sentinel (it parses the value in
 //! compose-service) keeps its defaults literally for that profile.
 
-use super::error::BenchError;
-use super::plan::{self, PlannedProfile};
-use super::registry::Registry;
-use super::settings::SettingsSource;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::plan::{self, PlannedProfile};
+use crate::orchestration::plugins::registry::Registry;
+use crate::orchestration::plan::settings::SettingsSource;
 use crate::runtime::contract::{Context, DependencyCondition, HostOs, Role, Service, Setting, Transport, VolumeSource};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -41,7 +41,7 @@ pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
     let mut users_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     // The committed file describes the built-in plugins; third-party ones a user installed
     // would make it differ from machine to machine.
-    let builtin = |index: usize| registry.plugins[index].origin == super::registry::Origin::BuiltIn;
+    let builtin = |index: usize| registry.plugins[index].origin == crate::orchestration::plugins::registry::Origin::BuiltIn;
     for p in registry.profiles().into_iter().filter(|p| builtin(p.plugin)) {
         let plan = plan::plan(registry, &defaults, &p.profile.name, HostOs::Linux).await?;
         for dep in &plan.profiles {
@@ -50,7 +50,7 @@ pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
         }
     }
     let mut all_settings: BTreeMap<String, Setting> = BTreeMap::new();
-    for r in registry.plugins.iter().filter(|r| r.origin == super::registry::Origin::BuiltIn) {
+    for r in registry.plugins.iter().filter(|r| r.origin == crate::orchestration::plugins::registry::Origin::BuiltIn) {
         for s in &r.plugin.info.settings {
             all_settings.entry(s.name.clone()).or_insert_with(|| s.clone());
         }
@@ -316,7 +316,7 @@ pub fn render_env_example(registry: &Registry) -> String {
     for (name, default, desc) in GLOBAL_SETTINGS {
         out.push_str(&format!("# {desc}\n{name}={default}\n"));
     }
-    let builtins = || registry.plugins.iter().filter(|r| r.origin == super::registry::Origin::BuiltIn);
+    let builtins = || registry.plugins.iter().filter(|r| r.origin == crate::orchestration::plugins::registry::Origin::BuiltIn);
     let mut declared_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in builtins() {
         for s in &r.plugin.info.settings {

@@ -2,9 +2,9 @@
 //! install hint for the host OS. Only the Docker engine and free disk space are required;
 //! everything else warns (it matters only to some profiles or to the benchmark client).
 
-use super::plan;
-use super::registry::Registry;
-use super::settings::SettingsSource;
+use crate::orchestration::plan;
+use crate::orchestration::plugins::registry::Registry;
+use crate::orchestration::plan::settings::SettingsSource;
 use crate::engine::DockerEngine;
 use crate::runtime::contract::{HostOs, Role, Transport};
 use std::path::Path;
@@ -67,14 +67,14 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
     checks.push(fio_check(settings, os));
     checks.extend(mount_helper_checks(os));
     if os == HostOs::Linux {
-        let nfs = super::preflight::kernel_feature_missing("nfs-client");
+        let nfs = crate::orchestration::host::kernel::kernel_feature_missing("nfs-client");
         checks.push(check("kernel NFS client", if nfs.is_none() { Status::Ok } else { Status::Warn }, false, match &nfs {
             None => "nfs in /proc/filesystems or as a module".to_string(),
             Some(why) => why.lines().next().unwrap_or_default().to_string(),
         }, nfs.as_deref().and_then(|w| w.split("hint: ").nth(1)).unwrap_or_default()));
-        let fuse = super::preflight::kernel_feature_missing("fuse");
+        let fuse = crate::orchestration::host::kernel::kernel_feature_missing("fuse");
         checks.push(check("FUSE (/dev/fuse, for juicefs)", if fuse.is_none() { Status::Ok } else { Status::Warn }, false, if fuse.is_none() { "/dev/fuse present" } else { "/dev/fuse does not exist" }, "`sudo modprobe fuse`; only the juicefs profile needs it"));
-        let nfsd = super::preflight::kernel_feature_missing("nfsd");
+        let nfsd = crate::orchestration::host::kernel::kernel_feature_missing("nfsd");
         checks.push(check("kernel nfsd (for kernel-nfs)", if nfsd.is_none() { Status::Ok } else { Status::Warn }, false, match &nfsd {
             None => "nfsd in /proc/filesystems or as a module".to_string(),
             Some(why) => why.lines().next().unwrap_or_default().to_string(),
@@ -209,12 +209,7 @@ async fn ports_check(registry: &Registry, settings: &SettingsSource, os: HostOs)
                 if !checked.insert((port.host, port.transport == Transport::Udp)) {
                     continue;
                 }
-                let addr = std::net::SocketAddr::new(ip, port.host);
-                let free = match port.transport {
-                    Transport::Tcp => std::net::TcpListener::bind(addr).is_ok(),
-                    Transport::Udp => std::net::UdpSocket::bind(addr).is_ok(),
-                };
-                if !free {
+                if !crate::orchestration::host::ports::is_free(ip, port.host, port.transport == Transport::Udp) {
                     busy.push(format!("{} ({} of {})", port.host, s.name, planned.profile));
                 }
             }

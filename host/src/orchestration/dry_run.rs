@@ -1,10 +1,12 @@
 //! `--dry-run`: every action a command would take, in order, with the full container
 //! requests, and nothing done. Secret values are replaced by `***`.
 
-use super::plan::Plan;
-use super::registry::Registry;
-use super::source_build::SourceBuild;
-use super::stack::{container_spec, resource_name, run_labels, UpOptions};
+use crate::orchestration::plan::Plan;
+use crate::orchestration::plugins::registry::Registry;
+use crate::orchestration::plan::source_build::SourceBuild;
+use crate::orchestration::labels::resource_name;
+use crate::orchestration::up::container_spec::{container_spec, run_labels};
+use crate::orchestration::up::UpOptions;
 use crate::engine::{DockerEngine, LabelledResources, MountSource};
 
 /// One action.
@@ -92,22 +94,22 @@ pub async fn up_actions(
     if let Some(target) = plan.profiles.last().filter(|t| t.role == crate::runtime::contract::Role::Target) {
         let plugin = registry.plugin(target.plugin);
         let spec = registry.runtime.mount_options(plugin, &target.ctx).await?;
-        if let Ok(m) = super::mount::mount_command(&spec, opts.host_os, &opts.mount_dir) {
-            actions.push(act("mount", format!("print the mount command: {}", m.shell_line(super::host_mount::is_root()))));
+        if let Ok(m) = crate::orchestration::host::mount_command::mount_command(&spec, opts.host_os, &opts.mount_dir) {
+            actions.push(act("mount", format!("print the mount command: {}", m.shell_line(crate::orchestration::host::mounts::is_root()))));
         }
     }
     Ok(actions)
 }
 
 /// What `down`/`clean` would remove: `found`, after unmounting `mounts` and saving logs.
-pub fn removal_actions(found: &LabelledResources, mounts: &[(String, super::host_mount::Record)], save_logs: bool) -> Vec<Action> {
+pub fn removal_actions(found: &LabelledResources, mounts: &[(String, crate::orchestration::host::mounts::Record)], save_logs: bool) -> Vec<Action> {
     let mut actions: Vec<Action> = mounts
         .iter()
         .map(|(p, r)| act("unmount", format!("unmount {} if it still holds {} ({}), mounted by `benchhost mount {p}`", r.dir, r.source, r.fstype)))
         .collect();
     if save_logs {
         for c in &found.containers {
-            if let Some(dir) = c.labels.get(super::results::LABEL_RESULTS) {
+            if let Some(dir) = c.labels.get(crate::orchestration::results::LABEL_RESULTS) {
                 actions.push(act("save-logs", format!("save the logs of {} to {dir}/logs/{}.log", c.name, c.name)));
             }
         }
@@ -124,7 +126,7 @@ fn blank_secret_env(request: &mut serde_json::Value, secret_values: &[String]) {
         for item in env.iter_mut() {
             if let Some((k, v)) = item.as_str().and_then(|s| s.split_once('=')) {
                 if secret_values.iter().any(|s| !s.is_empty() && s == v) {
-                    *item = serde_json::Value::String(format!("{k}={}", super::results::REDACTED));
+                    *item = serde_json::Value::String(format!("{k}={}", crate::orchestration::results::REDACTED));
                 }
             }
         }

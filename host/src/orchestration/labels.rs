@@ -23,3 +23,8 @@ pub const LABEL_DATA_DIR: &str = "benchhost.data-dir";
 pub const LABEL_RESULTS: &str = "benchhost.results";
 /// On images built from source (`<PLUGIN>_SRC`): the checkout's path.
 pub const LABEL_SOURCE: &str = "benchhost.source";
+
+/// Docker resource names of a profile: `benchhost-<profile>[-<suffix>]`.
+pub fn resource_name(profile: &str, suffix: &str) -> String {
+    if suffix.is_empty() { format!("benchhost-{profile}") } else { format!("benchhost-{profile}-{suffix}") }
+}

@@ -1,31 +1,30 @@
 //! Orchestration: plugins + settings + Docker engine = a running, provisioned stack.
 //! Depends on [`crate::runtime`] and [`crate::engine`]; the CLI depends on it.
+//!
+//! Grouped by stage, with dependencies pointing down this list:
+//! - [`plugins`]: the registry of loaded plugins, installing third-party ones, grants.
+//! - [`plan`]: settings, and from a profile name to the validated plan of services.
+//! - [`validate`]: every check of what a plugin returns, before anything exists.
+//! - [`up`]: images, creations, container specs, readiness, the gateway plugins reach services by.
+//! - [`teardown`]: `down`, `clean`, removing resources, what is up.
+//! - [`host`]: this machine: kernel features, mounts, ports, page cache, `doctor`'s checks.
+//! - [`labels`], [`results`], [`progress`], [`run_lock`], [`log_lines`], [`dry_run`], [`compose`].
 
-pub mod clean;
 pub mod compose;
-pub mod data_dirs;
-pub mod describe_check;
 pub mod doctor;
 pub mod dry_run;
 pub mod error;
-pub mod gateway;
-pub mod grants;
-pub mod host_mount;
+pub mod host;
 pub mod labels;
 pub mod log_lines;
-pub mod mount;
-pub mod opt_in;
-pub mod page_cache;
 pub mod plan;
 pub mod plugins;
-pub mod preflight;
 pub mod progress;
-pub mod registry;
 pub mod results;
 pub mod run_lock;
-pub mod settings;
-pub mod source_build;
-pub mod stack;
+pub mod teardown;
+pub mod up;
+pub mod validate;
 
 pub use error::BenchError;
 

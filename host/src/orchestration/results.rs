@@ -7,15 +7,15 @@
 //! removes them and adds its own step to `run.json`. Secret settings never reach these files:
 //! their values are written as `***` and removed from saved logs.
 
-use super::error::BenchError;
-use super::plan::Plan;
-use super::registry::{Origin, Registry};
-use super::settings::SettingsSource;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::plan::Plan;
+use crate::orchestration::plugins::registry::{Origin, Registry};
+use crate::orchestration::plan::settings::SettingsSource;
 use crate::engine::{DockerEngine, Labelled};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use super::labels::LABEL_RESULTS;
+pub use crate::orchestration::labels::LABEL_RESULTS;
 /// The setting that moves the results root.
 pub const RESULTS_SETTING: &str = "BENCH_RESULTS_DIR";
 /// What secret values are replaced with.
@@ -111,12 +111,12 @@ impl RunDir {
     }
 }
 
-/// Streams one container's log into `file` through a [`super::log_lines::LineAssembler`].
+/// Streams one container's log into `file` through a [`crate::orchestration::log_lines::LineAssembler`].
 async fn save_one(engine: &DockerEngine, id: &str, file: &Path, secrets: &[String]) -> Result<(), String> {
     use futures_util::StreamExt;
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(|e| e.to_string())?);
-    let mut lines = super::log_lines::LineAssembler::new(true, secrets);
+    let mut lines = crate::orchestration::log_lines::LineAssembler::new(true, secrets);
     let mut stream = std::pin::pin!(engine.logs_stream(id, false, None, true));
     while let Some(frame) = stream.next().await {
         let frame = frame.map_err(|e| format!("reading the container's log: {e}"))?;
@@ -177,7 +177,7 @@ pub fn settings_record(registry: &Registry, plan: &Plan, settings: &SettingsSour
             out.insert(name.clone(), if secret { REDACTED.to_string() } else { value.clone() });
         }
     }
-    for (name, default) in super::compose::GLOBAL_SETTINGS.iter().map(|g| (g.0, g.1)) {
+    for (name, default) in crate::orchestration::compose::GLOBAL_SETTINGS.iter().map(|g| (g.0, g.1)) {
         out.insert(name.to_string(), settings.get(name).unwrap_or(default).to_string());
     }
     out

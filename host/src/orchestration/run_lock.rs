@@ -3,7 +3,7 @@
 //! started together could both find the engine empty and run two systems at once. The lock
 //! is released when the process ends, however it ends.
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 
 /// The held lock; released on drop.
 pub struct RunLock {

@@ -9,8 +9,8 @@
 //! benchhost unmounts a directory only while exactly that mount is there, and never a system
 //! directory, so a stale or forged record cannot unmount anything else.
 
-use super::error::BenchError;
-use super::mount::MountCommand;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::host::mount_command::MountCommand;
 use crate::runtime::contract::HostOs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,7 +133,7 @@ pub fn unmount_record(profile: &str, rec: &Record, os: HostOs) -> Result<Option<
 /// Unmounts every mount recorded for `profile` (see [`unmount_record`]). Errors on the first
 /// unmount that fails, so `down` does not remove a server under a live mount.
 pub fn unmount_recorded(profile: &str) -> Result<Vec<String>, BenchError> {
-    let os = super::settings::host_os();
+    let os = crate::orchestration::host::host_os();
     let mut notes = Vec::new();
     for rec in recorded(profile) {
         notes.extend(unmount_record(profile, &rec, os)?);
@@ -217,18 +217,8 @@ pub struct Mounted {
 /// elsewhere), or `None`.
 pub fn mounted_at(dir: &str) -> Option<Mounted> {
     let dir = Path::new(dir);
-    if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
-        return info
-            .lines()
-            .filter_map(|l| {
-                let (pre, post) = l.split_once(" - ")?;
-                let mount_point = unescape_mountinfo(pre.split(' ').nth(4)?);
-                let mut post = post.split(' ');
-                let fstype = post.next()?.to_string();
-                let source = unescape_mountinfo(post.next()?);
-                (Path::new(&mount_point) == dir).then_some(Mounted { source, fstype })
-            })
-            .last();
+    if let Some(mounts) = super::mountinfo::this_machine() {
+        return mounts.into_iter().filter(|m| Path::new(&m.mount_point) == dir).map(|m| Mounted { source: m.source, fstype: m.fstype }).last();
     }
     // macOS: "SOURCE on DIR (FSTYPE, options)".
     let out = Command::new("mount").output().ok()?;
@@ -239,34 +229,13 @@ pub fn mounted_at(dir: &str) -> Option<Mounted> {
     })
 }
 
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape_mountinfo(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            let code: String = chars.by_ref().take(3).collect();
-            match u8::from_str_radix(&code, 8) {
-                Ok(b) => out.push(b as char),
-                Err(_) => {
-                    out.push('\\');
-                    out.push_str(&code);
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn run(argv: &[String]) -> std::io::Result<std::process::Output> {
     Command::new(&argv[0]).args(&argv[1..]).stdin(std::process::Stdio::null()).output()
 }
 
 /// A command for messages, every argument shell-quoted.
 pub fn display(argv: &[String]) -> String {
-    argv.iter().map(|a| super::mount::shell_quote(a)).collect::<Vec<_>>().join(" ")
+    argv.iter().map(|a| crate::orchestration::host::mount_command::shell_quote(a)).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -282,7 +251,7 @@ mod tests {
 
     #[test]
     fn mountinfo_paths_are_unescaped() {
-        assert_eq!(unescape_mountinfo(r"/mnt/with\040space"), "/mnt/with space");
+        assert_eq!(super::super::mountinfo::unescape(r"/mnt/with\040space"), "/mnt/with space");
         assert!(mounted_at("/").is_some(), "/ is always a mount point");
         assert!(mounted_at("/definitely/not/mounted/here").is_none());
     }

@@ -3,7 +3,7 @@
 //! directory (`$XDG_DATA_HOME/benchhost/plugins`). A third-party plugin that fails to load is
 //! reported and skipped; the others still work.
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 use crate::runtime::contract::{Profile, Role};
 use crate::runtime::{LoadedPlugin, PluginError, PluginRuntime};
 
@@ -93,13 +93,13 @@ impl Registry {
             let sha256 = sha256_hex(&bytes);
             // What describe returned must be valid too; third-party plugins get the stricter rules.
             let result = result.and_then(|plugin| {
-                match super::describe_check::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
+                match crate::orchestration::validate::describe::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
                     Ok(()) => Ok(plugin),
                     Err(message) => Err(PluginError {
-                        plugin: super::describe_check::printable_text(&plugin.info.name),
-                        version: super::describe_check::printable_text(&plugin.info.version),
+                        plugin: crate::orchestration::validate::describe::printable_text(&plugin.info.name),
+                        version: crate::orchestration::validate::describe::printable_text(&plugin.info.version),
                         operation: crate::runtime::Operation::Describe,
-                        kind: crate::runtime::PluginErrorKind::Invalid(super::describe_check::printable_text(&message)),
+                        kind: crate::runtime::PluginErrorKind::Invalid(crate::orchestration::validate::describe::printable_text(&message)),
                         guest_output: String::new(),
                     }),
                 }

@@ -3,8 +3,9 @@
 //! run and any profile; with `images`, also the images benchhost built (`<PLUGIN>_SRC`).
 //! Images pulled from registries or built by `tests/images/build.sh` are never removed.
 
-use super::error::BenchError;
-use super::stack::{retire, LABEL_MANAGED};
+use crate::orchestration::error::BenchError;
+use super::retire::retire;
+use crate::orchestration::labels::LABEL_MANAGED;
 use crate::engine::{BuiltImage, DockerEngine, LabelledResources};
 
 /// What `clean` removed (or, for a dry run, would remove).
@@ -28,10 +29,10 @@ const SOURCE_BUILD_REPO: &str = "benchhost-src/";
 
 /// Everything `clean` acts on: recorded mounts `(profile, dir)`, labelled resources and, with
 /// `images`, the images benchhost built.
-pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String, super::host_mount::Record)>, LabelledResources, Vec<BuiltImage>), BenchError> {
-    let mounts = super::host_mount::profiles_with_mounts()
+pub async fn targets(engine: &DockerEngine, images: bool) -> Result<(Vec<(String, crate::orchestration::host::mounts::Record)>, LabelledResources, Vec<BuiltImage>), BenchError> {
+    let mounts = crate::orchestration::host::mounts::profiles_with_mounts()
         .into_iter()
-        .flat_map(|p| super::host_mount::recorded(&p).into_iter().map(move |d| (p.clone(), d)))
+        .flat_map(|p| crate::orchestration::host::mounts::recorded(&p).into_iter().map(move |d| (p.clone(), d)))
         .collect();
     let found = engine.list_labelled(LABEL_MANAGED, "true").await?;
     let built = if images {
@@ -52,7 +53,7 @@ pub async fn clean(engine: &DockerEngine, images: bool, secrets: &[String]) -> R
     let mut report = CleanReport::default();
     for (profile, rec) in &mounts {
         // A mount that will not go away stops clean before it removes the server under it.
-        if let Some(note) = super::host_mount::unmount_record(profile, rec, super::settings::host_os())? {
+        if let Some(note) = crate::orchestration::host::mounts::unmount_record(profile, rec, crate::orchestration::host::host_os())? {
             report.unmounted.push(note);
         }
     }

@@ -6,15 +6,15 @@
 //! `benchhost.managed=true` and `benchhost.source=<path>`, so `benchhost clean --images`
 //! removes it. The engine's build cache makes a rebuild of an unchanged checkout quick.
 
-use super::error::BenchError;
-use super::plan::Plan;
-use super::registry::Registry;
-use super::settings::SettingsSource;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::plan::Plan;
+use crate::orchestration::plugins::registry::Registry;
+use crate::orchestration::plan::settings::SettingsSource;
 use crate::engine::DockerEngine;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::labels::{LABEL_MANAGED, LABEL_SOURCE};
+use crate::orchestration::labels::{LABEL_MANAGED, LABEL_SOURCE};
 
 /// One image to build before `up`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -75,7 +75,7 @@ pub fn apply(registry: &Registry, settings: &SettingsSource, plan: &mut Plan) ->
 }
 
 /// Builds every image of `builds` (build output goes to `progress`).
-pub async fn build_all(engine: &DockerEngine, builds: &[SourceBuild], progress: &super::progress::Progress) -> Result<(), BenchError> {
+pub async fn build_all(engine: &DockerEngine, builds: &[SourceBuild], progress: &crate::orchestration::progress::Progress) -> Result<(), BenchError> {
     for b in builds {
         let t = std::time::Instant::now();
         progress.step(&format!("building {} from {} ({})", b.tag, b.context.join("Dockerfile").display(), b.setting));

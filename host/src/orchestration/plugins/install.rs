@@ -3,19 +3,19 @@
 //! Installed plugins live in [`user_plugin_dir`] as `<name>.wasm` with a `<name>.wasm.sha256`
 //! beside it (the checksum at install time, `sha256sum` format), so a later change is visible.
 
-use super::error::BenchError;
-use super::plan;
-use super::registry::{sha256_hex, user_plugin_dir, Registry};
-use super::settings::SettingsSource;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::plan;
+use crate::orchestration::plugins::registry::{sha256_hex, user_plugin_dir, Registry};
+use crate::orchestration::plan::settings::SettingsSource;
 use crate::runtime::contract::{HostOs, PluginInfo};
 use crate::runtime::{version, PluginRuntime, RuntimeOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const TEMPLATE_CARGO: &str = include_str!("../../templates/plugin/Cargo.toml.tmpl");
-const TEMPLATE_LIB: &str = include_str!("../../templates/plugin/src/lib.rs.tmpl");
-const TEMPLATE_README: &str = include_str!("../../templates/plugin/README.md.tmpl");
-const TEMPLATE_GITIGNORE: &str = include_str!("../../templates/plugin/gitignore.tmpl");
+const TEMPLATE_CARGO: &str = include_str!("../../../templates/plugin/Cargo.toml.tmpl");
+const TEMPLATE_LIB: &str = include_str!("../../../templates/plugin/src/lib.rs.tmpl");
+const TEMPLATE_README: &str = include_str!("../../../templates/plugin/README.md.tmpl");
+const TEMPLATE_GITIGNORE: &str = include_str!("../../../templates/plugin/gitignore.tmpl");
 
 /// Where this benchhost's guest SDK sources are (the checkout it was built from).
 pub fn default_sdk_path() -> PathBuf {
@@ -93,7 +93,7 @@ pub struct CheckReport {
 /// Loads `file` next to the built-in plugins, runs compose-service for every profile with the
 /// default settings and validates the result exactly as `up` does.
 pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
-    let bytes = super::registry::read_plugin_file(file).map_err(|e| BenchError::Usage(format!("reading {}: {e}", file.display())))?;
+    let bytes = crate::orchestration::plugins::registry::read_plugin_file(file).map_err(|e| BenchError::Usage(format!("reading {}: {e}", file.display())))?;
     let runtime = PluginRuntime::new(RuntimeOptions::from_env()).map_err(|e| BenchError::Other(format!("{e:#}")))?;
     let mut registry = Registry::load_files(runtime, &[file.to_path_buf()]).await?;
     if !registry.load_errors.is_empty() {
@@ -105,7 +105,7 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
     let index = registry
         .plugins
         .iter()
-        .position(|p| p.origin == super::registry::Origin::File(file.to_path_buf()))
+        .position(|p| p.origin == crate::orchestration::plugins::registry::Origin::File(file.to_path_buf()))
         .expect("the checked plugin is loaded");
     let info: &PluginInfo = &registry.plugin(index).info;
     // Loading succeeded, so the file parses.
@@ -124,7 +124,7 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
                     if p.role == crate::runtime::contract::Role::Target {
                         match registry.runtime.mount_options(registry.plugin(index), &target.ctx).await {
                             Ok(spec) => {
-                                if let Err(e) = super::mount::mount_command(&spec, os, "/mnt/x") {
+                                if let Err(e) = crate::orchestration::host::mount_command::mount_command(&spec, os, "/mnt/x") {
                                     problems.push(format!("profile {} mount-options (for {}): {e}", p.name, os_name(os)));
                                 }
                             }
@@ -153,7 +153,7 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
         profiles: info.profiles.iter().map(|p| format!("{} ({}, {}): {}", p.name, p.protocol, if p.role == crate::runtime::contract::Role::Target { "target" } else { "infrastructure" }, p.description)).collect(),
         settings: info.settings.iter().map(|s| if s.secret { format!("{}=*** (secret)", s.name) } else { format!("{}={}", s.name, s.default_value) }).collect(),
         capabilities,
-        grants_needed: super::grants::declared(info).iter().map(|c| format!("--allow {}:{c}", info.name)).collect(),
+        grants_needed: crate::orchestration::plugins::grants::declared(info).iter().map(|c| format!("--allow {}:{c}", info.name)).collect(),
         problems,
     })
 }
@@ -189,7 +189,7 @@ pub async fn install(file: &Path) -> Result<(CheckReport, Installed), BenchError
     }
     let dir = install_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::Other(format!("creating {}: {e}", dir.display())))?;
-    let bytes = super::registry::read_plugin_file(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
+    let bytes = crate::orchestration::plugins::registry::read_plugin_file(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
     let sha = sha256_hex(&bytes);
     let dest = dir.join(format!("{}.wasm", report.name));
     let tmp = dir.join(format!(".{}.wasm.tmp", report.name));

@@ -3,7 +3,7 @@
 //! dentries and inodes; `Documentation/admin-guide/sysctl/vm.rst`), through `sudo tee` when
 //! not root. macOS: `sync` then `sudo purge`.
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 use crate::runtime::contract::HostOs;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -14,7 +14,7 @@ pub fn commands(os: HostOs, as_root: bool) -> Result<Vec<Vec<String>>, BenchErro
     match os {
         HostOs::Linux if as_root => Ok(vec![s(&["sync"]), s(&["write 3 to /proc/sys/vm/drop_caches"])]),
         HostOs::Linux => Ok(vec![s(&["sync"]), s(&["sudo", "tee", "/proc/sys/vm/drop_caches"])]),
-        HostOs::Macos => Ok(vec![s(&["sync"]), super::host_mount::privileged(&s(&["purge"]), as_root)]),
+        HostOs::Macos => Ok(vec![s(&["sync"]), crate::orchestration::host::mounts::privileged(&s(&["purge"]), as_root)]),
         HostOs::Other => Err(BenchError::HostUnsupported("drop-caches knows Linux and macOS only".into())),
     }
 }
@@ -22,7 +22,7 @@ pub fn commands(os: HostOs, as_root: bool) -> Result<Vec<Vec<String>>, BenchErro
 /// Flushes the page cache. Errors name the command or file and say why (e.g. a container
 /// whose /proc/sys is read-only) with a hint.
 pub fn drop_caches(os: HostOs) -> Result<String, BenchError> {
-    let as_root = super::host_mount::is_root();
+    let as_root = crate::orchestration::host::mounts::is_root();
     let cmds = commands(os, as_root)?;
     let fail = |what: &str, why: String| {
         BenchError::HostUnsupported(format!("drop-caches: {what} failed: {why}\n  hint: run it as root on the host itself (a container usually has a read-only /proc/sys)"))

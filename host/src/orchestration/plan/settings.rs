@@ -2,13 +2,13 @@
 //! settings it declared; the host applies the global ones (`BENCH_CPU_LIMIT`,
 //! `BENCH_MEM_LIMIT`, ...) to every container itself so every system gets the same caps.
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 use crate::runtime::contract::{Context, HostOs, PluginInfo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[path = "../../../plugins/sdk/src/size.rs"]
+#[path = "../../../../plugins/sdk/src/size.rs"]
 mod size;
 pub use size::parse_size;
 
@@ -21,7 +21,7 @@ pub struct SettingsSource {
     /// Names whose value came from the process environment (the rest came from `env_file`).
     from_environment: std::collections::HashSet<String>,
     /// Capabilities the user granted to third-party plugins (`--allow`, `BENCHHOST_ALLOW`).
-    pub grants: super::grants::Grants,
+    pub grants: crate::orchestration::plugins::grants::Grants,
 }
 
 impl SettingsSource {
@@ -57,7 +57,7 @@ impl SettingsSource {
             from_environment.insert(k.clone());
             values.insert(k, v);
         }
-        let grants = super::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
+        let grants = crate::orchestration::plugins::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
         Ok(SettingsSource { values, env_file: path, from_environment, grants })
     }
 
@@ -68,7 +68,7 @@ impl SettingsSource {
 
     /// Adds `--allow` grants to those from `BENCHHOST_ALLOW`.
     pub fn with_allow(mut self, allow: &[String]) -> Self {
-        self.grants = super::grants::Grants::new(allow, self.get("BENCHHOST_ALLOW"));
+        self.grants = crate::orchestration::plugins::grants::Grants::new(allow, self.get("BENCHHOST_ALLOW"));
         self
     }
 
@@ -228,14 +228,6 @@ pub struct GlobalSettings {
     pub data_dir: Option<PathBuf>,
 }
 
-/// The OS the mount runs on.
-pub fn host_os() -> HostOs {
-    match std::env::consts::OS {
-        "linux" => HostOs::Linux,
-        "macos" => HostOs::Macos,
-        _ => HostOs::Other,
-    }
-}
 
 #[cfg(test)]
 mod tests {

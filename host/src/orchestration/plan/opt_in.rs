@@ -3,10 +3,10 @@
 //! for a system that does not is refused rather than silently ignored, because a benchmark
 //! run that claims "WAL off" must really have had it off.
 
-use super::error::BenchError;
-use super::plan::Plan;
-use super::registry::Registry;
-use super::settings::SettingsSource;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::plan::Plan;
+use crate::orchestration::plugins::registry::Registry;
+use crate::orchestration::plan::settings::SettingsSource;
 
 /// `(setting, how the user sets it, whether `0` is a request too)`. `BENCH_WAL_ENABLED=0`
 /// asks for something (write-back); `BENCH_PROFILING=0` is the default everywhere.

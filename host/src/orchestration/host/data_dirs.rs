@@ -6,7 +6,7 @@
 //! (empty or not) is refused before anything is created, and removal takes only a path whose
 //! last component is the volume's own name.
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 use crate::engine::DockerEngine;
 use std::path::{Component, Path, PathBuf};
 

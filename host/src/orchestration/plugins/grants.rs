@@ -6,7 +6,7 @@
 //! Capability names: `privileged`, `cap-add:<NAME>`, `device:<PATH>`, `host-bind:<PATH>`, or
 //! `all` (everything the plugin declares).
 
-use super::error::BenchError;
+use crate::orchestration::error::BenchError;
 use crate::runtime::contract::PluginInfo;
 
 /// Every capability `info` declares, as grant names.
