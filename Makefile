@@ -48,8 +48,7 @@ drop-caches: build ## Flush the host's page cache between benchmark runs
 dry-run: build ## Print every action `make up` would take for PROFILE, and take none
 	$(BENCHHOST) up $(PROFILE) --dry-run
 
-images: ## Build every local image (ganesha + each tests/images/*/recipe.sh) from Debian packages and PyPI (needs root)
-	tests/images/build.sh ganesha
+images: ## Build every local image (each tests/images/NAME/recipe.sh) from Debian packages, PyPI and the Go module proxy (needs root)
 	for r in tests/images/*/recipe.sh; do tests/images/build.sh "$$(basename "$$(dirname "$$r")")" || exit 1; done
 
 local-images: ## For machines without an image registry: build the local images and point .env's *_IMAGE settings at them

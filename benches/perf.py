@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""benchhost performance harness (issue 7); run it through benches/perf.sh.
+"""benchhost performance harness; run it through benches/perf.sh.
 
 Measures, on the local engine and the local test images:
   * `benchhost list` wall time, warm and with an empty compile cache (fresh XDG_CACHE_HOME);

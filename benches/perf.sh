@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# benchhost performance harness (issue 7): `make bench`, or benches/perf.sh [--runs N].
+# benchhost performance harness: `make bench`, or benches/perf.sh [--runs N].
 #
 # Builds target/release/benchhost when it is missing (BENCH_BUILD=1: always), checks the engine,
 # the images and Compose v2, then runs benches/perf.py (python3, standard library only), which

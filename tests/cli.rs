@@ -132,3 +132,47 @@ fn settings_the_servers_would_refuse_later_are_the_users_errors_before_anything_
         assert!(!err.contains("defect of the plugin"), "{err}");
     }
 }
+
+#[test]
+fn unknown_profile_suggests_the_closest_one_and_only_when_close() {
+    let out = benchhost(&["up", "ganehsa"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown profile \"ganehsa\"; did you mean \"ganesha\"?"), "{err}");
+    let out = benchhost(&["mount", "samb", "--print"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean \"samba\"?"), "{}", text(&out.stderr));
+    let out = benchhost(&["up", "qqqqqqqq"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!text(&out.stderr).contains("did you mean"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn help_wraps_profile_descriptions_under_their_column() {
+    let out = benchhost(&["--help"], &[("COLUMNS", "60")]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    let table: Vec<&str> = help.lines().skip_while(|l| *l != "Profiles:").skip(1).take_while(|l| !l.is_empty()).collect();
+    assert!(table.len() > 8, "no profile table in:\n{help}");
+    let long = table.iter().map(|l| l.chars().count()).max().unwrap();
+    assert!(long <= 60, "a profile line is {long} columns wide at COLUMNS=60:\n{}", table.join("\n"));
+    // The description column starts after the longest profile name plus two spaces each side.
+    let names: Vec<&str> = table.iter().filter(|l| !l.starts_with("   ")).map(|l| l.split_whitespace().next().unwrap()).collect();
+    let column = names.iter().map(|n| n.len()).max().unwrap() + 4;
+    let continued: Vec<&&str> = table.iter().filter(|l| l.starts_with("   ")).collect();
+    assert!(!continued.is_empty(), "at 60 columns some description wraps:\n{}", table.join("\n"));
+    for l in continued {
+        let indent = l.len() - l.trim_start().len();
+        assert_eq!(indent, column, "continuation not under its description: {l:?}\n{}", table.join("\n"));
+    }
+}
+
+#[test]
+fn a_memory_limit_above_this_machines_ram_is_warned_about() {
+    let out = benchhost(&["up", "ganesha", "--dry-run"], &[("BENCH_MEM_LIMIT", "100000g")]);
+    let err = text(&out.stderr);
+    assert!(err.contains("warning: BENCH_MEM_LIMIT=100000g (from the environment) is more than this machine's"), "{err}");
+    assert!(err.contains("GiB of RAM") && err.contains("hint: give at most"), "{err}");
+    let out = benchhost(&["up", "ganesha", "--dry-run"], &[("BENCH_MEM_LIMIT", "1g")]);
+    assert!(!text(&out.stderr).contains("warning: BENCH_MEM_LIMIT"), "{}", text(&out.stderr));
+}

@@ -1,4 +1,4 @@
-//! The operator features around `up` (issue 4), on the real Docker engine with real
+//! The operator features around `up`, on the real Docker engine with real
 //! NFS-Ganesha and Samba (local images): results directories and run records, logs saved by
 //! `down`, one system at a time and `--replace`, `mount`/`umount`, `logs`, `doctor`, `clean`,
 //! `drop-caches`, `--dry-run`, builds from a source checkout (`<PLUGIN>_SRC`), `BENCH_TMPFS`,

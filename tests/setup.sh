@@ -92,7 +92,7 @@ fi
 
 say "Docker $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 
-images=(ganesha)
+images=()
 for recipe in tests/images/*/recipe.sh; do [[ -f "$recipe" ]] && images+=("$(basename "$(dirname "$recipe")")"); done
 for image in "${images[@]}"; do
     if [[ $EUID -ne 0 ]]; then

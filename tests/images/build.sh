@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Build a local Docker test image benchhost-test/NAME:latest from real Debian
-# packages: debootstrap --variant=minbase bookworm + apt-get install + docker import.
-# No registry is needed (nothing is pulled); only the Debian mirror this machine's apt sources name.
+# Build a local Docker image from real Debian packages: debootstrap --variant=minbase bookworm +
+# apt-get install + a recipe's post-install step + docker import. No registry is needed (nothing
+# is pulled); only the Debian mirror this machine's apt sources name.
 #
-# Usage: tests/images/build.sh [--force] [--refresh-base] NAME   (NAME: ganesha, or any tests/images/NAME/recipe.sh)
+# Usage: tests/images/build.sh [--force] [--refresh-base] [--tag IMAGE] NAME|RECIPE
+#   NAME    one of tests/images/NAME/recipe.sh (ganesha, samba, dittofs, ...): builds
+#           benchhost-test/NAME:latest
+#   RECIPE  a path to any recipe.sh (e.g. your own competitor's, outside this repository): its
+#           directory's name is the image NAME
+#   --tag   the image to create instead of benchhost-test/NAME:latest (with VERSION_PKG, the
+#           version tag goes to the same repository)
+#
+# A recipe is a bash file that sets PACKAGES (Debian packages, installed with
+# --no-install-recommends), CHANGES (docker import --change lines) and optionally VERSION_PKG
+# (also tag the image with that package's Debian version) and a function post_install_NAME,
+# run on the host with the rootfs directory as $1 (use `chroot "$1" ...` or `chroot_pip "$1"
+# PKG...` for commands inside).
 #
 # Env: BENCHHOST_IMAGE_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/benchhost/images)
 #      DEBIAN_MIRROR          default: the archive in the configured apt sources (tests/lib/apt-sources.sh)
 #      DEBIAN_SECURITY_MIRROR default: the security archive there (none: no security line)
-# The minbase rootfs is cached as a tarball and shared between all NAMEs.
-# If benchhost-test/NAME:latest exists the script exits 0 at once; --force rebuilds
-# the image (from the cached base); --refresh-base also re-runs debootstrap.
+# The minbase rootfs is cached as a tarball and shared between all images.
+# If the image exists the script exits 0 at once; --force rebuilds it (from the cached base);
+# --refresh-base also re-runs debootstrap.
 set -euo pipefail
 
 SUITE=bookworm
@@ -24,30 +36,44 @@ BASE_TAR="$CACHE/base-$SUITE-minbase.tar"
 T0=$(date +%s.%N)
 log() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "[build.sh %6.1fs] %s\n", t1 - t0, m }' >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
-usage() { echo "usage: $0 [--force] [--refresh-base] NAME   (NAME: ganesha or a tests/images/NAME/recipe.sh)" >&2; exit 2; }
+usage() { echo "usage: $0 [--force] [--refresh-base] [--tag IMAGE] NAME|RECIPE   (NAME: a tests/images/NAME/recipe.sh; RECIPE: a path to a recipe.sh)" >&2; exit 2; }
 
 FORCE=0
 REFRESH_BASE=0
 NAME=
-for a in "$@"; do
-    case "$a" in
+TAG=
+while [[ $# -gt 0 ]]; do
+    case "$1" in
         --force|-f) FORCE=1 ;;
         --refresh-base) FORCE=1; REFRESH_BASE=1 ;;
+        --tag) [[ $# -ge 2 && -n "$2" ]] || usage; TAG=$2; shift ;;
+        --tag=*) TAG=${1#--tag=}; [[ -n "$TAG" ]] || usage ;;
         -h|--help) usage ;;
         -*) usage ;;
-        *) [[ -z "$NAME" ]] || usage; NAME=$a ;;
+        *) [[ -z "$NAME" ]] || usage; NAME=$1 ;;
     esac
+    shift
 done
 [[ -n "$NAME" ]] || usage
 
-# ---------------------------------------------------------------------------
-# Per-image recipes: tests/images/NAME/recipe.sh (ganesha's is the case below) sets
-# PACKAGES (apt, installed with --no-install-recommends), CHANGES (docker import
-# --change lines), and optionally a function post_install_NAME run with the rootfs
-# dir as $1 (runs on the host; use `chroot "$1" ...` for commands inside).
-# VERSION_PKG: if set, the image is also tagged benchhost/NAME:<that package's
-# Debian version, sanitized>.
-# ---------------------------------------------------------------------------
+known_names() {
+    local r names=()
+    for r in "$(dirname "$0")"/*/recipe.sh; do names+=("$(basename "$(dirname "$r")")"); done
+    echo "${names[*]}"
+}
+# NAME or a path to a recipe: the recipe file, and the image's NAME (its directory's name).
+if [[ "$NAME" == */* || "$NAME" == *.sh ]]; then
+    RECIPE=$NAME
+    [[ -f "$RECIPE" ]] || die "no recipe at '$RECIPE'"
+    NAME=$(basename "$(cd "$(dirname "$RECIPE")" && pwd)")
+else
+    RECIPE="$(dirname "$0")/$NAME/recipe.sh"
+    [[ -f "$RECIPE" ]] || die "unknown image NAME '$NAME' (known: $(known_names)); or give a path to a recipe.sh"
+fi
+[[ "$NAME" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || die "image name '$NAME' (the recipe's directory) must be lowercase letters, digits, '.', '_' or '-'"
+[[ -z "$TAG" || "$TAG" =~ ^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$ ]] || die "--tag '$TAG' is not an image reference (repo[:tag], lowercase repository)"
+[[ -z "$TAG" || "$TAG" == *:* ]] || TAG="$TAG:latest"
+
 # pip inside the rootfs $1 (for recipes), trusting the build host's CA bundle for this run only
 # (a TLS-inspecting egress proxy needs it; the copy is deleted and never reaches the image) and
 # keeping the host's proxy and index settings. Usage: chroot_pip ROOTFS PACKAGE...
@@ -74,45 +100,10 @@ PACKAGES=()
 CHANGES=()
 VERSION_PKG=
 
-case "$NAME" in
-    ganesha)
-        # nfs-ganesha + FSAL_VFS; rpcbind (+rpcinfo), needed only for NFSv3;
-        # procps for ps/pgrep; libnfs-utils for the end-to-end in-container
-        # probe (nfs-ls, the HEALTHCHECK).
-        PACKAGES=(nfs-ganesha nfs-ganesha-vfs rpcbind procps libnfs-utils)
-        VERSION_PKG=nfs-ganesha
-        CHANGES=(
-            'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-            'EXPOSE 2049/tcp'
-            # FSAL_VFS needs name_to_handle_at, which overlayfs (the container
-            # root) refuses: /export must be a volume/tmpfs/bind mount.
-            'VOLUME /export'
-            # NFSv4 only; for v3 run: sh -c 'rpcbind && exec ganesha.nfsd ...'
-            'CMD ["/usr/bin/ganesha.nfsd","-F","-L","STDERR","-f","/etc/ganesha/ganesha.conf"]'
-            # mounts /export over NFSv4 and lists it: proves the export works,
-            # needs no rpcbind
-            'HEALTHCHECK --interval=1s --timeout=5s --start-period=60s --retries=3 CMD ["/usr/bin/nfs-ls","nfs://127.0.0.1/export?version=4"]'
-        )
-        post_install_ganesha() {
-            local r=$1
-            mkdir -p "$r/export" "$r/run/ganesha" "$r/var/lib/nfs/ganesha" "$r/etc/ganesha"
-            chmod 0777 "$r/export"
-            # Debian ships an example config exporting nothing useful; the
-            # benchhost host uploads its own /etc/ganesha/ganesha.conf.
-            rm -f "$r/etc/ganesha/ganesha.conf"
-        }
-        ;;
-    *)
-        # Other images keep their recipe next to their files: tests/images/NAME/recipe.sh sets
-        # PACKAGES, CHANGES, VERSION_PKG and may define post_install_NAME.
-        recipe="$(dirname "$0")/$NAME/recipe.sh"
-        [[ -f "$recipe" ]] || die "unknown image NAME '$NAME' (known: ganesha and each tests/images/NAME/recipe.sh)"
-        # shellcheck source=/dev/null
-        source "$recipe"
-        ;;
-esac
+# shellcheck source=/dev/null
+source "$RECIPE"
 
-IMAGE="benchhost-test/$NAME:latest"
+IMAGE=${TAG:-benchhost-test/$NAME:latest}
 
 [[ $EUID -eq 0 ]] || die "must run as root (debootstrap, chroot and docker import need it)"
 command -v docker >/dev/null || die "docker CLI not found"
@@ -204,7 +195,7 @@ if [[ -n "$VERSION_PKG" ]]; then
     ver=$(in_chroot dpkg-query -W -f='${Version}' "$VERSION_PKG")
     # docker tag charset is [A-Za-z0-9_.-], max 128, must not start with . or -
     tagver=$(printf '%s' "$ver" | tr -c 'A-Za-z0-9_.-' '_' | sed 's/^[.-]*//' | cut -c1-128)
-    VERSION_TAG="benchhost/$NAME:$tagver"
+    if [[ -n "$TAG" ]]; then VERSION_TAG="${TAG%:*}:$tagver"; else VERSION_TAG="benchhost/$NAME:$tagver"; fi
     log "$VERSION_PKG version $ver -> tag $VERSION_TAG"
 fi
 

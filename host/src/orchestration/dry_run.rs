@@ -132,21 +132,3 @@ fn blank_secret_env(request: &mut serde_json::Value, secret_values: &[String]) {
         }
     }
 }
-
-/// Text form: one numbered line per action; container requests as indented JSON.
-pub fn render(actions: &[Action]) -> String {
-    if actions.is_empty() {
-        return "dry run: nothing to do\n".into();
-    }
-    let mut out = String::from("dry run: nothing was changed; this is what would happen\n");
-    for (i, a) in actions.iter().enumerate() {
-        out.push_str(&format!("{:>3}. {}\n", i + 1, a.description));
-        if let Some(r) = &a.request {
-            let json = serde_json::to_string_pretty(r).unwrap_or_default();
-            for line in json.lines() {
-                out.push_str(&format!("       {line}\n"));
-            }
-        }
-    }
-    out
-}

@@ -8,19 +8,22 @@
 //! - [`up`]: images, creations, container specs, readiness, the gateway plugins reach services by.
 //! - [`teardown`]: `down`, `clean`, removing resources, what is up.
 //! - [`host`]: this machine: kernel features, mounts, ports, page cache, `doctor`'s checks.
-//! - [`labels`], [`results`], [`progress`], [`run_lock`], [`log_lines`], [`dry_run`], [`compose`].
+//! - [`commands`]: one function per command, each the whole job, returning a typed report.
+//! - [`labels`], [`results`], [`run_record`], [`progress`], [`interrupt`], [`run_lock`],
+//!   [`log_lines`], [`dry_run`]: what several stages share.
 
-pub mod compose;
-pub mod doctor;
+pub mod commands;
 pub mod dry_run;
 pub mod error;
 pub mod host;
+pub mod interrupt;
 pub mod labels;
 pub mod log_lines;
 pub mod plan;
 pub mod plugins;
 pub mod progress;
 pub mod results;
+pub mod run_record;
 pub mod run_lock;
 pub mod teardown;
 pub mod up;

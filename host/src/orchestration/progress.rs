@@ -3,6 +3,14 @@
 //! builds, health waits) that show only when stderr is a terminal.
 
 use std::sync::{Arc, Mutex};
+
+/// Writes one untimed line to stderr for the operator (a note while a command works, e.g.
+/// "waiting for another benchhost …"). Never panics: a closed or full stderr (`2>/dev/full`,
+/// `2>&1 | head`) must not stop a command halfway through.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
 use std::time::{Duration, Instant};
 
 /// One recorded step.

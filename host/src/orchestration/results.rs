@@ -2,17 +2,13 @@
 //! `metrics/`, `charts/`, `logs/` and the run record `run.json`.
 //!
 //! `root` is `--results-dir`, else `BENCH_RESULTS_DIR`, else `./results`. `up` creates the
-//! directory and writes `run.json` (whether it succeeds or not); the directory's path is a
-//! label on every container, so `down` saves each container's logs into `logs/` before it
-//! removes them and adds its own step to `run.json`. Secret settings never reach these files:
-//! their values are written as `***` and removed from saved logs.
+//! directory; the directory's path is a label on every container, so `down` saves each
+//! container's logs into `logs/` before it removes them. `run.json` is
+//! [`crate::orchestration::run_record`]'s. Secret values are removed from saved logs.
 
 use crate::orchestration::error::BenchError;
-use crate::orchestration::plan::Plan;
-use crate::orchestration::plugins::registry::{Origin, Registry};
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::engine::{DockerEngine, Labelled};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::orchestration::labels::LABEL_RESULTS;
@@ -72,21 +68,6 @@ impl RunDir {
         }
     }
 
-    pub fn record_path(&self) -> PathBuf {
-        self.path.join("run.json")
-    }
-
-    /// Writes `run.json` (pretty JSON).
-    pub fn write_record(&self, record: &serde_json::Value) -> Result<(), BenchError> {
-        let text = serde_json::to_string_pretty(record).expect("JSON values serialise");
-        std::fs::write(self.record_path(), text + "\n").map_err(|e| BenchError::Other(format!("writing {}: {e}", self.record_path().display())))
-    }
-
-    /// `run.json` as JSON, or an empty object when it is missing or unreadable.
-    pub fn read_record(&self) -> serde_json::Value {
-        std::fs::read_to_string(self.record_path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({}))
-    }
-
     /// Saves the full logs of `containers` as `logs/<container>.log`, streamed (memory stays
     /// bounded by the longest line), each line with the engine's timestamp, secret values
     /// replaced by `***` (see [`super::log_lines`]). Returns the files written, or the
@@ -128,76 +109,6 @@ async fn save_one(engine: &DockerEngine, id: &str, file: &Path, secrets: &[Strin
         out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())
-}
-
-/// Host facts for the run record.
-pub fn host_record(engine: Option<&DockerEngine>) -> serde_json::Value {
-    let kernel = rustix::system::uname();
-    serde_json::json!({
-        "os": std::env::consts::OS,
-        "arch": std::env::consts::ARCH,
-        "kernel": kernel.release().to_string_lossy(),
-        "hostname": kernel.nodename().to_string_lossy(),
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "docker_engine_version": engine.map(|e| e.engine_version.clone()),
-        "docker_api_version": engine.map(|e| e.api_version.clone()),
-    })
-}
-
-/// The plugins of `plan`: name, version, source and SHA-256 of the component.
-pub fn plugins_record(registry: &Registry, plan: &Plan) -> serde_json::Value {
-    let mut seen = Vec::new();
-    for p in &plan.profiles {
-        if !seen.contains(&p.plugin) {
-            seen.push(p.plugin);
-        }
-    }
-    seen.iter()
-        .map(|&i| {
-            let r = &registry.plugins[i];
-            serde_json::json!({
-                "name": r.plugin.info.name,
-                "version": r.plugin.info.version,
-                "sha256": r.sha256,
-                "source": match &r.origin { Origin::BuiltIn => "built-in".to_string(), Origin::File(f) => f.display().to_string() },
-                "profiles": plan.profiles.iter().filter(|p| p.plugin == i).map(|p| p.profile.clone()).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
-}
-
-/// Every setting the run resolved: each plan profile's declared settings (value or default)
-/// plus the global `BENCH_*` ones. Settings declared secret are written as `***`.
-pub fn settings_record(registry: &Registry, plan: &Plan, settings: &SettingsSource) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for p in &plan.profiles {
-        let info = &registry.plugins[p.plugin].plugin.info;
-        for (name, value) in &p.ctx.settings {
-            let secret = info.settings.iter().any(|s| &s.name == name && s.secret);
-            out.insert(name.clone(), if secret { REDACTED.to_string() } else { value.clone() });
-        }
-    }
-    for (name, default) in crate::orchestration::compose::GLOBAL_SETTINGS.iter().map(|g| (g.0, g.1)) {
-        out.insert(name.to_string(), settings.get(name).unwrap_or(default).to_string());
-    }
-    out
-}
-
-/// Image id, digests and architecture of every service of `plan` (as present now).
-pub async fn images_record(engine: &DockerEngine, plan: &Plan) -> serde_json::Value {
-    let mut out = Vec::new();
-    for (p, s) in plan.services() {
-        let info = engine.image_info(&s.image).await.ok().flatten();
-        out.push(serde_json::json!({
-            "profile": p.profile,
-            "service": s.name,
-            "image": s.image,
-            "id": info.as_ref().map(|i| i.id.clone()),
-            "digests": info.as_ref().map(|i| i.digests.clone()).unwrap_or_default(),
-            "architecture": info.as_ref().map(|i| i.architecture.clone()),
-        }));
-    }
-    serde_json::Value::Array(out)
 }
 
 #[cfg(test)]

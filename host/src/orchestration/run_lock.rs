@@ -10,8 +10,8 @@ pub struct RunLock {
     _file: std::fs::File,
 }
 
-/// Takes the lock, waiting (with a note through `waiting`) while another benchhost holds it.
-pub async fn acquire(waiting: impl FnOnce()) -> Result<RunLock, BenchError> {
+/// Takes the lock, waiting (and saying so on stderr) while another benchhost holds it.
+pub async fn acquire() -> Result<RunLock, BenchError> {
     let path = std::env::temp_dir().join("benchhost.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -21,7 +21,7 @@ pub async fn acquire(waiting: impl FnOnce()) -> Result<RunLock, BenchError> {
         .map_err(|e| BenchError::Other(format!("opening the lock file {}: {e}\n  hint: check TMPDIR is writable", path.display())))?;
     match file.try_lock() {
         Ok(()) => return Ok(RunLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => waiting(),
+        Err(std::fs::TryLockError::WouldBlock) => crate::orchestration::progress::say("waiting for another benchhost up/down/clean to finish..."),
         Err(std::fs::TryLockError::Error(e)) => return Err(BenchError::Other(format!("locking {}: {e}", path.display()))),
     }
     let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))

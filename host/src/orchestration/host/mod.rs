@@ -20,3 +20,16 @@ pub fn host_os() -> crate::runtime::contract::HostOs {
         _ => HostOs::Other,
     }
 }
+
+/// This machine's RAM in bytes (Linux: sysinfo(2)); `None` elsewhere.
+pub fn total_memory() -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let info = rustix::system::sysinfo();
+        Some(info.totalram as u64 * u64::from(info.mem_unit.max(1)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        None
+    }
+}

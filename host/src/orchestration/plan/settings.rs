@@ -8,6 +8,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Global settings the host applies itself: (name, default, description).
+pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
+    ("BENCH_CPU_LIMIT", "2", "CPUs per container, the same for every system"),
+    ("BENCH_MEM_LIMIT", "4g", "Memory per container (no swap), the same for every system"),
+    ("BENCH_STARTUP_TIMEOUT", "180", "Seconds each service may take to become ready (benchhost up)"),
+    ("BENCH_BIND_ADDRESS", "127.0.0.1", "Address the published ports listen on"),
+    ("BENCH_TMPFS", "0", "1: every data volume is a tmpfs (RAM) instead of a Docker volume, for every system"),
+    ("BENCH_DATA_DIR", "", "Disk under test: each data volume is bound to <dir>/<profile>/<volume> there (created by up, removed by down); empty: Docker's own volumes (benchhost up only; not this compose file)"),
+    ("BENCH_RESULTS_DIR", "results", "Root of the per-run results directories (benchhost up/down; --results-dir wins)"),
+];
+
 #[path = "../../../../plugins/sdk/src/size.rs"]
 mod size;
 pub use size::parse_size;
@@ -111,6 +122,24 @@ impl SettingsSource {
             .map(|s| (s.name.clone(), self.get(&s.name).unwrap_or(&s.default_value).to_string()))
             .collect();
         Context { profile: profile.to_string(), settings, host_os }
+    }
+
+    /// What the global settings ask that this machine cannot give, as warnings (the run still
+    /// starts: a remote engine's machine may be bigger). Today: `BENCH_MEM_LIMIT` above this
+    /// machine's RAM (`total_memory`, bytes), where every container is in effect uncapped.
+    pub fn machine_warnings(&self, globals: &GlobalSettings, total_memory: Option<u64>) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(total) = total_memory.filter(|t| *t > 0 && globals.memory_bytes as u64 > *t) {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            out.push(format!(
+                "BENCH_MEM_LIMIT={}{} is more than this machine's {:.1} GiB of RAM: no container is held below what the machine has, so a system that fills its cache swaps or is killed by the kernel\n  hint: give at most {:.0}g (the same for every system), e.g. BENCH_MEM_LIMIT=4g",
+                self.get("BENCH_MEM_LIMIT").unwrap_or_default(),
+                self.from("BENCH_MEM_LIMIT"),
+                gib(total),
+                (gib(total) * 0.75).floor().max(1.0)
+            ));
+        }
+        out
     }
 
     /// The global settings, validated.

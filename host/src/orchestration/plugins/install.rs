@@ -174,6 +174,10 @@ pub struct Installed {
     pub sha256: String,
     /// Whether the file still has the checksum recorded at install time.
     pub unchanged: bool,
+    /// `install` only: what was installed under this name before (`"0.1.0"`, or
+    /// `"0.1.0 (identical)"` when the same file was installed again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
 }
 
 fn install_dir() -> Result<PathBuf, BenchError> {
@@ -181,8 +185,11 @@ fn install_dir() -> Result<PathBuf, BenchError> {
 }
 
 /// Checks `file` (refusing it on any problem), then copies it to the plugin directory as
-/// `<name>.wasm` with its checksum. Replaces an installed plugin of the same name.
-pub async fn install(file: &Path) -> Result<(CheckReport, Installed), BenchError> {
+/// `<name>.wasm` with its checksum. An installed plugin of the same name is replaced when its
+/// version differs (an upgrade or a downgrade) or the file is identical; one of the same version
+/// with other contents is refused (usage error: results could no longer be told apart by
+/// version) unless `force`.
+pub async fn install(file: &Path, force: bool) -> Result<(CheckReport, Installed), BenchError> {
     let report = check(file).await?;
     if !report.problems.is_empty() {
         return Err(BenchError::Usage(format!("not installing {}: {}", file.display(), report.problems.join("; "))));
@@ -192,11 +199,32 @@ pub async fn install(file: &Path) -> Result<(CheckReport, Installed), BenchError
     let bytes = crate::orchestration::plugins::registry::read_plugin_file(file).map_err(|e| BenchError::Other(format!("reading {}: {e}", file.display())))?;
     let sha = sha256_hex(&bytes);
     let dest = dir.join(format!("{}.wasm", report.name));
+    let replaced = match std::fs::read(&dest) {
+        Err(_) => None,
+        Ok(old) if sha256_hex(&old) == sha => Some(format!("{} (identical)", report.version)),
+        Ok(old) => {
+            let old_version = match check(&dest).await {
+                Ok(r) => r.version,
+                Err(_) => "an unreadable version".to_string(),
+            };
+            if old_version == report.version && !force {
+                return Err(BenchError::Usage(format!(
+                    "plugin {} {} is already installed as {} with other contents (sha256 {} there, {sha} here); a plugin's version must change when it does, or runs of the two cannot be told apart\n  hint: raise the plugin's version, or replace it anyway with `benchhost plugin install --force {}`",
+                    report.name,
+                    report.version,
+                    dest.display(),
+                    sha256_hex(&old),
+                    file.display()
+                )));
+            }
+            Some(old_version)
+        }
+    };
     let tmp = dir.join(format!(".{}.wasm.tmp", report.name));
     std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &dest)).map_err(|e| BenchError::Other(format!("writing {}: {e}", dest.display())))?;
     std::fs::write(dir.join(format!("{}.wasm.sha256", report.name)), format!("{sha}  {}.wasm\n", report.name))
         .map_err(|e| BenchError::Other(format!("writing checksum: {e}")))?;
-    Ok((report.clone(), Installed { name: report.name.clone(), file: dest, sha256: sha, unchanged: true }))
+    Ok((report.clone(), Installed { name: report.name.clone(), file: dest, sha256: sha, unchanged: true, replaced }))
 }
 
 /// The installed plugins, with whether each still matches its recorded checksum.
@@ -211,7 +239,7 @@ pub fn installed() -> Result<Vec<Installed>, BenchError> {
         let sha = std::fs::read(&f).map(|b| sha256_hex(&b)).unwrap_or_default();
         let recorded = std::fs::read_to_string(dir.join(format!("{name}.wasm.sha256"))).unwrap_or_default();
         let unchanged = recorded.split_whitespace().next() == Some(sha.as_str());
-        out.push(Installed { name, file: f, sha256: sha, unchanged });
+        out.push(Installed { name, file: f, sha256: sha, unchanged, replaced: None });
     }
     Ok(out)
 }

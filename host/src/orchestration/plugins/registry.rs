@@ -129,8 +129,27 @@ impl Registry {
     /// The profile named `name`, or a usage error listing the known ones.
     pub fn find(&self, name: &str) -> Result<ProfileRef<'_>, BenchError> {
         self.profiles().into_iter().find(|p| p.profile.name == name).ok_or_else(|| {
-            BenchError::Usage(format!("unknown profile {name:?}\n\nknown profiles:\n{}", self.profile_table()))
+            let guess = self.closest_profile(name).map(|g| format!("; did you mean {g:?}?")).unwrap_or_default();
+            BenchError::Usage(format!("unknown profile {name:?}{guess}\n\nknown profiles:\n{}", self.profile_table(None)))
         })
+    }
+
+    /// The known profile most like `name` (a typo, a wrong case, a missing or extra suffix), if
+    /// one is close enough to suggest: Jaro-Winkler similarity of at least 0.8 (as clap does for
+    /// subcommands), or `name` is a prefix of exactly one profile.
+    pub fn closest_profile(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        let profiles = self.profiles();
+        let prefixed: Vec<&str> = profiles.iter().map(|p| p.profile.name.as_str()).filter(|p| p.starts_with(&lower) && !lower.is_empty()).collect();
+        if let [only] = prefixed.as_slice() {
+            return Some(only.to_string());
+        }
+        profiles
+            .iter()
+            .map(|p| (strsim::jaro_winkler(&lower, &p.profile.name), p.profile.name.clone()))
+            .filter(|(score, _)| *score >= 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, name)| name)
     }
 
     /// The plugin at `index`.
@@ -138,10 +157,12 @@ impl Registry {
         &self.plugins[index].plugin
     }
 
-    /// One line per profile: name, role, description (for `--help` and errors).
-    pub fn profile_table(&self) -> String {
+    /// One line per profile: name, role, description (for `--help` and errors). With `width`
+    /// (columns), a description that does not fit wraps onto lines indented under it.
+    pub fn profile_table(&self, width: Option<usize>) -> String {
         let profiles = self.profiles();
-        let width = profiles.iter().map(|p| p.profile.name.len()).max().unwrap_or(0);
+        let name_width = profiles.iter().map(|p| p.profile.name.len()).max().unwrap_or(0);
+        let indent = " ".repeat(name_width + 4);
         profiles
             .iter()
             .map(|p| {
@@ -150,7 +171,11 @@ impl Registry {
                     Origin::File(_) => " [third-party]",
                     Origin::BuiltIn => "",
                 };
-                format!("  {:width$}  {}{role}{third}", p.profile.name, p.profile.description)
+                let line = format!("  {:name_width$}  {}{role}{third}", p.profile.name, p.profile.description);
+                match width {
+                    Some(w) if line.chars().count() > w => textwrap::wrap(&line, textwrap::Options::new(w).subsequent_indent(&indent)).join("\n"),
+                    _ => line,
+                }
             })
             .collect::<Vec<_>>()
             .join("\n")

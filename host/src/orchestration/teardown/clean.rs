@@ -1,4 +1,4 @@
-//! `benchhost clean`: the seed's clean-all. Unmounts what `benchhost mount` mounted, then
+//! `benchhost clean`: the way back to an empty engine. Unmounts what `benchhost mount` mounted, then
 //! removes every container, network and volume labelled `benchhost.managed=true`, from any
 //! run and any profile; with `images`, also the images benchhost built (`<PLUGIN>_SRC`).
 //! Images pulled from registries or built by `tests/images/build.sh` are never removed.

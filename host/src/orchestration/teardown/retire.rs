@@ -2,6 +2,7 @@
 //! record told.
 
 use super::remove::remove_all;
+use crate::orchestration::run_record::RunRecord;
 use crate::engine::{DockerEngine, LabelledResources};
 use crate::orchestration::error::BenchError;
 use crate::orchestration::labels::*;
@@ -76,22 +77,18 @@ pub async fn retire(
     }
     let names = |items: &[crate::engine::Labelled]| items.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
     for (label, run) in &runs {
-        let dir = crate::orchestration::results::RunDir::for_down(label, root_override);
-        // With --results-dir the record moves along: the run's own record plus this entry.
-        let mut record = crate::orchestration::results::RunDir { path: label.into() }.read_record();
-        if let Some(obj) = record.as_object_mut() {
-            obj.insert("down".into(), serde_json::json!({
+        RunRecord::add_down(
+            label,
+            root_override,
+            serde_json::json!({
                 "at": chrono::Local::now().to_rfc3339(),
                 "by": by,
                 "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
                 "removed": {"containers": names(&run.containers), "networks": names(&run.networks), "volumes": names(&run.volumes)},
                 "logs": logs_of.get(label.as_str()).cloned().unwrap_or_default(),
                 "notes": retired.notes,
-            }));
-        }
-        if let Err(e) = dir.write_record(&record) {
-            tracing::warn!("{e}");
-        }
+            }),
+        );
     }
     Ok(retired)
 }

@@ -8,7 +8,7 @@ use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::progress::Progress;
 use std::time::Instant;
 
-/// The images `tests/images/build.sh NAME` builds (a recipe each; ganesha's is in the script).
+/// The images `tests/images/build.sh NAME` builds (one `tests/images/NAME/recipe.sh` each).
 const LOCAL_IMAGES: &[&str] = &["dittofs", "ganesha", "juicefs", "localstack", "moto", "postgres", "rclone", "samba"];
 
 /// The hint shown when an image is missing.
@@ -42,7 +42,7 @@ mod tests {
         let mut found: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .flatten()
-            .filter(|e| e.path().join("recipe.sh").is_file() || e.file_name() == "ganesha")
+            .filter(|e| e.path().join("recipe.sh").is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         found.sort();

@@ -12,7 +12,7 @@ use crate::orchestration::plan::Plan;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::plan::settings::GlobalSettings;
 use crate::engine::{ContainerSpec, DockerEngine};
-use crate::runtime::contract::HostOs;
+use crate::runtime::contract::{HostOs, MountSpec, PluginInfo};
 
 pub mod container_spec;
 pub mod creations;
@@ -60,6 +60,17 @@ pub struct UpReport {
 }
 
 pub use crate::orchestration::progress::Progress;
+
+/// The mount command of a plugin's mount options on `dir`; an invalid spec is the plugin's
+/// defect ([`BenchError::InvalidPluginOutput`], exit 3) naming it and `mount-options`.
+pub fn plugin_mount_command(plugin: &PluginInfo, spec: &MountSpec, os: HostOs, dir: &str) -> Result<MountCommand, BenchError> {
+    mount_command(spec, os, dir).map_err(|message| BenchError::InvalidPluginOutput {
+        plugin: plugin.name.clone(),
+        version: plugin.version.clone(),
+        operation: "mount-options",
+        message,
+    })
+}
 
 /// A new run id: UTC timestamp plus process id.
 pub fn new_run_id() -> String {
@@ -113,12 +124,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     let plugin = registry.plugin(target.plugin);
     let mount = if target.role == crate::runtime::contract::Role::Target {
         let spec = registry.runtime.mount_options(plugin, &target.ctx).await?;
-        Some(mount_command(&spec, opts.host_os, &opts.mount_dir).map_err(|message| BenchError::InvalidPluginOutput {
-            plugin: plugin.info.name.clone(),
-            version: plugin.info.version.clone(),
-            operation: "mount-options",
-            message,
-        })?)
+        Some(plugin_mount_command(&plugin.info, &spec, opts.host_os, &opts.mount_dir)?)
     } else {
         None
     };

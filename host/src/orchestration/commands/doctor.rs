@@ -2,7 +2,10 @@
 //! install hint for the host OS. Only the Docker engine and free disk space are required;
 //! everything else warns (it matters only to some profiles or to the benchmark client).
 
+use crate::orchestration::error::BenchError;
+use crate::orchestration::host::host_os;
 use crate::orchestration::plan;
+use crate::orchestration::results::results_root;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::engine::DockerEngine;
@@ -31,7 +34,7 @@ pub struct Check {
     pub hint: String,
 }
 
-fn check(name: &str, status: Status, required: bool, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+pub fn check(name: &str, status: Status, required: bool, detail: impl Into<String>, hint: impl Into<String>) -> Check {
     let hint = if status == Status::Ok { String::new() } else { hint.into() };
     Check { name: name.into(), status, required, detail: detail.into(), hint }
 }
@@ -39,6 +42,33 @@ fn check(name: &str, status: Status, required: bool, detail: impl Into<String>, 
 /// Free bytes below which disk space fails (1 GiB) and warns (10 GiB).
 const DISK_FAIL: u64 = 1 << 30;
 const DISK_WARN: u64 = 10 << 30;
+
+/// What `doctor` found, for this OS.
+#[derive(Clone, Debug)]
+pub struct DoctorReport {
+    pub os: HostOs,
+    pub checks: Vec<Check>,
+}
+
+impl DoctorReport {
+    /// The required checks that failed, by name.
+    pub fn failed(&self) -> Vec<&str> {
+        self.checks.iter().filter(|c| c.required && c.status == Status::Fail).map(|c| c.name.as_str()).collect()
+    }
+
+    /// `doctor`'s verdict: [`BenchError::HostUnsupported`] (exit 6) naming the required checks
+    /// that failed.
+    pub fn verdict(&self) -> Result<(), BenchError> {
+        let failed = self.failed();
+        if failed.is_empty() { Ok(()) } else { Err(BenchError::HostUnsupported(format!("doctor: required check(s) failed: {}", failed.join(", ")))) }
+    }
+}
+
+/// `benchhost doctor`: every check for this OS, results space under the default results root.
+pub async fn doctor(registry: &Registry, settings: &SettingsSource) -> DoctorReport {
+    let os = host_os();
+    DoctorReport { os, checks: run(registry, settings, os, &results_root(None, settings)).await }
+}
 
 /// Runs every check. `results_root` is where run results go (its free space is checked).
 pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, results_root: &Path) -> Vec<Check> {
@@ -288,36 +318,6 @@ async fn arch_check(registry: &Registry, settings: &SettingsSource, os: HostOs, 
     }
 }
 
-/// Text form: `  OK    name  detail` lines plus hints, and a summary.
-pub fn render(checks: &[Check], os: HostOs) -> String {
-    let os_name = match os {
-        HostOs::Linux => "linux",
-        HostOs::Macos => "macos",
-        HostOs::Other => std::env::consts::OS,
-    };
-    let mut out = format!("benchhost doctor ({os_name}, {})\n", std::env::consts::ARCH);
-    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(10);
-    for c in checks {
-        let status = match c.status {
-            Status::Ok => "OK",
-            Status::Warn => "WARN",
-            Status::Fail => "FAIL",
-        };
-        out.push_str(&format!("  {status:<5} {:<width$}  {}\n", c.name, c.detail));
-        if !c.hint.is_empty() {
-            out.push_str(&format!("  {:<5} {:<width$}  hint: {}\n", "", "", c.hint));
-        }
-    }
-    let failed: Vec<&str> = checks.iter().filter(|c| c.required && c.status == Status::Fail).map(|c| c.name.as_str()).collect();
-    let warned = checks.iter().filter(|c| c.status != Status::Ok).count();
-    if failed.is_empty() {
-        out.push_str(&format!("required checks pass ({warned} warning(s))\n"));
-    } else {
-        out.push_str(&format!("required checks failed: {}\n", failed.join(", ")));
-    }
-    out
-}
-
 /// What to do when no engine answers, decided by what is there rather than by the `docker`
 /// client (a machine may ship the CLI with no engine): a remote `DOCKER_HOST` is started where
 /// it runs; an installed `dockerd` is started; otherwise an engine is installed first.
@@ -364,20 +364,5 @@ mod tests {
         assert!(semver_at_least("1.47", 1, 41));
         assert!(!semver_at_least("1.40", 1, 41));
         assert!(!semver_at_least("garbage", 1, 41));
-    }
-
-    #[test]
-    fn render_shows_hints_and_the_verdict() {
-        let checks = vec![
-            check("docker engine", Status::Ok, true, "Docker 20.10", "never shown"),
-            check("fio", Status::Warn, false, "fio not found", "apt-get install fio"),
-        ];
-        let text = render(&checks, HostOs::Linux);
-        assert!(text.contains("OK    docker engine"), "{text}");
-        assert!(!text.contains("never shown"));
-        assert!(text.contains("hint: apt-get install fio"));
-        assert!(text.ends_with("required checks pass (1 warning(s))\n"), "{text}");
-        let failed = render(&[check("disk space", Status::Fail, true, "0.1 GiB", "free some")], HostOs::Linux);
-        assert!(failed.contains("required checks failed: disk space"), "{failed}");
     }
 }
