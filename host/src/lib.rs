@@ -2,9 +2,12 @@
 //! WebAssembly plugin (`wit/plugin.wit`).
 //!
 //! Layers, with dependencies pointing one way: [`cli`] → [`orchestration`] →
-//! {[`runtime`] (wasmtime), [`engine`] (Docker via bollard)}.
+//! {[`runtime`] (wasmtime), [`engine`] (Docker via bollard)} → {[`text`], [`exec`]} (shared
+//! helpers and types; neither of the two bottom layers imports the other).
 
 pub mod cli;
 pub mod engine;
+pub mod exec;
 pub mod orchestration;
 pub mod runtime;
+pub mod text;

@@ -7,7 +7,8 @@ use crate::orchestration::settings::SettingsSource;
 use crate::orchestration::stack;
 use crate::orchestration::{compose, plugins, redact, BenchError};
 use crate::runtime::contract::Role;
-use crate::runtime::{printable_text, PluginRuntime, RuntimeOptions};
+use crate::runtime::{PluginRuntime, RuntimeOptions};
+use crate::text::printable_text;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 

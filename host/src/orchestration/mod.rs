@@ -29,4 +29,4 @@ pub mod stack;
 
 pub use error::BenchError;
 
-pub use crate::runtime::redact;
+pub use crate::text::redact;

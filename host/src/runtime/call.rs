@@ -88,22 +88,10 @@ impl PluginRuntime {
         tracing::debug!(plugin = %plugin.info.name, "{op} took {:?}", started.elapsed());
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(cap_message(msg)))),
+            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(crate::text::cut(msg, REPORTED_MESSAGE_CAP)))),
             Err(e) => Err(err(classify(&e, budget, self.limits.memory_bytes, &String::from_utf8_lossy(&output.contents())))),
         }
     }
-}
-
-/// `msg` cut to [`REPORTED_MESSAGE_CAP`] bytes (at a character boundary), saying how much was cut.
-fn cap_message(msg: String) -> String {
-    if msg.len() <= REPORTED_MESSAGE_CAP {
-        return msg;
-    }
-    let mut end = REPORTED_MESSAGE_CAP;
-    while !msg.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} more bytes cut)", &msg[..end], msg.len() - end)
 }
 
 /// Turns a wasmtime error into a [`PluginErrorKind`].

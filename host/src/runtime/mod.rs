@@ -27,7 +27,8 @@ pub use artifacts::MAX_ARTIFACTS;
 pub use call::REPORTED_MESSAGE_CAP;
 pub use engine::{Limits, RuntimeOptions};
 pub use error::{Operation, PluginError, PluginErrorKind};
-pub use gateway::{ExecResult, NoServices, ServiceGateway};
+pub use crate::exec::ExecResult;
+pub use gateway::{NoServices, ServiceGateway};
 pub use imports::{MAX_HTTP_BODY, MAX_TCP_REPLY};
 pub use load::LoadedPlugin;
 
@@ -86,39 +87,4 @@ impl PluginRuntime {
     pub fn set_redactions(&self, secrets: Vec<String>) {
         *self.redactions.write().unwrap_or_else(|e| e.into_inner()) = secrets;
     }
-}
-
-/// `s` with control characters other than newline shown as escapes, so text from a plugin
-/// cannot move the cursor, clear the screen or fake output lines.
-pub fn printable_text(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
-        .collect()
-}
-
-/// Replaces every occurrence of each secret (3+ characters) in `text` with `***`, longest
-/// first, so a secret that contains another (`bench1xyz`, `bench1`) is hidden whole.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_string();
-    for s in ordered {
-        out = out.replace(s.as_str(), "***");
-    }
-    out
-}
-
-/// `e` and its sources, joined by `: ` (reqwest hides the useful part in the source chain).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
 }

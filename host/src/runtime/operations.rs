@@ -56,7 +56,7 @@ impl PluginRuntime {
             .await?;
         let secrets = self.redactions.read().map(|r| r.clone()).unwrap_or_default();
         for field in std::iter::once(&mut spec.source).chain(std::iter::once(&mut spec.note)).chain(spec.options.iter_mut()) {
-            *field = super::redact(field, &secrets);
+            *field = crate::text::redact(field, &secrets);
         }
         Ok(spec)
     }

@@ -12,7 +12,7 @@ impl Imports {
         }
         let timeout = self.bounded(timeout_ms);
         if tracing::enabled!(tracing::Level::DEBUG) {
-            tracing::debug!(plugin = %self.plugin, %service, "exec {}", crate::runtime::redact(&format!("{argv:?}"), &self.secrets()));
+            tracing::debug!(plugin = %self.plugin, %service, "exec {}", crate::text::redact(&format!("{argv:?}"), &self.secrets()));
         }
         let r = self.gateway.exec(&service, argv, timeout).await;
         r.map(|r| ExecOutput { exit_code: r.exit_code, stdout: r.stdout, stderr: r.stderr })

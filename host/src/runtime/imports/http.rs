@@ -2,7 +2,7 @@
 
 use super::super::bindings::benchhost::plugin::host::{HttpRequest, HttpResponse};
 use super::super::state::Imports;
-use crate::runtime::error_chain;
+use crate::text::error_chain;
 
 /// Largest HTTP response body a plugin receives (4 MiB).
 pub const MAX_HTTP_BODY: usize = 4 << 20;

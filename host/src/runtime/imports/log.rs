@@ -12,7 +12,7 @@ impl Imports {
     /// bootstrap's).
     pub(in super::super) fn log(&self, level: Level, message: String) {
         let message: String = message.chars().take(MAX_LOG_LINE).collect();
-        let message = crate::runtime::printable_text(&crate::runtime::redact(&message, &self.secrets())).replace('\n', "\\n");
+        let message = crate::text::printable_text(&crate::text::redact(&message, &self.secrets())).replace('\n', "\\n");
         let p = &self.plugin;
         match level {
             Level::Debug => tracing::debug!("[{p}] {message}"),
