@@ -1,5 +1,5 @@
 //! benchhost: brings up storage systems for benchmarking, each described by a sandboxed
-//! WebAssembly plugin (`wit/plugin.wit`).
+//! WebAssembly plugin (the contract: `wit/since_v<version>/plugin.wit`).
 //!
 //! Layers, with dependencies pointing one way: [`cli`] → [`orchestration`] →
 //! {[`runtime`] (wasmtime), [`engine`] (Docker via bollard)} → {[`text`], [`exec`]} (shared

@@ -1,7 +1,7 @@
 //! One sandboxed call: a fresh store with its limits and epoch deadline, the export run inside
 //! it, and every failure classified into a [`PluginErrorKind`].
 
-use super::bindings::BenchhostPlugin;
+use super::contract::{ExportResult, Instance};
 use super::error::{Operation, PluginError, PluginErrorKind};
 use super::gateway::ServiceGateway;
 use super::guest_output::GuestOutput;
@@ -20,7 +20,7 @@ const GUEST_OUTPUT_CAP: usize = 64 << 10;
 pub const REPORTED_MESSAGE_CAP: usize = 8 << 10;
 
 /// The future an export call returns: the trap (outer) or the plugin's own error (inner).
-pub(super) type CallFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<Result<T, String>>> + Send + 'a>>;
+pub(super) type CallFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = ExportResult<T>> + Send + 'a>>;
 
 impl PluginRuntime {
     fn budget(&self, op: Operation) -> Duration {
@@ -68,7 +68,7 @@ impl PluginRuntime {
     pub(super) async fn call_within<T, F>(&self, plugin: &LoadedPlugin, op: Operation, gateway: Arc<dyn ServiceGateway>, cap: Option<Duration>, f: F) -> Result<T, PluginError>
     where
         T: Send,
-        F: for<'a> FnOnce(&'a BenchhostPlugin, &'a mut Store<State>) -> CallFuture<'a, T>,
+        F: for<'a> FnOnce(&'a Instance, &'a mut Store<State>) -> CallFuture<'a, T>,
     {
         let budget = cap.map_or(self.budget(op), |c| c.min(self.budget(op)));
         let output = GuestOutput::new(GUEST_OUTPUT_CAP);
@@ -81,7 +81,7 @@ impl PluginRuntime {
             guest_output: tail(&output.contents(), 2048),
         };
         let started = Instant::now();
-        let result = match plugin.pre.instantiate_async(&mut store).await {
+        let result = match plugin.pre.instantiate(&mut store).await {
             Ok(instance) => f(&instance, &mut store).await,
             Err(e) => Err(e),
         };

@@ -1,11 +1,9 @@
 //! Loading a plugin: the file checked (a component, of a contract version this host runs)
 //! before compiling, its imports and exports matched against the host, then `describe`.
 
-use super::bindings::BenchhostPluginPre;
-use super::contract::{self, PluginInfo};
+use super::contract::{self, ContractVersion, Linkers, PluginInfo, Pre};
 use super::error::{Operation, PluginError, PluginErrorKind};
 use super::gateway::NoServices;
-use super::state::State;
 use super::{artifacts, version, PluginRuntime};
 use std::sync::Arc;
 
@@ -14,7 +12,16 @@ pub struct LoadedPlugin {
     pub info: PluginInfo,
     /// Where it came from, for messages (`built-in` or a file path).
     pub origin: String,
-    pub(super) pre: BenchhostPluginPre<State>,
+    /// The contract version whose bindings run it.
+    contract: ContractVersion,
+    pub(super) pre: Pre,
+}
+
+impl LoadedPlugin {
+    /// The contract version whose bindings run this plugin (the one it was built for).
+    pub fn contract_version(&self) -> ContractVersion {
+        self.contract
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -35,8 +42,8 @@ impl PluginRuntime {
             kind: PluginErrorKind::Invalid(msg),
             guest_output: String::new(),
         };
-        let facts = check_file(origin, bytes).map_err(invalid)?;
-        let pre = self.link(origin, bytes, &facts).map_err(invalid)?;
+        let (facts, contract) = check_file(origin, bytes).map_err(invalid)?;
+        let pre = self.link(origin, bytes, &facts, contract).map_err(invalid)?;
         let mut plugin = LoadedPlugin {
             info: PluginInfo {
                 name: label.clone(),
@@ -47,44 +54,47 @@ impl PluginRuntime {
                 capabilities: contract::Capabilities { privileged: false, cap_add: vec![], devices: vec![], host_binds: vec![], host_kernel: vec![] },
             },
             origin: origin.to_string(),
+            contract,
             pre,
         };
         let info = self
             .call_within(&plugin, Operation::Describe, Arc::new(NoServices), None, |p, s| {
-                Box::pin(async move { p.benchhost_plugin_plugin().call_describe(s).await.map(Ok) })
+                Box::pin(async move { p.call_describe(s).await })
             })
             .await?;
         plugin.info = info;
         Ok(plugin)
     }
 
-    /// Compiles the component and matches its imports and exports against the host's.
-    fn link(&self, origin: &str, bytes: &[u8], facts: &version::ComponentFacts) -> Result<BenchhostPluginPre<State>, String> {
+    /// Compiles the component and matches its imports and exports against those of `contract`.
+    fn link(&self, origin: &str, bytes: &[u8], facts: &version::ComponentFacts, contract: ContractVersion) -> Result<Pre, String> {
         let component = artifacts::compile(&self.engine, self.artifacts.as_deref(), bytes).map_err(|e| format!("{origin} does not compile: {e:#}"))?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            let unknown: Vec<&str> = facts
-                .imports
-                .iter()
-                .map(String::as_str)
-                .filter(|i| !(i.starts_with("wasi:") || *i == concat!("benchhost:plugin/host@", "0.1.0") || *i == "benchhost:plugin/types@0.1.0"))
-                .collect();
+        let own = Linkers::own_imports(contract);
+        let pre = self.linkers.instantiate_pre(contract, &component).map_err(|e| {
+            let unknown: Vec<&str> = facts.imports.iter().map(String::as_str).filter(|i| !(i.starts_with("wasi:") || own.iter().any(|o| o == i))).collect();
             if unknown.is_empty() {
                 format!("{origin} needs imports this benchhost does not provide: {e:#}")
             } else {
                 format!(
                     "{origin} needs {} which this benchhost does not provide (it provides benchhost:plugin@{} and WASI 0.2)",
                     unknown.join(", "),
-                    version::CURRENT_API
+                    contract.min_version()
                 )
             }
         })?;
-        BenchhostPluginPre::new(pre).map_err(|e| format!("{origin} does not export the benchhost:plugin/plugin@0.1.0 interface: {e:#}\n  hint: implement every function of the contract (benchhost-plugin-sdk's `register_plugin!` exports all of them)"))
+        pre.map_err(|e| {
+            format!(
+                "{origin} does not export the benchhost:plugin/plugin@{} interface: {e:#}\n  hint: implement every function of the contract (benchhost-plugin-sdk's `register_plugin!` exports all of them)",
+                contract.min_version()
+            )
+        })
     }
 }
 
 /// Checks, before compiling, that `bytes` is a component built for a contract version this
-/// host runs: a clear message beats a linker error. Returns what the file says about itself.
-fn check_file(origin: &str, bytes: &[u8]) -> Result<version::ComponentFacts, String> {
+/// host runs: a clear message beats a linker error. Returns what the file says about itself and
+/// the bindings that run it.
+fn check_file(origin: &str, bytes: &[u8]) -> Result<(version::ComponentFacts, ContractVersion), String> {
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
         return Err(format!("{origin} is not a WebAssembly file (bad magic bytes)"));
     }
@@ -99,6 +109,6 @@ fn check_file(origin: &str, bytes: &[u8]) -> Result<version::ComponentFacts, Str
             version::API_VERSION_SECTION
         )
     })?;
-    version::check_supported(api).map_err(|e| format!("{origin} is {e}; rebuild it with a matching benchhost-plugin-sdk"))?;
-    Ok(facts)
+    let contract = version::check_supported(api).map_err(|e| format!("{origin} is {e}; rebuild it with a matching benchhost-plugin-sdk"))?;
+    Ok((facts, contract))
 }

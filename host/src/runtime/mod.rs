@@ -9,7 +9,8 @@
 //!   stdout/stderr captured into a bounded buffer ([`guest_output`]) that is shown when a call
 //!   fails, a memory limit per instance, and a time budget per operation after which the guest
 //!   traps.
-//! - [`operations`]: the exports after `describe`; [`imports`]: the host imports, one file each.
+//! - [`contract`]: the bindings of each contract version; [`operations`]: the exports after
+//!   `describe`; [`imports`]: the host imports, one file each.
 
 mod artifacts;
 mod call;
@@ -32,34 +33,18 @@ pub use gateway::{NoServices, ServiceGateway};
 pub use imports::{MAX_HTTP_BODY, MAX_TCP_REPLY};
 pub use load::LoadedPlugin;
 
-use state::State;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wasmtime::component::Linker;
 use wasmtime::Engine;
 
-#[doc(hidden)]
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "benchhost-plugin",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        additional_derives: [PartialEq],
-    });
-}
-
-/// The contract's records (generated from `wit/plugin.wit`), used as the host's plugin model.
-pub mod contract {
-    pub use super::bindings::benchhost::plugin::types::*;
-}
+pub mod contract;
 
 /// The process-wide engine and linker.
 pub struct PluginRuntime {
     engine: Engine,
     /// Where compiled plugins are kept (see [`artifacts`]); `None`: no cache.
     artifacts: Option<PathBuf>,
-    linker: Linker<State>,
+    linkers: contract::Linkers,
     limits: Limits,
     http: reqwest::Client,
     /// Secret values removed from what plugins log.
@@ -67,20 +52,17 @@ pub struct PluginRuntime {
 }
 
 impl PluginRuntime {
-    /// Builds the engine (cache per `opts`), the linker with the host imports and the WASI
-    /// interfaces (backed by an empty context), and starts the epoch ticker.
+    /// Builds the engine (cache per `opts`), a linker per contract version with its host
+    /// imports and the WASI interfaces (backed by an empty context), and starts the epoch ticker.
     pub fn new(opts: RuntimeOptions) -> anyhow::Result<Self> {
         let engine = engine::new_engine()?;
         let artifacts = opts.cache_dir.as_ref().map(|dir| dir.join("artifacts"));
-        let mut linker = Linker::<State>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
-        bindings::BenchhostPlugin::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
-            .map_err(|e| anyhow::anyhow!("linking host imports: {e}"))?;
+        let linkers = contract::Linkers::new(&engine)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()?;
-        Ok(PluginRuntime { engine, artifacts, linker, limits: opts.limits, http, redactions: Default::default() })
+        Ok(PluginRuntime { engine, artifacts, linkers, limits: opts.limits, http, redactions: Default::default() })
     }
 
     /// Secret values to replace with `***` in every line a plugin logs.

@@ -12,7 +12,7 @@ impl PluginRuntime {
     pub async fn compose_service(&self, plugin: &LoadedPlugin, ctx: &Context) -> Result<Vec<Service>, PluginError> {
         let ctx = ctx.clone();
         self.call_within(plugin, Operation::ComposeService, Arc::new(NoServices), None, move |p, s| {
-            Box::pin(async move { p.benchhost_plugin_plugin().call_compose_service(s, &ctx).await })
+            Box::pin(async move { p.call_compose_service(s, &ctx).await })
         })
         .await
     }
@@ -30,7 +30,7 @@ impl PluginRuntime {
         let ctx = ctx.clone();
         let service = service.to_string();
         self.call_within(plugin, Operation::Healthcheck, gateway, budget, move |p, s| {
-            Box::pin(async move { p.benchhost_plugin_plugin().call_healthcheck(s, &ctx, &service).await })
+            Box::pin(async move { p.call_healthcheck(s, &ctx, &service).await })
         })
         .await
     }
@@ -39,7 +39,7 @@ impl PluginRuntime {
     pub async fn bootstrap(&self, plugin: &LoadedPlugin, ctx: &Context, gateway: Arc<dyn ServiceGateway>) -> Result<(), PluginError> {
         let ctx = ctx.clone();
         self.call_within(plugin, Operation::Bootstrap, gateway, None, move |p, s| {
-            Box::pin(async move { p.benchhost_plugin_plugin().call_bootstrap(s, &ctx).await })
+            Box::pin(async move { p.call_bootstrap(s, &ctx).await })
         })
         .await
     }
@@ -51,7 +51,7 @@ impl PluginRuntime {
         let ctx = ctx.clone();
         let mut spec = self
             .call_within(plugin, Operation::MountOptions, Arc::new(NoServices), None, move |p, s| {
-                Box::pin(async move { p.benchhost_plugin_plugin().call_mount_options(s, &ctx).await })
+                Box::pin(async move { p.call_mount_options(s, &ctx).await })
             })
             .await?;
         let secrets = self.redactions.read().map(|r| r.clone()).unwrap_or_default();

@@ -1,6 +1,6 @@
 //! `exec(service, argv, timeout)`: a command (no shell) in one of the plugin's containers.
 
-use super::super::bindings::benchhost::plugin::host::ExecOutput;
+use crate::runtime::contract::latest::benchhost::plugin::host::ExecOutput;
 use super::super::state::Imports;
 
 impl Imports {

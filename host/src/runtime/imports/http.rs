@@ -1,6 +1,6 @@
 //! `http(request)`: one HTTP/1.1 request to a service the plugin may reach.
 
-use super::super::bindings::benchhost::plugin::host::{HttpRequest, HttpResponse};
+use crate::runtime::contract::latest::benchhost::plugin::host::{HttpRequest, HttpResponse};
 use super::super::state::Imports;
 use crate::text::error_chain;
 

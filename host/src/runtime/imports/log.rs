@@ -1,6 +1,6 @@
 //! `log(level, message)`: a line in benchhost's log, prefixed with the plugin's name.
 
-use super::super::bindings::benchhost::plugin::host::Level;
+use crate::runtime::contract::latest::benchhost::plugin::host::Level;
 use super::super::state::Imports;
 
 /// Longest line a plugin may log, in characters; the rest is cut.
