@@ -132,25 +132,48 @@ fn compose_v2_validates_the_file_for_every_profile() {
     }
 }
 
-#[test]
-fn released_contract_versions_are_frozen() {
-    let wit = std::fs::read_to_string(root().join("wit/plugin.wit")).unwrap();
-    let version = wit
+/// The package version of `wit/since_v<version>/plugin.wit`.
+fn wit_package_version(wit: &Path) -> String {
+    std::fs::read_to_string(wit)
+        .unwrap_or_else(|e| panic!("{}: {e}", wit.display()))
         .lines()
         .find_map(|l| l.trim().strip_prefix("package benchhost:plugin@").map(|v| v.trim_end_matches(';').to_string()))
-        .expect("package line");
-    let released = std::fs::read_to_string(root().join("wit/RELEASED")).unwrap();
-    let recorded = released.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-        let (v, h) = l.split_once(' ')?;
-        (v == version).then(|| h.trim().to_string())
-    });
-    if let Some(hash) = recorded {
-        let out = Command::new("sha256sum").arg(root().join("wit/plugin.wit")).output().unwrap();
-        let actual = text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
-        assert_eq!(actual, hash, "contract {version} is released and frozen: add a new package version instead of editing it (wit/RELEASED)");
+        .unwrap_or_else(|| panic!("{} has no package line", wit.display()))
+}
+
+/// Every contract version in `wit/`: `(version, path of its plugin.wit)`, oldest first.
+fn contract_versions() -> Vec<(semver::Version, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("wit")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "RELEASED" {
+            continue;
+        }
+        let version = name.strip_prefix("since_v").unwrap_or_else(|| panic!("wit/{name}: wit/ holds only since_v<version>/ folders and RELEASED"));
+        let wit = path.join("plugin.wit");
+        assert_eq!(wit_package_version(&wit), version, "wit/{name}/plugin.wit must be package benchhost:plugin@{version}");
+        out.push((semver::Version::parse(version).unwrap(), wit));
     }
-    // The host's supported version is the package version.
-    assert_eq!(version, benchhost::runtime::version::CURRENT_API);
+    out.sort();
+    out
+}
+
+#[test]
+fn released_contract_versions_are_frozen() {
+    let versions = contract_versions();
+    let released = std::fs::read_to_string(root().join("wit/RELEASED")).unwrap();
+    for line in released.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let (version, hash) = line.split_once(' ').expect("`<version> <sha256>`");
+        let wit = root().join(format!("wit/since_v{version}/plugin.wit"));
+        assert!(wit.is_file(), "released contract {version} has no wit/since_v{version}/plugin.wit");
+        let out = Command::new("sha256sum").arg(&wit).output().unwrap();
+        let actual = text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
+        assert_eq!(actual, hash.trim(), "contract {version} is released and frozen: add a new package version in a folder of its own instead of editing it (wit/RELEASED)");
+    }
+    // The host's newest supported version is the newest folder.
+    let newest = &versions.last().expect("at least one contract version").0;
+    assert_eq!(newest.to_string(), benchhost::runtime::version::CURRENT_API);
 }
 
 #[test]

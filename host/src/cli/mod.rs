@@ -8,7 +8,8 @@ use crate::orchestration::interrupt::Signals;
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::{redact, BenchError};
-use crate::runtime::{printable_text, PluginRuntime, RuntimeOptions};
+use crate::runtime::{PluginRuntime, RuntimeOptions};
+use crate::text::printable_text;
 use clap::{CommandFactory, FromArgMatches};
 
 /// `println!` that ends the process quietly when stdout is closed (`benchhost list | head`)

@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub use crate::runtime::ExecResult;
+pub use crate::exec::ExecResult;
 
 /// Failures talking to the engine, classified for messages and exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Eng
 fn docker_message(e: &bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code, message } => format!("{message} (HTTP {status_code})"),
-        other => crate::runtime::error_chain(other),
+        other => crate::text::error_chain(other),
     }
 }
 

@@ -32,11 +32,11 @@ impl LineAssembler {
         let mut lines = Vec::new();
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            lines.push(crate::runtime::redact(&line, &self.secrets));
+            lines.push(crate::text::redact(&line, &self.secrets));
         }
         if pending.len() > MAX_LINE {
             let line = std::mem::take(pending) + "\n";
-            lines.push(crate::runtime::redact(&line, &self.secrets));
+            lines.push(crate::text::redact(&line, &self.secrets));
         }
         lines
     }
@@ -46,7 +46,7 @@ impl LineAssembler {
         self.pending
             .iter_mut()
             .filter(|p| !p.is_empty())
-            .map(|p| crate::runtime::redact(&(std::mem::take(p) + "\n"), &self.secrets))
+            .map(|p| crate::text::redact(&(std::mem::take(p) + "\n"), &self.secrets))
             .collect()
     }
 }

@@ -31,4 +31,4 @@ pub mod validate;
 
 pub use error::BenchError;
 
-pub use crate::runtime::redact;
+pub use crate::text::redact;

@@ -2,17 +2,10 @@
 //! and how. The orchestration layer implements [`ServiceGateway`] on top of the Docker engine;
 //! the runtime never names Docker.
 
+use crate::exec::ExecResult;
 use futures_util::future::BoxFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// Output of a command run in a container.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExecResult {
-    pub exit_code: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
 
 /// What a plugin's host imports may touch during one operation.
 pub trait ServiceGateway: Send + Sync {

@@ -5,13 +5,15 @@
 //! their `benchhost:plugin/plugin@X.Y.Z` export. The whole file is walked, so truncated or
 //! garbage bytes give an error, never a panic (Zed PR #10370).
 
+use super::contract::ContractVersion;
 use wasmparser::{Parser, Payload};
 
 /// The custom section the SDK writes.
 pub const API_VERSION_SECTION: &str = "benchhost:api-version";
 
-/// The contract versions this host implements: `>= MIN, < next minor` of `CURRENT`.
-pub const CURRENT_API: &str = "0.1.0";
+/// The newest contract version this host implements (its `contract::latest` bindings); it
+/// also runs every older one that has bindings in [`super::contract`].
+pub const CURRENT_API: &str = super::contract::latest::MIN_VERSION;
 
 /// What the file says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,23 +74,25 @@ fn note_contract(name: &str, facts: &mut ComponentFacts) {
             }
 }
 
-/// Whether this host runs plugins built for `version` (same major.minor as [`CURRENT_API`] while
-/// 0.x; semver-compatible afterwards). The error names both versions and the supported range.
-pub fn check_supported(version: &str) -> Result<(), String> {
+/// The bindings that run plugins built for `version`: those of the same major.minor while 0.x
+/// (semver-compatible from 1.0), never newer than [`CURRENT_API`]. The error names both versions
+/// and the supported range.
+pub fn check_supported(version: &str) -> Result<ContractVersion, String> {
     let v = semver::Version::parse(version).map_err(|_| format!("API version {version:?} is not semver"))?;
     let cur = semver::Version::parse(CURRENT_API).expect("valid");
-    let ok = if cur.major == 0 { v.major == 0 && v.minor == cur.minor } else { v.major == cur.major && v.minor <= cur.minor };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("built for benchhost plugin API {version}; this benchhost supports {}", supported_range()))
+    let not_newer = (v.major, v.minor) <= (cur.major, cur.minor);
+    match ContractVersion::of(&v) {
+        Some(contract) if not_newer => Ok(contract),
+        _ => Err(format!("built for benchhost plugin API {version}; this benchhost supports {}", supported_range())),
     }
 }
 
-/// The supported range as text, e.g. `0.1.0–0.1.x`.
+/// The supported range as text, e.g. `0.1.0–0.2.x`: the oldest bindings' first version to the
+/// newest's minor.
 pub fn supported_range() -> String {
+    let oldest = ContractVersion::ALL[0].min_version();
     let cur = semver::Version::parse(CURRENT_API).expect("valid");
-    format!("{}.{}.0–{}.{}.x", cur.major, cur.minor, cur.major, cur.minor)
+    format!("{oldest}–{}.{}.x", cur.major, cur.minor)
 }
 
 #[cfg(test)]
@@ -97,8 +101,9 @@ mod tests {
 
     #[test]
     fn version_range() {
-        assert_eq!(check_supported("0.1.0"), Ok(()));
-        assert_eq!(check_supported("0.1.7"), Ok(()));
+        assert_eq!(check_supported("0.1.0"), Ok(ContractVersion::V0_1_0));
+        assert_eq!(check_supported("0.1.7"), Ok(ContractVersion::V0_1_0));
+        assert!(check_supported("0.0.9").is_err());
         let e = check_supported("0.2.0").unwrap_err();
         assert_eq!(e, "built for benchhost plugin API 0.2.0; this benchhost supports 0.1.0–0.1.x");
         assert!(check_supported("1.0.0").is_err());

@@ -2,8 +2,8 @@
 //!
 //! A plugin is one type implementing [`Plugin`] plus one [`register_plugin!`] call. It builds with
 //! plain `cargo build --target wasm32-wasip2 --release` as a `cdylib`; the output is already a
-//! WebAssembly component targeting the `benchhost:plugin/benchhost-plugin@0.1.0` world
-//! (`wit/plugin.wit`).
+//! WebAssembly component targeting the `benchhost:plugin/benchhost-plugin` world of the contract
+//! version [`API_VERSION`] (`wit/since_v<API_VERSION>/plugin.wit`).
 //!
 //! ```ignore
 //! use benchhost_plugin_sdk::*;
@@ -29,7 +29,7 @@
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/since_v0.1.0",
         world: "benchhost-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_benchhost_plugin",
@@ -49,8 +49,9 @@ pub use bindings::benchhost::plugin::types::{
 };
 pub use serde_json;
 
-/// The contract version this SDK implements (`wit/plugin.wit`, package `benchhost:plugin`).
-pub const API_VERSION: &str = "0.1.0";
+/// The contract version this SDK implements: the package version of the WIT it binds
+/// (`wit/since_v<API_VERSION>/plugin.wit`, package `benchhost:plugin`), read by `build.rs`.
+pub const API_VERSION: &str = env!("BENCHHOST_API_VERSION");
 
 /// Stamps [`API_VERSION`] into the custom section `benchhost:api-version` of every plugin, so
 /// the host can check compatibility before compiling it.
@@ -58,7 +59,20 @@ pub const API_VERSION: &str = "0.1.0";
 #[cfg(target_family = "wasm")]
 #[unsafe(link_section = "benchhost:api-version")]
 #[used]
-pub static __BENCHHOST_API_VERSION: [u8; 5] = *b"0.1.0";
+pub static __BENCHHOST_API_VERSION: [u8; API_VERSION.len()] = bytes_of(API_VERSION);
+
+/// `s` as a byte array, for a `static` initialiser.
+#[cfg(target_family = "wasm")]
+const fn bytes_of<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
 
 /// What a plugin implements. Only [`Plugin::describe`] and [`Plugin::compose_service`] are
 /// required; the others have defaults that suit a system with nothing to provision.

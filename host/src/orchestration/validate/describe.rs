@@ -98,7 +98,7 @@ pub fn check_info(info: &PluginInfo, third_party: bool) -> Result<(), String> {
     Ok(())
 }
 
-pub use crate::runtime::printable_text;
+pub use crate::text::printable_text;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,134 @@
+//! The contract between benchhost and its plugins, versioned. Each released WIT is frozen in
+//! `wit/since_v<version>/`; each has one module here (`since_v0_1_0`, ...) with its
+//! `MIN_VERSION`, its own `bindgen!`, its linker and its host imports. The newest version's
+//! records are the host's plugin model (re-exported here); a plugin runs through the bindings
+//! of the version it was built for ([`ContractVersion::of`]), whose results are converted to
+//! the newest types.
+
+pub mod since_v0_1_0;
+
+/// The newest contract version's bindings.
+pub use since_v0_1_0 as latest;
+pub use latest::benchhost::plugin::types::*;
+
+use super::state::State;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+/// A contract version this host runs: one per `since_v*` module, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContractVersion {
+    V0_1_0,
+}
+
+impl ContractVersion {
+    /// Every version this host runs, oldest first.
+    pub const ALL: &[ContractVersion] = &[ContractVersion::V0_1_0];
+
+    /// The first version its bindings run (e.g. `0.1.0`).
+    pub fn min_version(self) -> &'static str {
+        match self {
+            ContractVersion::V0_1_0 => since_v0_1_0::MIN_VERSION,
+        }
+    }
+
+    /// The bindings that run a plugin built for `version`: a version runs on the bindings of
+    /// the same major.minor while 0.x (of the same major, with a minor no newer, from 1.0), and
+    /// on none when no such bindings exist.
+    pub fn of(version: &semver::Version) -> Option<Self> {
+        Self::ALL.iter().rev().copied().find(|v| {
+            let min = semver::Version::parse(v.min_version()).expect("MIN_VERSION is semver");
+            if min.major == 0 {
+                version.major == 0 && version.minor == min.minor
+            } else {
+                version.major == min.major && version.minor >= min.minor
+            }
+        })
+    }
+}
+
+/// The host's linkers, one per contract version: WASI 0.2 plus that version's host imports.
+pub(in crate::runtime) struct Linkers {
+    v0_1_0: Linker<State>,
+}
+
+impl Linkers {
+    /// Links every version's imports.
+    pub fn new(engine: &Engine) -> anyhow::Result<Self> {
+        Ok(Linkers { v0_1_0: since_v0_1_0::linker(engine)? })
+    }
+
+    /// The import names of `version` that are benchhost's own (`benchhost:plugin/host@0.1.0`,
+    /// `benchhost:plugin/types@0.1.0`), to tell them apart from imports no benchhost provides.
+    pub fn own_imports(version: ContractVersion) -> [String; 2] {
+        let v = version.min_version();
+        [format!("benchhost:plugin/host@{v}"), format!("benchhost:plugin/types@{v}")]
+    }
+
+    /// Resolves `component`'s imports against `version`'s linker (the outer error) and checks
+    /// that it exports that version's plugin interface (the inner error).
+    pub fn instantiate_pre(&self, version: ContractVersion, component: &Component) -> wasmtime::Result<wasmtime::Result<Pre>> {
+        Ok(match version {
+            ContractVersion::V0_1_0 => since_v0_1_0::BenchhostPluginPre::new(self.v0_1_0.instantiate_pre(component)?).map(Pre::V0_1_0),
+        })
+    }
+}
+
+/// A plugin compiled and linked against the bindings of its contract version.
+pub(in crate::runtime) enum Pre {
+    V0_1_0(since_v0_1_0::BenchhostPluginPre<State>),
+}
+
+impl Pre {
+    /// A new instance in `store`.
+    pub async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1_0(pre) => Instance::V0_1_0(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// One instance of a plugin; its exports return the newest contract's types.
+pub(in crate::runtime) enum Instance {
+    V0_1_0(since_v0_1_0::BenchhostPlugin),
+}
+
+/// What an export returns: a trap (outer) or the plugin's own error (inner).
+pub(in crate::runtime) type ExportResult<T> = wasmtime::Result<Result<T, String>>;
+
+impl Instance {
+    /// `describe()`.
+    pub async fn call_describe(&self, store: &mut Store<State>) -> ExportResult<PluginInfo> {
+        match self {
+            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
+        }
+    }
+
+    /// `compose-service(ctx)`.
+    pub async fn call_compose_service(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<Vec<Service>> {
+        match self {
+            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_compose_service(store, ctx).await,
+        }
+    }
+
+    /// `healthcheck(ctx, service)`.
+    pub async fn call_healthcheck(&self, store: &mut Store<State>, ctx: &Context, service: &str) -> ExportResult<Health> {
+        match self {
+            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await,
+        }
+    }
+
+    /// `bootstrap(ctx)`.
+    pub async fn call_bootstrap(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<()> {
+        match self {
+            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await,
+        }
+    }
+
+    /// `mount-options(ctx)`.
+    pub async fn call_mount_options(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<MountSpec> {
+        match self {
+            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_mount_options(store, ctx).await,
+        }
+    }
+}

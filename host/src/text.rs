@@ -1,0 +1,67 @@
+//! Text helpers shared by every layer: hiding secrets, showing text from a plugin or a server
+//! safely on a terminal, and flattening an error's source chain into one line.
+
+/// `s` with control characters other than newline shown as escapes, so text from a plugin
+/// cannot move the cursor, clear the screen or fake output lines.
+pub fn printable_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// Replaces every occurrence of each secret (3+ characters) in `text` with `***`, longest
+/// first, so a secret that contains another (`bench1xyz`, `bench1`) is hidden whole.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in ordered {
+        out = out.replace(s.as_str(), "***");
+    }
+    out
+}
+
+/// `e` and its sources, joined by `: ` (reqwest hides the useful part in the source chain).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// `msg` cut to at most `max` bytes (at a character boundary), saying how many bytes were cut;
+/// unchanged when it fits.
+pub fn cut(msg: String, max: usize) -> String {
+    if msg.len() <= max {
+        return msg;
+    }
+    let mut end = max;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes cut)", &msg[..end], msg.len() - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_the_longest_secret_whole() {
+        let secrets = vec!["bench1".to_string(), "bench1xyz".to_string(), "ab".to_string()];
+        assert_eq!(redact("pw=bench1xyz user=bench1 ab", &secrets), "pw=*** user=*** ab");
+    }
+
+    #[test]
+    fn cut_keeps_whole_characters() {
+        assert_eq!(cut("short".into(), 8), "short");
+        assert_eq!(cut("ééé".into(), 3), "é… (4 more bytes cut)");
+    }
+}
