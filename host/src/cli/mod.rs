@@ -1,14 +1,14 @@
 //! The command line: parse (clap, [`args`]), call one command of
 //! [`crate::orchestration::commands`], render its report as text or JSON ([`render`]), map
 //! errors to exit codes. Start-up (plugins, settings, tracing) is here too. Depends on
-//! [`crate::orchestration`] (and on [`crate::runtime`] only to start the plugin runtime).
+//! [`crate::orchestration`] and [`crate::text`] only.
 
 use crate::orchestration::commands::{self, Session};
+use crate::orchestration::host::HostOs;
 use crate::orchestration::interrupt::Signals;
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::{redact, BenchError};
-use crate::runtime::{PluginRuntime, RuntimeOptions};
 use crate::text::printable_text;
 use clap::{CommandFactory, FromArgMatches};
 
@@ -55,14 +55,7 @@ pub fn main() -> i32 {
 async fn run() -> i32 {
     // First: from here on a signal either ends the process (nothing created yet) or is handled.
     let signals = Signals::install();
-    let runtime = match PluginRuntime::new(RuntimeOptions::from_env()) {
-        Ok(r) => r,
-        Err(e) => {
-            say!("error: {e:#}");
-            return 1;
-        }
-    };
-    let registry = match Registry::load(runtime).await {
+    let registry = match Registry::start().await {
         Ok(r) => r,
         Err(e) => {
             say!("error: {e}");
@@ -100,7 +93,7 @@ async fn run() -> i32 {
         }
     };
     let secrets = settings.secrets(registry.plugins.iter().map(|p| &p.plugin.info));
-    registry.runtime.set_redactions(secrets.clone());
+    registry.set_redactions(&secrets);
     let session = Session { registry: &registry, settings: &settings, secrets: &secrets, signals: &signals };
     match dispatch(cli.command, &session).await {
         Ok(()) => 0,
@@ -127,8 +120,8 @@ async fn dispatch(command: Command, session: &Session<'_>) -> Result<(), BenchEr
         Command::Down { profile, json, results_dir, dry_run } => render::down(&profile, &commands::down::down(session, &profile, results_dir, dry_run).await?, json),
         Command::Mount { profile, dir, print, os } => {
             let os = os.map(|o| match o {
-                OsArg::Linux => crate::runtime::contract::HostOs::Linux,
-                OsArg::Macos => crate::runtime::contract::HostOs::Macos,
+                OsArg::Linux => HostOs::Linux,
+                OsArg::Macos => HostOs::Macos,
             });
             render::mount(&commands::mount::mount(session, &profile, dir, print, os).await?)
         }

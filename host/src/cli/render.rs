@@ -14,7 +14,7 @@ use crate::orchestration::commands::up::UpOutcome;
 use crate::orchestration::dry_run::Action;
 use crate::orchestration::host::mounts::is_root;
 use crate::orchestration::{redact, BenchError};
-use crate::runtime::contract::HostOs;
+use crate::orchestration::host::HostOs;
 
 /// Pretty JSON of a report (every report type serialises).
 fn json<T: serde::Serialize>(value: &T) -> String {

@@ -2,6 +2,8 @@
 //! mounts `benchhost mount` makes), ports, the page cache, and the data directories of
 //! `BENCH_DATA_DIR`. Nothing here knows plugins or plans.
 
+pub use crate::runtime::contract::HostOs;
+
 pub mod data_dirs;
 pub mod fuse;
 pub mod kernel;

@@ -5,7 +5,7 @@
 
 use crate::orchestration::error::BenchError;
 use crate::runtime::contract::{Profile, Role};
-use crate::runtime::{LoadedPlugin, PluginError, PluginRuntime};
+use crate::runtime::{LoadedPlugin, PluginError, PluginRuntime, RuntimeOptions};
 
 use std::path::PathBuf;
 
@@ -44,6 +44,18 @@ pub struct ProfileRef<'a> {
 }
 
 impl Registry {
+    /// A runtime configured from the environment ([`RuntimeOptions::from_env`]) with every
+    /// plugin loaded ([`Registry::load`]). Errors: the runtime cannot start (exit 1), as `load`.
+    pub async fn start() -> Result<Self, BenchError> {
+        let runtime = PluginRuntime::new(RuntimeOptions::from_env()).map_err(|e| BenchError::Other(format!("{e:#}")))?;
+        Self::load(runtime).await
+    }
+
+    /// Secret values the runtime removes from what plugins log and report.
+    pub fn set_redactions(&self, secrets: &[String]) {
+        self.runtime.set_redactions(secrets.to_vec());
+    }
+
     /// Loads the built-in plugins and every `*.wasm` in the plugin directories
     /// ([`plugin_dirs`]), compiling them concurrently.
     pub async fn load(runtime: PluginRuntime) -> Result<Self, BenchError> {
