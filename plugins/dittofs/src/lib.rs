@@ -212,21 +212,17 @@ fn config_yaml(profiling: bool) -> String {
 
 impl Plugin for Dittofs {
     fn describe() -> PluginInfo {
-        let mut info = PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores");
+        let mut info = PluginInfo::new("dittofs").version(env!("CARGO_PKG_VERSION")).description("DittoFS NFS/SMB server with pluggable metadata and block stores");
         for v in VARIANTS {
             let (protocol, port) = match v.proto {
-                Proto::Nfs => ("nfs", NFS_PORT),
-                Proto::Smb => ("smb", SMB_PORT),
+                Proto::Nfs => (Protocol::Nfs, NFS_PORT),
+                Proto::Smb => (Protocol::Smb, SMB_PORT),
             };
-            info = info.profile(Profile::target(v.name, v.description, protocol, Some(port)));
+            info = info.profile(Profile::target(v.name).description(v.description).protocol(protocol).port(port));
         }
-        info.setting(Setting::new("DITTOFS_IMAGE", "marmos91c/dittofs:v0.29.0", "DittoFS image (pinned tag)"))
-            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD", "benchadmin", "Initial password of the DittoFS admin user (also the SMB login)"))
-            .setting(Setting::secret(
-                "DITTOFS_JWT_SECRET",
-                "BenchmarkInfrastructureSecret32ch!",
-                "Control-plane JWT signing secret (at least 32 characters)",
-            ))
+        info.setting(Setting::new("DITTOFS_IMAGE").default_value("marmos91c/dittofs:v0.29.0").description("DittoFS image (pinned tag)"))
+            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD").default_value("benchadmin").description("Initial password of the DittoFS admin user (also the SMB login)"))
+            .setting(Setting::secret("DITTOFS_JWT_SECRET").default_value("BenchmarkInfrastructureSecret32ch!").description("Control-plane JWT signing secret (at least 32 characters)"))
             .s3_settings()
             .postgres_settings()
             .cache_size_setting(
@@ -283,8 +279,8 @@ impl Plugin for Dittofs {
             .volume("metadata", "/data/metadata")
             .volume("content", "/data/content")
             // The API listens on IPv4 only; `localhost` may resolve to ::1 first.
-            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready"], 1_000, 5_000, 120))
-            .stop_signal("SIGTERM", 30_000);
+            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready"]).retries(120))
+            .stop_signal("SIGTERM").stop_grace_ms(30_000);
         if profiling {
             svc = svc.publish(METRICS_PORT, METRICS_PORT);
         }
@@ -384,24 +380,13 @@ impl Plugin for Dittofs {
         let v = variant(ctx)?;
         let smb_port = format!("port={SMB_PORT}");
         Ok(match (v.proto, ctx.host_os) {
-            (Proto::Smb, HostOs::Macos) => MountSpec::new(
-                "smb",
-                &format!("//admin@127.0.0.1:{SMB_PORT}/export"),
-                &[],
-                "SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD",
-            ),
-            (Proto::Smb, _) => MountSpec::new(
-                "smb",
-                "//127.0.0.1/export",
-                &[&smb_port, "vers=3.0", "username=admin"],
-                "SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options",
-            ),
-            (Proto::Nfs, os) => MountSpec::nfs41(
-                os,
-                &format!("127.0.0.1:{SHARE}"),
-                NFS_PORT,
-                "as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
-            ),
+            (Proto::Smb, HostOs::Macos) => MountSpec::smb(&format!("//admin@127.0.0.1:{SMB_PORT}/export"))
+                .note("SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD"),
+            (Proto::Smb, _) => MountSpec::smb("//127.0.0.1/export")
+                .options(&[&smb_port, "vers=3.0", "username=admin"])
+                .note("SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options"),
+            (Proto::Nfs, os) => MountSpec::nfs41(os, &format!("127.0.0.1:{SHARE}"), NFS_PORT)
+                .note("as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)"),
         })
     }
 }

@@ -67,23 +67,10 @@ const PROBE_SH: &str = "grep -q ' /jfs fuse.juicefs ' /proc/mounts || { echo 'no
 
 impl Plugin for JuiceFs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("juicefs", env!("CARGO_PKG_VERSION"), "JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
-            .profile(Profile::target(
-                PROFILE,
-                "JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache",
-                "fuse",
-                None,
-            ))
-            .setting(Setting::new(
-                "JUICEFS_IMAGE",
-                "juicedata/mount:ce-v1.3.0",
-                "JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)",
-            ))
-            .setting(Setting::new(
-                "JUICEFS_MOUNT",
-                "/tmp/bench-juicefs",
-                "Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container",
-            ))
+        PluginInfo::new("juicefs").version(env!("CARGO_PKG_VERSION")).description("JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
+            .profile(Profile::target(PROFILE).description("JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache").protocol(Protocol::Fuse))
+            .setting(Setting::new("JUICEFS_IMAGE").default_value("juicedata/mount:ce-v1.3.0").description("JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)"))
+            .setting(Setting::new("JUICEFS_MOUNT").default_value("/tmp/bench-juicefs").description("Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container"))
             .s3_settings()
             .postgres_settings()
             .cache_size_setting("JuiceFS: --cache-size, in MiB")
@@ -108,7 +95,7 @@ impl Plugin for JuiceFs {
         let meta_url = meta_url(ctx.setting("POSTGRES_USER"), ctx.setting("POSTGRES_DB"))?;
         let mut svc = Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
             .entrypoint(&["/bin/sh", START_SCRIPT])
-            .file_mode(START_SCRIPT, START_SH, 0o755)
+            .script(START_SCRIPT, START_SH)
             .env("JFS_META_URL", &meta_url)
             .env("META_PASSWORD", ctx.setting("POSTGRES_PASSWORD"))
             .env("JFS_BUCKET_URL", &bucket_url)
@@ -120,15 +107,9 @@ impl Plugin for JuiceFs {
             .volume("cache", CACHE_DIR)
             .cap_add("SYS_ADMIN")
             .device("/dev/fuse")
-            .healthcheck(Healthcheck {
-                test: vec!["CMD-SHELL".into(), PROBE_SH.into()],
-                interval_ms: 1_000,
-                timeout_ms: 5_000,
-                retries: 120,
-                start_period_ms: 0,
-            })
+            .healthcheck(Healthcheck::shell(PROBE_SH).retries(120))
             // JuiceFS flushes buffered writes to S3 and closes its session on SIGTERM.
-            .stop_signal("SIGTERM", 30_000)
+            .stop_signal("SIGTERM").stop_grace_ms(30_000)
             .depends_on("postgres", DependencyCondition::Healthy);
         if ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
@@ -170,10 +151,10 @@ impl Plugin for JuiceFs {
             let note = format!(
                 "JUICEFS_MOUNT is empty: JuiceFS is FUSE-mounted only inside {container} at {MOUNT_POINT} (run the client there: `docker exec -it {container} sh`)"
             );
-            return Ok(MountSpec::new("fuse", MOUNT_POINT, &[], &note));
+            return Ok(MountSpec::fuse(MOUNT_POINT).note(&note));
         }
         let note = format!("FUSE-mounted by {container} at {MOUNT_POINT} and propagated (rshared) to {host_path} on this host; `benchhost down` unmounts it");
-        Ok(MountSpec::new("fuse", host_path, &[], &note))
+        Ok(MountSpec::fuse(host_path).note(&note))
     }
 }
 

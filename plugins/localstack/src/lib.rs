@@ -92,14 +92,10 @@ fn bucket_operation_answered(status: u16, body: &str) -> Result<(), String> {
 
 impl Plugin for LocalStack {
     fn describe() -> PluginInfo {
-        PluginInfo::new("localstack", env!("CARGO_PKG_VERSION"), "LocalStack S3 (zero-latency S3 for measuring protocol overhead)")
-            .profile(Profile::infrastructure("localstack", "LocalStack S3 API on port 4566 (infrastructure for S3-backed systems)", "s3", Some(PORT)))
-            .setting(Setting::new(
-                "LOCALSTACK_IMAGE",
-                "localstack/localstack:4.13.1",
-                "LocalStack image (pinned), or any S3-compatible server image that listens on 4566 and has sh and curl",
-            ))
-            .setting(Setting::new("S3_BUCKET", "bench", "Bucket the S3-backed systems use; created by LocalStack's bootstrap"))
+        PluginInfo::new("localstack").version(env!("CARGO_PKG_VERSION")).description("LocalStack S3 (zero-latency S3 for measuring protocol overhead)")
+            .profile(Profile::infrastructure("localstack").description("LocalStack S3 API on port 4566 (infrastructure for S3-backed systems)").protocol(Protocol::S3).port(PORT))
+            .setting(Setting::new("LOCALSTACK_IMAGE").default_value("localstack/localstack:4.13.1").description("LocalStack image (pinned), or any S3-compatible server image that listens on 4566 and has sh and curl"))
+            .setting(Setting::new("S3_BUCKET").default_value("bench").description("Bucket the S3-backed systems use; created by LocalStack's bootstrap"))
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
@@ -114,8 +110,8 @@ impl Plugin for LocalStack {
         }
         Ok(vec![s
             .publish(PORT, PORT)
-            .healthcheck(Healthcheck::cmd(&["sh", "-c", DOCKER_HEALTHCHECK], 1_000, 3_000, 60))
-            .stop_signal("SIGTERM", 5_000)])
+            .healthcheck(Healthcheck::cmd(&["sh", "-c", DOCKER_HEALTHCHECK]).timeout_ms(3_000))
+            .stop_signal("SIGTERM").stop_grace_ms(5_000)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {

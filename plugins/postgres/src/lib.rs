@@ -91,18 +91,9 @@ fn tail(text: &str, n: usize) -> String {
 
 impl Plugin for Postgres {
     fn describe() -> PluginInfo {
-        PluginInfo::new("postgres", env!("CARGO_PKG_VERSION"), "PostgreSQL (metadata database for Postgres-backed systems)")
-            .profile(Profile::infrastructure(
-                "postgres",
-                "PostgreSQL on port 25432 (infrastructure for Postgres-backed systems, at postgres:5432)",
-                "postgres",
-                Some(HOST_PORT),
-            ))
-            .setting(Setting::new(
-                "POSTGRES_IMAGE",
-                "postgres:16-alpine",
-                "PostgreSQL image with the official image's environment contract (local: `tests/images/build.sh postgres`)",
-            ))
+        PluginInfo::new("postgres").version(env!("CARGO_PKG_VERSION")).description("PostgreSQL (metadata database for Postgres-backed systems)")
+            .profile(Profile::infrastructure("postgres").description("PostgreSQL on port 25432 (infrastructure for Postgres-backed systems, at postgres:5432)").protocol(Protocol::Postgres).port(HOST_PORT))
+            .setting(Setting::new("POSTGRES_IMAGE").default_value("postgres:16-alpine").description("PostgreSQL image with the official image's environment contract (local: `tests/images/build.sh postgres`)"))
             .postgres_settings()
     }
 
@@ -115,8 +106,7 @@ impl Plugin for Postgres {
         check_password(password)?;
         // Over TCP like the clients, not the Unix socket: during first-start initialization the
         // official entrypoint runs a temporary server on the socket only.
-        let mut docker_check = Healthcheck::cmd(&["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-U", user, "-d", db], 1_000, 5_000, 3);
-        docker_check.start_period_ms = 120_000;
+        let docker_check = Healthcheck::cmd(&["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-U", user, "-d", db]).retries(3).start_period_ms(120_000);
         Ok(vec![Service::new("postgres", ctx.setting("POSTGRES_IMAGE"))
             .env("POSTGRES_USER", user)
             .env("POSTGRES_PASSWORD", password)
@@ -127,7 +117,7 @@ impl Plugin for Postgres {
             .healthcheck(docker_check)
             // The official image's STOPSIGNAL: fast shutdown (SIGTERM, "smart", would wait for
             // the dependents' connections to close).
-            .stop_signal("SIGINT", 30_000)])
+            .stop_signal("SIGINT").stop_grace_ms(30_000)])
     }
 
     fn healthcheck(ctx: &Context, service: &str) -> Result<Health, String> {

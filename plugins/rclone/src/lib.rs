@@ -30,14 +30,9 @@ const REMOTE: &str = "s3";
 
 impl Plugin for Rclone {
     fn describe() -> PluginInfo {
-        PluginInfo::new("rclone", env!("CARGO_PKG_VERSION"), "rclone serve nfs: an S3 bucket over NFSv3 through rclone's VFS cache")
-            .profile(Profile::target(
-                PROFILE,
-                "rclone serve nfs over NFSv3: S3 bucket (LocalStack) with a full VFS cache on a volume",
-                "nfs",
-                Some(NFS_PORT),
-            ))
-            .setting(Setting::new("RCLONE_IMAGE", "rclone/rclone:1.73.1", "rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
+        PluginInfo::new("rclone").version(env!("CARGO_PKG_VERSION")).description("rclone serve nfs: an S3 bucket over NFSv3 through rclone's VFS cache")
+            .profile(Profile::target(PROFILE).description("rclone serve nfs over NFSv3: S3 bucket (LocalStack) with a full VFS cache on a volume").protocol(Protocol::Nfs).port(NFS_PORT))
+            .setting(Setting::new("RCLONE_IMAGE").default_value("rclone/rclone:1.73.1").description("rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
             .s3_settings()
             .cache_size_setting("rclone: --vfs-cache-max-size")
     }
@@ -79,7 +74,7 @@ impl Plugin for Rclone {
             .volume("cache", CACHE_DIR)
             // No Docker healthcheck: the official image (alpine) has no NFS client; readiness is
             // the host-side NFSv3 NULL call below. rclone exits cleanly on SIGTERM.
-            .stop_signal("SIGTERM", 10_000);
+            .stop_signal("SIGTERM").stop_grace_ms(10_000);
         if ctx.uses_localstack() {
             svc = svc.depends_on("localstack", DependencyCondition::Healthy);
         }
@@ -126,8 +121,8 @@ impl Plugin for Rclone {
         let note = "NFSv3: rclone serve nfs speaks NFSv3 only (no NFSv4, no NLM, hence nolock), with MOUNT on the NFS port; \
                     the export / is the bucket S3_BUCKET; writes reach S3 about 5 s after close (--vfs-write-back)";
         Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock", "resvport"], note),
-            _ => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock"], note),
+            HostOs::Macos => MountSpec::nfs("127.0.0.1:/").options(&["vers=3", "tcp", &port, &mountport, "nolock", "resvport"]).note(note),
+            _ => MountSpec::nfs("127.0.0.1:/").options(&["vers=3", "tcp", &port, &mountport, "nolock"]).note(note),
         })
     }
 }

@@ -186,15 +186,11 @@ fn tail(text: &str, n: usize) -> String {
 
 impl Plugin for Samba {
     fn describe() -> PluginInfo {
-        PluginInfo::new("samba", env!("CARGO_PKG_VERSION"), "Samba smbd sharing a volume over SMB3")
-            .profile(Profile::target("samba", "Samba 4 (smbd) over SMB3, one read-write share on a volume", "smb", Some(HOST_PORT)))
-            .setting(Setting::new(
-                "SAMBA_IMAGE",
-                "benchhost/samba:2_4.17.12_dfsg-0_deb12u4",
-                "Samba image with smbd, smbpasswd, useradd and smbclient (build it with `tests/images/build.sh samba`)",
-            ))
-            .setting(Setting::new("SAMBA_USER", "bench", "Samba user created at start (the only user of the share)"))
-            .setting(Setting::secret("SAMBA_PASSWORD", "bench", "Password of SAMBA_USER"))
+        PluginInfo::new("samba").version(env!("CARGO_PKG_VERSION")).description("Samba smbd sharing a volume over SMB3")
+            .profile(Profile::target("samba").description("Samba 4 (smbd) over SMB3, one read-write share on a volume").protocol(Protocol::Smb).port(HOST_PORT))
+            .setting(Setting::new("SAMBA_IMAGE").default_value("benchhost/samba:2_4.17.12_dfsg-0_deb12u4").description("Samba image with smbd, smbpasswd, useradd and smbclient (build it with `tests/images/build.sh samba`)"))
+            .setting(Setting::new("SAMBA_USER").default_value("bench").description("Samba user created at start (the only user of the share)"))
+            .setting(Setting::secret("SAMBA_PASSWORD").default_value("bench").description("Password of SAMBA_USER"))
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
@@ -202,19 +198,18 @@ impl Plugin for Samba {
         let password = ctx.setting("SAMBA_PASSWORD");
         check_user(user)?;
         check_password(password)?;
-        let mut docker_check = Healthcheck::cmd(&["smbclient", "-L", "//127.0.0.1", "-N", "-m", "SMB3"], 1_000, 5_000, 3);
-        docker_check.start_period_ms = 60_000;
+        let docker_check = Healthcheck::cmd(&["smbclient", "-L", "//127.0.0.1", "-N", "-m", "SMB3"]).retries(3).start_period_ms(60_000);
         Ok(vec![Service::new("samba", ctx.setting("SAMBA_IMAGE"))
             .entrypoint(&[START_SCRIPT])
             .env("SAMBA_USER", user)
             .env("SAMBA_PASSWORD", password)
             .file(SMB_CONF, smb_conf(user))
-            .file_mode(START_SCRIPT, start_script(), 0o755)
+            .script(START_SCRIPT, start_script())
             .publish(SMB_PORT, HOST_PORT)
             .volume("export", "/export")
             // Anonymous share listing over SMB3: smbd answers on 445 (needs no password).
             .healthcheck(docker_check)
-            .stop_signal("SIGTERM", 10_000)])
+            .stop_signal("SIGTERM").stop_grace_ms(10_000)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
@@ -246,25 +241,12 @@ impl Plugin for Samba {
         let user = ctx.setting("SAMBA_USER");
         // The password is a secret and the mount command is printed, so it is not in the
         // options: mount.cifs / mount_smbfs ask for it.
-        Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new(
-                "smb",
-                &format!("//{user}@127.0.0.1:{HOST_PORT}/export"),
-                &[],
-                "SMB3; mount_smbfs asks for SAMBA_PASSWORD (default bench), or store it in the keychain",
-            ),
-            _ => {
-                let port = format!("port={HOST_PORT}");
-                let username = format!("username={user}");
-                MountSpec::new(
-                    "smb",
-                    "//127.0.0.1/export",
-                    &[&port, "vers=3.0", &username],
-                    "SMB 3.0 pinned; mount.cifs asks for SAMBA_PASSWORD (default bench). For scripts, add \
-                     password=... or credentials=FILE to -o, or set PASSWD in mount's environment",
-                )
-            }
-        })
+        let note = match ctx.host_os {
+            HostOs::Macos => "SMB3; mount_smbfs asks for SAMBA_PASSWORD (default bench), or store it in the keychain",
+            _ => "SMB 3.0 pinned; mount.cifs asks for SAMBA_PASSWORD (default bench). For scripts, add \
+                  password=... or credentials=FILE to -o, or set PASSWD in mount's environment",
+        };
+        Ok(MountSpec::smb3(ctx.host_os, "export", HOST_PORT, user).note(note))
     }
 }
 
