@@ -70,6 +70,19 @@ impl Service {
     }
 }
 
+/// Checks `bucket` against S3's bucket naming rules (3 to 63 of lowercase letters, digits, '-'
+/// and '.', starting and ending with a letter or digit), as the server that creates it needs;
+/// the error starts with the setting's name, `S3_BUCKET`.
+pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let chars_ok = bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = bucket.starts_with(|c: char| c.is_ascii_alphanumeric()) && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if (3..=63).contains(&bucket.len()) && chars_ok && ends_ok {
+        Ok(())
+    } else {
+        Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (3 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)"))
+    }
+}
+
 /// `BENCH_CACHE_SIZE`'s `value` in bytes; the error starts with the setting's name.
 pub fn cache_size(value: &str) -> Result<u64, String> {
     size::parse_size(value).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))
