@@ -1,4 +1,4 @@
-//! The Linux kernel NFS server (knfsd) in a container (`erichough/nfs-server`, as in the seed),
+//! The Linux kernel NFS server (knfsd) in a container (`erichough/nfs-server`),
 //! exporting `/export` on host port 32049. knfsd runs in the *host* kernel, so the Docker host
 //! needs nfsd: the plugin declares the `nfsd` host-kernel capability and benchhost refuses to
 //! start (exit 6, with a hint) where it is missing, before creating anything.
