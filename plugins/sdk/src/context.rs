@@ -66,3 +66,32 @@ impl Context {
         v.trim().parse().map_err(|_| format!("setting {name}={v:?} is not a whole number"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Context, HostOs};
+
+    fn ctx(profile: &str, settings: &[(&str, &str)]) -> Context {
+        Context { profile: profile.into(), settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), host_os: HostOs::Linux }
+    }
+
+    #[test]
+    fn profiles_are_selected_by_name() {
+        let c = ctx("b", &[]);
+        assert_eq!(c.select(&[("a", 1), ("b", 2)], |v| v.0), Ok(&("b", 2)));
+        assert_eq!(c.check_profile(&["a", "b"]), Ok(()));
+        assert_eq!(c.check_profile(&["a", "c"]), Err("unknown profile \"b\" (this plugin has: a, c)".into()));
+    }
+
+    #[test]
+    fn settings_read_as_declared() {
+        let c = ctx("p", &[("PW", "a\nb"), ("B", "${B:-bench}"), ("F", "Yes"), ("N", "x")]);
+        assert_eq!(c.setting("MISSING"), "");
+        assert_eq!(c.concrete_setting("B"), None);
+        assert_eq!(c.concrete_setting("F"), Some("Yes"));
+        assert_eq!(c.setting_one_line("PW"), Err("PW must be non-empty and on one line".into()));
+        assert!(c.setting_one_line("MISSING").is_err());
+        assert_eq!(c.setting_flag("F"), Ok(Some(true)));
+        assert!(c.setting_u64("N").unwrap_err().contains("N=\"x\""));
+    }
+}

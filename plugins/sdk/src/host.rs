@@ -4,6 +4,7 @@
 //! time, and logged at `-v`.
 
 use crate::bindings::benchhost::plugin::host as wit;
+use crate::Health;
 pub use wit::{ExecOutput, HttpResponse, Level};
 
 /// Writes a line to benchhost's log, prefixed with the plugin's name.
@@ -16,9 +17,33 @@ pub fn info(message: &str) {
     wit::log(Level::Info, message)
 }
 
+/// Warn-level [`log`].
+pub fn warn(message: &str) {
+    wit::log(Level::Warn, message)
+}
+
 /// Pauses for `ms` milliseconds (counted against the operation's time budget).
 pub fn sleep(ms: u32) {
     wit::sleep(ms)
+}
+
+/// Calls `attempt` until it returns [`Health::Ready`], at most `times` times, sleeping
+/// `pause_ms` after each `Waiting`; an `Err` from `attempt` ends it at once. When every
+/// attempt was `Waiting`, the last one's reason is the error.
+///
+/// ```ignore
+/// host::poll(30, 500, || Ok(if status()? == "healthy" { Health::Ready } else { Health::Waiting("not healthy after 15 s".into()) }))?;
+/// ```
+pub fn poll(times: u32, pause_ms: u32, mut attempt: impl FnMut() -> Result<Health, String>) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..times {
+        match attempt()? {
+            Health::Ready => return Ok(()),
+            Health::Waiting(why) => last = why,
+        }
+        sleep(pause_ms);
+    }
+    Err(last)
 }
 
 /// Runs `argv` (no shell) inside the plugin's running container `service`.
@@ -199,6 +224,32 @@ impl Rest {
         }
         Ok(r.json().unwrap_or(serde_json::Value::Null))
     }
+    /// `GET path`: the response's JSON on a 2xx, else `Err("GET <path>: HTTP <status> <body>")`.
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, String> {
+        let r = self.request("GET", path, None)?;
+        if !r.is_success() {
+            return Err(format!("GET {path}: HTTP {} {}", r.status, r.text()));
+        }
+        r.json()
+    }
+    /// `PUT body` to `path`, a resource of `collection`; on 404 `POST create` to `collection`,
+    /// and on 409 (created meanwhile) `PUT` again. Errors name the request (the POST by the
+    /// last segment of `path`), the status and the body.
+    pub fn put_or_create(&self, path: &str, body: serde_json::Value, collection: &str, create: serde_json::Value) -> Result<(), String> {
+        let r = self.request("PUT", path, Some(&body))?;
+        match r.status {
+            200 => Ok(()),
+            404 => {
+                let r = self.request("POST", collection, Some(&create))?;
+                match r.status {
+                    201 | 200 => Ok(()),
+                    409 => self.expect_ok("PUT", path, body).map(|_| ()),
+                    s => Err(format!("POST {collection} ({}): HTTP {s} {}", path.rsplit('/').next().unwrap_or(path), r.text())),
+                }
+            }
+            s => Err(format!("PUT {path}: HTTP {s} {}", r.text())),
+        }
+    }
     /// `GET collection/name`: 200 keeps it (logged at info); 404 `POST`s `body` to
     /// `collection`, where 200, 201 and 409 (created meanwhile) count as done. Any other status
     /// is an error naming the request, the status and the body.
@@ -218,5 +269,18 @@ impl Rest {
             }
             s => Err(format!("GET {collection}/{name}: HTTP {s} {}", r.text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExecOutput;
+
+    #[test]
+    fn exec_output_tail_and_failure() {
+        let o = ExecOutput { exit_code: 2, stdout: "out\nline".into(), stderr: "err".into() };
+        assert_eq!(o.failure("pg_isready", 200), "pg_isready exited 2: out | line err");
+        assert_eq!(o.tail(3), "...err");
+        assert!(o.success("x", 10).is_err());
     }
 }

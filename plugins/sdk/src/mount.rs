@@ -66,3 +66,22 @@ impl MountSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{HostOs, MountSpec};
+
+    #[test]
+    fn pinned_versions_lead_the_note() {
+        let m = MountSpec::nfs41(HostOs::Linux, "127.0.0.1:/export", 22049).note("served by X");
+        assert_eq!((m.options.join(","), m.note.as_str()), ("vers=4.1,tcp,port=22049".into(), "NFSv4.1 pinned; served by X"));
+        let m = MountSpec::nfs41(HostOs::Macos, "127.0.0.1:/export", 22049);
+        assert_eq!(m.options.join(","), "vers=4,tcp,port=22049,resvport");
+        let m = MountSpec::nfs3(HostOs::Macos, "127.0.0.1:/", 42049);
+        assert_eq!((m.options.join(","), m.note.as_str()), ("vers=3,tcp,port=42049,mountport=42049,nolock,resvport".into(), ""));
+        let m = MountSpec::smb3(HostOs::Linux, "export", 22445, "bench");
+        assert_eq!((m.source.as_str(), m.options.join(",")), ("//127.0.0.1/export", "port=22445,vers=3.0,username=bench".into()));
+        let m = MountSpec::smb3(HostOs::Macos, "export", 22445, "bench");
+        assert_eq!((m.source.as_str(), m.options.len()), ("//bench@127.0.0.1:22445/export", 0));
+    }
+}

@@ -187,3 +187,16 @@ impl Healthcheck {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Healthcheck, Service};
+
+    #[test]
+    fn builders_fill_the_record() {
+        let hc = Healthcheck::shell("true").retries(3).start_period_ms(60_000);
+        assert_eq!((hc.test.join(" "), hc.interval_ms, hc.timeout_ms, hc.retries, hc.start_period_ms), ("CMD-SHELL true".into(), 1_000, 5_000, 3, 60_000));
+        let s = Service::new("a", "img:1").envs(&[("K", "v"), ("L", "w")]).script("/s.sh", "#!/bin/sh\n").when(false, |s| s.publish(1, 2)).stop_signal("SIGTERM").stop_grace_ms(5);
+        assert_eq!((s.environment.len(), s.files[0].mode, s.ports.len(), s.stop_grace_ms), (2, 0o755, 0, Some(5)));
+    }
+}

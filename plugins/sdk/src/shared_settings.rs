@@ -55,10 +55,7 @@ impl Context {
     /// (lowercase letters, digits, '-', '.'); the error names the setting and the value.
     pub fn s3_bucket(&self) -> Result<&str, String> {
         let bucket = self.setting("S3_BUCKET");
-        if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-            return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
-        }
-        Ok(bucket)
+        check_bucket_chars(bucket).map(|()| bucket)
     }
 }
 
@@ -68,6 +65,16 @@ impl Service {
     pub fn s3_dependency(self, ctx: &Context) -> Self {
         self.when(ctx.uses_localstack(), |s| s.depends_on("localstack", DependencyCondition::Healthy))
     }
+}
+
+/// Checks that `bucket` holds only what every S3 server accepts in a bucket name (lowercase
+/// letters, digits, '-', '.'), enough for a system that uses an existing bucket; the error
+/// starts with the setting's name, `S3_BUCKET`.
+pub fn check_bucket_chars(bucket: &str) -> Result<(), String> {
+    if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+        return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
+    }
+    Ok(())
 }
 
 /// Checks `bucket` against S3's bucket naming rules (3 to 63 of lowercase letters, digits, '-'
@@ -86,4 +93,19 @@ pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
 /// `BENCH_CACHE_SIZE`'s `value` in bytes; the error starts with the setting's name.
 pub fn cache_size(value: &str) -> Result<u64, String> {
     size::parse_size(value).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_rules() {
+        assert_eq!(check_bucket_chars("bench-1.x"), Ok(()));
+        assert!(check_bucket_chars("Bad_Bucket").unwrap_err().starts_with("S3_BUCKET=\"Bad_Bucket\""));
+        assert!(check_bucket_chars("").is_err());
+        assert_eq!(check_bucket_name("bench"), Ok(()));
+        assert!(check_bucket_name("ab").is_err() && check_bucket_name("-ab").is_err() && check_bucket_name("ab.").is_err());
+        assert!(cache_size("lots").unwrap_err().starts_with("BENCH_CACHE_SIZE: "));
+    }
 }
