@@ -85,7 +85,7 @@ impl Plugin for Rclone {
             }
             // rclone's last line says why (`NOTICE: Failed to mkdir: ...`).
             last = format!("exit code {}: {}", out.exit_code, out.stderr.trim_end().lines().last().unwrap_or("no output"));
-            host::log(host::Level::Warn, &format!("rclone mkdir {remote} (attempt {attempt}/3) failed: {last}"));
+            host::warn(&format!("rclone mkdir {remote} (attempt {attempt}/3) failed: {last}"));
             if attempt < 3 { host::sleep(1_000) }
         }
         Err(format!("rclone cannot reach bucket {bucket} at S3_ENDPOINT={} ({last})", ctx.setting("S3_ENDPOINT")))
