@@ -217,7 +217,8 @@ pub enum PluginCommand {
         /// Directory to create (default: ./<name>).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// The guest SDK crate to depend on (default: this benchhost checkout's plugins/sdk).
+        /// The guest SDK crate to depend on (default: a copy of the SDK this benchhost was built
+        /// with, written into the new crate as benchhost-plugin-sdk/).
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
         /// Host port the example publishes (must be unique across plugins).
@@ -412,8 +413,7 @@ async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
     match command {
         PluginCommand::New { name, dir, sdk, port } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            let sdk = sdk.unwrap_or_else(plugins::default_sdk_path);
-            let files = plugins::scaffold(&name, &dir, &sdk, port)?;
+            let files = plugins::scaffold(&name, &dir, sdk.as_deref(), port)?;
             for f in &files {
                 say!("wrote {}", f.display());
             }
