@@ -62,13 +62,14 @@ fn main() {
 }
 
 /// Writes `OUT_DIR/guest_sdk.rs`: `GUEST_SDK`, every file of a self-contained copy of the guest
-/// SDK crate as `(path inside the crate, contents)`: `plugins/sdk/src/**`, `wit/**` under
-/// `wit/`, and `Cargo.toml` with its `*.workspace = true` keys resolved from
-/// `plugins/Cargo.toml`. The copy's bindings read the `wit/` inside it.
+/// SDK crate as `(path inside the crate, contents)`: every file of `plugins/sdk`, with
+/// `Cargo.toml`'s `*.workspace = true` keys resolved from `plugins/Cargo.toml`, and `wit/**`
+/// under `wit/`. The copy's bindings read the `wit/` inside it.
 fn embed_guest_sdk(root: &Path, out_dir: &Path) {
     let sdk = root.join("plugins").join("sdk");
     let mut files = Vec::new();
-    collect_files(&sdk.join("src"), "src", &mut files);
+    collect_files(&sdk, "", &mut files);
+    files.retain(|(rel, _)| rel != "Cargo.toml");
     collect_files(&root.join("wit"), "wit", &mut files);
     for (rel, text) in files.iter_mut() {
         if rel == "src/lib.rs" {
@@ -99,7 +100,8 @@ fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())).flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let rel = format!("{prefix}/{}", e.file_name().to_string_lossy());
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
         if e.path().is_dir() {
             collect_files(&e.path(), &rel, out);
         } else {
