@@ -75,10 +75,15 @@ impl PluginInfo {
 /// The protocol a client uses to reach a profile ([`Profile::protocol`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
+    /// NFS (any version; the mount options pin it).
     Nfs,
+    /// SMB/CIFS.
     Smb,
+    /// A FUSE file system the container mounts.
     Fuse,
+    /// The S3 API (infrastructure).
     S3,
+    /// The PostgreSQL wire protocol (infrastructure).
     Postgres,
     /// Any other protocol, by its lowercase name.
     Other(&'static str),
