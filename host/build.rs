@@ -5,6 +5,9 @@
 //! `<target>/wasm-fixtures`) and passes their directory to the tests as
 //! `BENCHHOST_FIXTURES_DIR`; fixtures are never embedded in the binary.
 //!
+//! It embeds the guest SDK too (`OUT_DIR/guest_sdk.rs`, see [`embed_guest_sdk`]), which
+//! `benchhost plugin new` writes next to a new plugin crate.
+//!
 //! The nested cargo gets its own target directory (`<target>/wasm-plugins`): sharing the outer
 //! build's directory would deadlock on its lock (cargo #6412). Flags meant for the host build
 //! (`CARGO_ENCODED_RUSTFLAGS`, `RUSTC_WRAPPER`) are not passed on.
@@ -52,9 +55,87 @@ fn main() {
         format!("/// Built-in plugins: (name, component bytes).\npub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n{entries}];\n"),
     )
     .unwrap();
+    embed_guest_sdk(&root, &out_dir);
     // Where tests find the fixture components (`env!("BENCHHOST_FIXTURES_DIR")`); empty when
     // the guest builds are skipped.
     println!("cargo:rustc-env=BENCHHOST_FIXTURES_DIR={fixtures_out}");
+}
+
+/// Writes `OUT_DIR/guest_sdk.rs`: `GUEST_SDK`, every file of a self-contained copy of the guest
+/// SDK crate as `(path inside the crate, contents)`: every file of `plugins/sdk`, with
+/// `Cargo.toml`'s `*.workspace = true` keys resolved from `plugins/Cargo.toml`, and `wit/**`
+/// under `wit/`. The copy's bindings read the `wit/` inside it.
+fn embed_guest_sdk(root: &Path, out_dir: &Path) {
+    let sdk = root.join("plugins").join("sdk");
+    let mut files = Vec::new();
+    collect_files(&sdk, "", &mut files);
+    files.retain(|(rel, _)| rel != "Cargo.toml");
+    collect_files(&root.join("wit"), "wit", &mut files);
+    for (rel, text) in files.iter_mut() {
+        if rel == "src/lib.rs" {
+            assert!(text.contains("path: \"../../wit"), "plugins/sdk/src/lib.rs no longer generates its bindings from ../../wit; update embed_guest_sdk in host/build.rs");
+            *text = text.replace("path: \"../../wit", "path: \"wit");
+        }
+    }
+    let workspace = read(&root.join("plugins").join("Cargo.toml"));
+    files.push(("Cargo.toml".into(), resolve_workspace_keys(&read(&sdk.join("Cargo.toml")), &workspace)));
+    files.sort();
+    let mut entries = String::new();
+    for (rel, text) in &files {
+        entries.push_str(&format!("    ({rel:?}, {text:?}),\n"));
+    }
+    std::fs::write(
+        out_dir.join("guest_sdk.rs"),
+        format!("/// The guest SDK crate: (path inside the crate, contents).\npub const GUEST_SDK: &[(&str, &str)] = &[\n{entries}];\n"),
+    )
+    .unwrap();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Every file under `dir`, as (`prefix/relative path`, contents), recursively.
+fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())).flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        if e.path().is_dir() {
+            collect_files(&e.path(), &rel, out);
+        } else {
+            out.push((rel, read(&e.path())));
+        }
+    }
+}
+
+/// `manifest` with each `key.workspace = true` line replaced by `key = <value>` from the
+/// `[workspace.package]` or `[workspace.dependencies]` table of `workspace`.
+fn resolve_workspace_keys(manifest: &str, workspace: &str) -> String {
+    let mut values = std::collections::HashMap::new();
+    let mut table = "";
+    for line in workspace.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            table = line;
+        } else if line.starts_with('#') {
+            continue;
+        } else if let (true, Some((k, v))) = (table == "[workspace.package]" || table == "[workspace.dependencies]", line.split_once(" = ")) {
+            values.insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    let mut out = String::new();
+    for line in manifest.lines() {
+        match line.trim().strip_suffix(".workspace = true") {
+            Some(key) => {
+                let value = values.get(key).unwrap_or_else(|| panic!("plugins/Cargo.toml has no workspace value for {key}"));
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+            None => out.push_str(&format!("{line}\n")),
+        }
+    }
+    out
 }
 
 /// Builds the guest workspace in `dir` for wasm32-wasip2 (release) into `target_dir`, without

@@ -1,6 +1,7 @@
-//! A new competitor in ten minutes: `plugin new` writes a crate outside the repository, cargo
-//! builds it for wasm32-wasip2, `plugin check` validates it, `plugin install` installs it, and
-//! `up`/`down` run its real container (NFS-Ganesha from the local test image).
+//! A new competitor in ten minutes: `plugin new` writes a crate outside the repository (with its
+//! own copy of the SDK, so no checkout is needed), cargo builds it for wasm32-wasip2, `plugin
+//! check` validates it, `plugin install` installs it, and `up`/`down` run its real container
+//! (NFS-Ganesha from the local test image).
 
 #[path = "support/docker.rs"]
 mod docker;
@@ -13,14 +14,33 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Scaffolds `name` into a fresh directory outside the repository and builds it.
-fn scaffold_and_build(name: &str, port: u16) -> (tempfile::TempDir, PathBuf) {
+/// Scaffolds `name` into a fresh directory outside the repository and builds it. Without
+/// `sdk` the crate carries its own SDK copy and nothing in it names the checkout.
+fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new().prefix("benchhost-scaffold-").tempdir_in(std::env::temp_dir()).unwrap();
     assert!(!dir.path().starts_with(repo()), "the scaffold must live outside the repository");
     let crate_dir = dir.path().join(name);
-    let out = benchhost(&["plugin", "new", name, "--dir", crate_dir.to_str().unwrap(), "--port", &port.to_string()], &[]);
+    let port = port.to_string();
+    let mut args = vec!["plugin", "new", name, "--dir", crate_dir.to_str().unwrap(), "--port", &port];
+    if let Some(sdk) = sdk {
+        args.extend(["--sdk", sdk.to_str().unwrap()]);
+    }
+    let out = benchhost(&args, &[]);
     assert!(out.status.success(), "plugin new: {}", text(&out.stderr));
     assert!(text(&out.stdout).contains("cargo build --release --target wasm32-wasip2"), "{}", text(&out.stdout));
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    match sdk {
+        None => {
+            assert!(manifest.contains(r#"benchhost-plugin-sdk = { path = "benchhost-plugin-sdk" }"#), "{manifest}");
+            assert!(crate_dir.join("benchhost-plugin-sdk/wit/plugin.wit").exists() && crate_dir.join("benchhost-plugin-sdk/src/lib.rs").exists());
+            let repo_path = repo().canonicalize().unwrap().display().to_string();
+            for f in ["Cargo.toml", "src/lib.rs", "README.md", "benchhost-plugin-sdk/Cargo.toml", "benchhost-plugin-sdk/src/lib.rs"] {
+                let body = std::fs::read_to_string(crate_dir.join(f)).unwrap();
+                assert!(!body.contains(&repo_path) && !body.contains(".workspace = true"), "{f} depends on the checkout:\n{body}");
+            }
+        }
+        Some(sdk) => assert!(manifest.contains(&sdk.canonicalize().unwrap().display().to_string()), "{manifest}"),
+    }
     let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
     assert!(lib.lines().count() < 150, "the plugin source is {} lines", lib.lines().count());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -40,7 +60,7 @@ fn scaffold_and_build(name: &str, port: u16) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn scaffold_builds_checks_installs_and_runs_a_real_container() {
-    let (_dir, wasm) = scaffold_and_build("mynfs", 52049);
+    let (_dir, wasm) = scaffold_and_build("mynfs", 52049, None);
     let plugins = tempfile::tempdir().unwrap();
     let env = [("BENCHHOST_PLUGIN_DIR", plugins.path().to_str().unwrap()), ("MYNFS_IMAGE", "benchhost-test/ganesha:latest")];
     let granted = [env[0], env[1], ("BENCHHOST_ALLOW", "mynfs:cap-add:DAC_READ_SEARCH,mynfs:cap-add:SYS_ADMIN")];
@@ -106,20 +126,21 @@ fn scaffold_builds_checks_installs_and_runs_a_real_container() {
 #[test]
 fn a_plugin_claiming_a_builtin_profile_or_port_is_refused_naming_both() {
     // Same profile name as the built-in ganesha.
-    let (_dir, wasm) = scaffold_and_build("ganesha", 52050);
+    let (_dir, wasm) = scaffold_and_build("ganesha", 52050, None);
     let check = benchhost(&["plugin", "check", wasm.to_str().unwrap()], &[]);
     assert_eq!(check.status.code(), Some(2), "{}", text(&check.stderr));
     let err = text(&check.stderr);
     assert!(err.contains("profile \"ganesha\" is claimed by two plugins: ganesha (built-in plugin ganesha)") && err.contains(wasm.to_str().unwrap()), "{err}");
     // A port another plugin publishes.
-    let (_dir2, wasm2) = scaffold_and_build("porthog", 22049);
+    let (_dir2, wasm2) = scaffold_and_build("porthog", 22049, None);
     let err = text(&benchhost(&["plugin", "check", wasm2.to_str().unwrap()], &[]).stderr);
     assert!(err.contains("port 22049 is claimed by two plugins: ganesha") && err.contains("porthog"), "{err}");
 }
 
 #[test]
 fn api_version_outside_the_range_is_named_before_compiling() {
-    let (_dir, wasm) = scaffold_and_build("future", 52051);
+    // From a checkout's SDK (`--sdk`), the other way to get one.
+    let (_dir, wasm) = scaffold_and_build("future", 52051, Some(&repo().join("plugins/sdk")));
     let mut bytes = std::fs::read(&wasm).unwrap();
     let section = b"benchhost:api-version0.1.0";
     let at = bytes.windows(section.len()).position(|w| w == section).expect("the SDK stamps the API version");
@@ -130,6 +151,23 @@ fn api_version_outside_the_range_is_named_before_compiling() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(err.contains("built for benchhost plugin API 0.9.0; this benchhost supports 0.1.0–0.1.x"), "{err}");
+}
+
+#[test]
+fn the_scaffold_follows_the_house_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("rules");
+    let out = benchhost(&["plugin", "new", "rules", "--dir", crate_dir.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "plugin new: {}", text(&out.stderr));
+    let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
+    // The system logs at INFO like every built-in one; the plugin logs no line without a fact.
+    assert!(lib.contains("LOG { Default_Log_Level = INFO; }") && !lib.contains("host::info("), "{lib}");
+    // Readiness sees a failed export, not only a server that answers NULL.
+    assert!(lib.contains("probe::nfs_null") && lib.contains(r#"Healthcheck::cmd(&["nfs-ls", "nfs://127.0.0.1/export?version=4"])"#), "{lib}");
+    // Only the capabilities FSAL_VFS needs, declared and used.
+    let caps: Vec<&str> = lib.lines().filter_map(|l| l.trim().strip_prefix(".cap_add(")).collect();
+    assert_eq!(caps, [r#""DAC_READ_SEARCH")"#, r#""SYS_ADMIN")"#, r#""DAC_READ_SEARCH")"#, r#""SYS_ADMIN")"#], "{lib}");
+    assert!(!lib.contains(".privileged()") && !lib.contains(".device(") && !lib.contains(".host_bind("), "{lib}");
 }
 
 #[test]

@@ -185,7 +185,8 @@ pub enum PluginCommand {
         /// Directory to create (default: ./<name>).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// The guest SDK crate to depend on (default: this benchhost checkout's plugins/sdk).
+        /// The guest SDK crate to depend on (default: a copy of the SDK this benchhost was built
+        /// with, written into the new crate as benchhost-plugin-sdk/).
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
         /// Host port the example publishes (must be unique across plugins).

@@ -26,9 +26,9 @@
 //!   `running` in `GET /api/v1/adapters` tells;
 //! - the API listens on IPv4 `0.0.0.0` only, so the container's healthcheck dials `127.0.0.1`.
 
-use benchhost_plugin_sdk::host::{self, Http};
+use benchhost_plugin_sdk::host::{Http, Rest};
 use benchhost_plugin_sdk::serde_json::{json, Value};
-use benchhost_plugin_sdk::size::parse_size;
+use benchhost_plugin_sdk::shared_settings::cache_size as cache_bytes;
 use benchhost_plugin_sdk::*;
 
 struct Dittofs;
@@ -39,63 +39,29 @@ const NFS_PORT: u16 = 12049;
 const SMB_PORT: u16 = 12445;
 const SERVICE: &str = "dittofs";
 
-#[derive(Clone, Copy, PartialEq)]
-enum Meta {
-    Badger,
-    Postgres,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Proto {
-    Nfs,
-    Smb,
-}
-
-/// One profile: metadata store, whether blocks go to S3, and the one adapter enabled.
+/// One profile: metadata store type (`badger`, `postgres`), whether blocks go to S3, and the
+/// protocol of the one adapter enabled.
 struct Variant {
     name: &'static str,
     description: &'static str,
-    meta: Meta,
+    meta: &'static str,
     s3: bool,
-    proto: Proto,
+    proto: Protocol,
 }
 
+#[rustfmt::skip]
 const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "dittofs-badger-s3",
-        description: "DittoFS over NFSv4.1: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
-        meta: Meta::Badger,
-        s3: true,
-        proto: Proto::Nfs,
-    },
-    Variant {
-        name: "dittofs-postgres-s3",
-        description: "DittoFS over NFSv4.1: PostgreSQL metadata, local fs cache + S3 (LocalStack) blocks",
-        meta: Meta::Postgres,
-        s3: true,
-        proto: Proto::Nfs,
-    },
-    Variant {
-        name: "dittofs-badger-fs",
-        description: "DittoFS over NFSv4.1: BadgerDB metadata, blocks on the local filesystem only",
-        meta: Meta::Badger,
-        s3: false,
-        proto: Proto::Nfs,
-    },
-    Variant {
-        name: "dittofs-smb",
-        description: "DittoFS over SMB3 on 12445: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks",
-        meta: Meta::Badger,
-        s3: true,
-        proto: Proto::Smb,
-    },
+    Variant { name: "dittofs-badger-s3", meta: "badger", s3: true, proto: Protocol::Nfs, description: "DittoFS over NFSv4.1: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks" },
+    Variant { name: "dittofs-postgres-s3", meta: "postgres", s3: true, proto: Protocol::Nfs, description: "DittoFS over NFSv4.1: PostgreSQL metadata, local fs cache + S3 (LocalStack) blocks" },
+    Variant { name: "dittofs-badger-fs", meta: "badger", s3: false, proto: Protocol::Nfs, description: "DittoFS over NFSv4.1: BadgerDB metadata, blocks on the local filesystem only" },
+    Variant { name: "dittofs-smb", meta: "badger", s3: true, proto: Protocol::Smb, description: "DittoFS over SMB3 on 12445: BadgerDB metadata, local fs cache + S3 (LocalStack) blocks" },
 ];
 
-fn variant(ctx: &Context) -> Result<&'static Variant, String> {
-    VARIANTS.iter().find(|v| v.name == ctx.profile).ok_or_else(|| {
-        let names: Vec<_> = VARIANTS.iter().map(|v| v.name).collect();
-        format!("unknown profile {:?} (this plugin has: {})", ctx.profile, names.join(", "))
-    })
+impl Variant {
+    /// The adapter this profile serves, the one it turns off, and the served port.
+    fn adapters(&self) -> (&'static str, &'static str, u16) {
+        if self.proto == Protocol::Smb { ("smb", "nfs", SMB_PORT) } else { ("nfs", "smb", NFS_PORT) }
+    }
 }
 
 /// Names of the resources bootstrap creates.
@@ -103,27 +69,6 @@ const META_STORE: &str = "meta";
 const LOCAL_STORE: &str = "local";
 const REMOTE_STORE: &str = "s3";
 const SHARE: &str = "/export";
-
-/// Minimal server config for v0.29 in Docker. Stores, shares and adapters are runtime
-/// state created over REST, never YAML.
-const CONFIG_YAML: &str = "\
-logging:
-  level: INFO
-  format: text
-  output: stdout
-shutdown_timeout: 30s
-database:
-  type: sqlite
-  sqlite:
-    path: /data/metadata/controlplane.db
-controlplane:
-  host: 0.0.0.0
-  port: 8080
-  require_initial_password_change: false
-  pprof: false
-metrics:
-  enabled: false
-";
 
 /// Host port of the Prometheus metrics listener when profiling is on.
 const METRICS_PORT: u16 = 9090;
@@ -143,7 +88,7 @@ const LOCAL_ONLY_MAX_SIZE: u64 = 1 << 50;
 
 /// `BENCH_CACHE_SIZE` in bytes for a profile; `s3` profiles refuse a cap a write cannot get past.
 fn cache_size(value: &str, s3: bool) -> Result<u64, String> {
-    let bytes = parse_size(value).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
+    let bytes = cache_bytes(value)?;
     if s3 && bytes <= JOURNAL_SEGMENT {
         return Err(format!(
             "BENCH_CACHE_SIZE={value} is too small for DittoFS on S3: its journal frees space in whole 256 MiB segments, \
@@ -177,71 +122,66 @@ fn relaxed_durability(wal: Option<bool>) -> bool {
     wal != Some(true)
 }
 
-/// The metadata store's create body for `meta`.
-fn metadata_store_body(ctx: &Context, meta: Meta, relaxed: bool) -> Value {
+/// The metadata store's create body for store type `meta` (`badger` or `postgres`).
+fn metadata_store_body(ctx: &Context, meta: &str, relaxed: bool) -> Value {
     let config = match meta {
-        Meta::Badger => json!({"path": "/data/metadata/badger", "relaxed_durability": relaxed}),
-        Meta::Postgres => json!({
-            "host": "postgres",
-            "port": 5432,
-            "user": ctx.setting("POSTGRES_USER"),
-            "password": ctx.setting("POSTGRES_PASSWORD"),
-            "database": ctx.setting("POSTGRES_DB"),
-            "sslmode": "disable",
-            "relaxed_durability": relaxed,
+        "postgres" => json!({
+            "host": "postgres", "port": 5432, "sslmode": "disable", "relaxed_durability": relaxed,
+            "user": ctx.setting("POSTGRES_USER"), "password": ctx.setting("POSTGRES_PASSWORD"), "database": ctx.setting("POSTGRES_DB"),
         }),
+        _ => json!({"path": "/data/metadata/badger", "relaxed_durability": relaxed}),
     };
-    let kind = match meta {
-        Meta::Badger => "badger",
-        Meta::Postgres => "postgres",
-    };
-    json!({"name": META_STORE, "type": kind, "config": config.to_string()})
+    json!({"name": META_STORE, "type": meta, "config": config.to_string()})
 }
 
-/// The config file: [`CONFIG_YAML`], with `controlplane.pprof` (`/debug/pprof/*` on the API
-/// port, admin JWT required) and the metrics listener on 0.0.0.0:9090 when `profiling`.
+/// The server's config file: the minimal config for v0.29 in Docker (stores, shares and
+/// adapters are runtime state created over REST, never YAML), with `controlplane.pprof`
+/// (`/debug/pprof/*` on the API port, admin JWT required) and the metrics listener on
+/// 0.0.0.0:9090 when `profiling`.
 fn config_yaml(profiling: bool) -> String {
-    if profiling {
-        CONFIG_YAML
-            .replace("  pprof: false", "  pprof: true")
-            .replace("metrics:\n  enabled: false\n", &format!("metrics:\n  enabled: true\n  host: 0.0.0.0\n  port: {METRICS_PORT}\n  path: /metrics\n  auth: none\n"))
-    } else {
-        CONFIG_YAML.to_string()
-    }
+    let metrics = match profiling {
+        true => format!("  enabled: true\n  host: 0.0.0.0\n  port: {METRICS_PORT}\n  path: /metrics\n  auth: none\n"),
+        false => "  enabled: false\n".to_string(),
+    };
+    format!(
+        "\
+logging:
+  level: INFO
+  format: text
+  output: stdout
+shutdown_timeout: 30s
+database:
+  type: sqlite
+  sqlite:
+    path: /data/metadata/controlplane.db
+controlplane:
+  host: 0.0.0.0
+  port: 8080
+  require_initial_password_change: false
+  pprof: {profiling}
+metrics:
+{metrics}"
+    )
 }
 
 impl Plugin for Dittofs {
     fn describe() -> PluginInfo {
-        let mut info = PluginInfo::new("dittofs", env!("CARGO_PKG_VERSION"), "DittoFS NFS/SMB server with pluggable metadata and block stores");
-        for v in VARIANTS {
-            let (protocol, port) = match v.proto {
-                Proto::Nfs => ("nfs", NFS_PORT),
-                Proto::Smb => ("smb", SMB_PORT),
-            };
-            info = info.profile(Profile::target(v.name, v.description, protocol, Some(port)));
-        }
-        info.setting(Setting::new("DITTOFS_IMAGE", "marmos91c/dittofs:v0.29.0", "DittoFS image (pinned tag)"))
-            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD", "benchadmin", "Initial password of the DittoFS admin user (also the SMB login)"))
-            .setting(Setting::secret(
-                "DITTOFS_JWT_SECRET",
-                "BenchmarkInfrastructureSecret32ch!",
-                "Control-plane JWT signing secret (at least 32 characters)",
-            ))
+        let info = PluginInfo::new("dittofs").version(env!("CARGO_PKG_VERSION")).description("DittoFS NFS/SMB server with pluggable metadata and block stores");
+        let info = VARIANTS.iter().fold(info, |info, v| {
+            info.profile(Profile::target(v.name).description(v.description).protocol(v.proto).port(v.adapters().2))
+        });
+        info.setting(Setting::new("DITTOFS_IMAGE").default_value("marmos91c/dittofs:v0.29.0").description("DittoFS image (pinned tag)"))
+            .setting(Setting::secret("DITTOFS_ADMIN_PASSWORD").default_value("benchadmin").description("Initial password of the DittoFS admin user (also the SMB login)"))
+            .setting(Setting::secret("DITTOFS_JWT_SECRET").default_value("BenchmarkInfrastructureSecret32ch!").description("Control-plane JWT signing secret (at least 32 characters)"))
             .s3_settings()
             .postgres_settings()
-            .cache_size_setting(
-                "DittoFS on S3: the local fs block store's max_size, the hard cap of the share's journal and cache (more than 256 MiB); \
-                 dittofs-badger-fs has no cache and no cap",
-            )
-            .wal_setting(
-                "DittoFS: 1 = durability `local`, metadata relaxed_durability false; 0 = durability `writeback` (data still journaled); \
-                 empty = DittoFS's defaults (`local`, relaxed_durability true)",
-            )
+            .cache_size_setting("DittoFS on S3: the local fs block store's max_size, the hard cap of the share's journal and cache (more than 256 MiB); dittofs-badger-fs has no cache and no cap")
+            .wal_setting("DittoFS: 1 = durability `local`, metadata relaxed_durability false; 0 = durability `writeback` (data still journaled); empty = DittoFS's defaults (`local`, relaxed_durability true)")
             .profiling_setting("DittoFS: controlplane.pprof (/debug/pprof/* on the API port 8080, admin JWT) and Prometheus metrics on port 9090")
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
-        let v = variant(ctx)?;
+        let v = ctx.select(VARIANTS, |v| v.name)?;
         let secret = ctx.setting("DITTOFS_JWT_SECRET");
         if secret.len() < 32 {
             return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
@@ -251,8 +191,7 @@ impl Plugin for Dittofs {
             // DittoFS itself refuses it at start ("password must be at least 8 characters").
             return Err(format!("DITTOFS_ADMIN_PASSWORD must be at least 8 characters (it has {}); DittoFS refuses a shorter admin password", password.chars().count()));
         }
-        let endpoint = ctx.setting("S3_ENDPOINT");
-        if v.s3 && !endpoint.starts_with("${") {
+        if let (true, Some(endpoint)) = (v.s3, ctx.concrete_setting("S3_ENDPOINT")) {
             let host = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).unwrap_or("");
             if host.is_empty() || host.starts_with(['/', ':']) || host.chars().any(char::is_whitespace) {
                 return Err(format!("S3_ENDPOINT={endpoint:?} is not an http:// or https:// URL with a host (e.g. http://localstack:4566)"));
@@ -261,40 +200,27 @@ impl Plugin for Dittofs {
         let profiling = ctx.setting_flag("BENCH_PROFILING")?.unwrap_or(false);
         ctx.setting_flag("BENCH_WAL_ENABLED")?;
         // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
-        let cache = ctx.setting("BENCH_CACHE_SIZE");
-        if !cache.starts_with("${") {
+        if let Some(cache) = ctx.concrete_setting("BENCH_CACHE_SIZE") {
             cache_size(cache, v.s3)?;
         }
-        let mut svc = Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
+        let port = v.adapters().2;
+        Ok(vec![Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
             .command(&["start", "--foreground", "--config", "/config/config.yaml"])
             .file("/config/config.yaml", config_yaml(profiling))
             .env("DITTOFS_CONTROLPLANE_SECRET", secret)
-            .env("DITTOFS_ADMIN_INITIAL_PASSWORD", ctx.setting("DITTOFS_ADMIN_PASSWORD"))
+            .env("DITTOFS_ADMIN_INITIAL_PASSWORD", password)
             .env("DITTOFS_LOGGING_LEVEL", "INFO")
-            .publish(match v.proto {
-                Proto::Nfs => NFS_PORT,
-                Proto::Smb => SMB_PORT,
-            }, match v.proto {
-                Proto::Nfs => NFS_PORT,
-                Proto::Smb => SMB_PORT,
-            })
+            .publish(port, port)
             .publish(API, API)
             // The image's dirs are owned by uid 65532; named volumes inherit that ownership.
             .volume("metadata", "/data/metadata")
             .volume("content", "/data/content")
             // The API listens on IPv4 only; `localhost` may resolve to ::1 first.
-            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready"], 1_000, 5_000, 120))
-            .stop_signal("SIGTERM", 30_000);
-        if profiling {
-            svc = svc.publish(METRICS_PORT, METRICS_PORT);
-        }
-        if v.s3 && ctx.uses_localstack() {
-            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
-        }
-        if v.meta == Meta::Postgres {
-            svc = svc.depends_on("postgres", DependencyCondition::Healthy);
-        }
-        Ok(vec![svc])
+            .healthcheck(Healthcheck::cmd(&["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready"]).retries(120))
+            .stop_signal("SIGTERM").stop_grace_ms(30_000)
+            .when(profiling, |s| s.publish(METRICS_PORT, METRICS_PORT))
+            .when(v.s3, |s| s.s3_dependency(ctx))
+            .when(v.meta == "postgres", |s| s.depends_on("postgres", DependencyCondition::Healthy))])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
@@ -302,116 +228,78 @@ impl Plugin for Dittofs {
     }
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
-        let v = variant(ctx)?;
-        let token = login(ctx)?;
-        let api = Api { token };
+        let v = ctx.select(VARIANTS, |v| v.name)?;
+        // Creating a share opens its stores and hot-reloads the adapters: writes get time.
+        let api = Rest::new(SERVICE, API).bearer(&login(ctx)?).write_timeout_ms(60_000);
         log_version();
 
         let wal = ctx.setting_flag("BENCH_WAL_ENABLED")?;
         let relaxed = relaxed_durability(wal);
-        api.ensure("/api/v1/store/metadata", META_STORE, metadata_store_body(ctx, v.meta, relaxed))?;
+        api.get_or_create("/api/v1/store/metadata", META_STORE, metadata_store_body(ctx, v.meta, relaxed))?;
         let max_size = if v.s3 { cache_size(ctx.setting("BENCH_CACHE_SIZE"), true)? } else { LOCAL_ONLY_MAX_SIZE };
         let local = local_store_config(max_size, wal);
-        api.ensure("/api/v1/store/block/local", LOCAL_STORE, json!({"name": LOCAL_STORE, "type": "fs", "config": local.to_string()}))?;
+        api.get_or_create("/api/v1/store/block/local", LOCAL_STORE, json!({"name": LOCAL_STORE, "type": "fs", "config": local.to_string()}))?;
         host::info(&format!(
             "durability: local block store {LOCAL_STORE} durability={} max_size={max_size}; metadata store {META_STORE} relaxed_durability={relaxed}",
             local["durability"].as_str().unwrap_or("local (DittoFS's default)")
         ));
-        let mut share = json!({
-            "name": SHARE,
-            "metadata_store_id": META_STORE,
-            "local_block_store": LOCAL_STORE,
-            "default_permission": "read-write",
-        });
+        let mut share = json!({"name": SHARE, "metadata_store_id": META_STORE, "local_block_store": LOCAL_STORE, "default_permission": "read-write"});
         let mut stores = format!("metadata store {META_STORE}, local block store {LOCAL_STORE}");
         if v.s3 {
+            let (bucket, endpoint) = (ctx.setting("S3_BUCKET"), ctx.setting("S3_ENDPOINT"));
             let s3 = json!({
-                "bucket": ctx.setting("S3_BUCKET"),
-                "region": ctx.setting("S3_REGION"),
-                "endpoint": ctx.setting("S3_ENDPOINT"),
-                "access_key_id": ctx.setting("AWS_ACCESS_KEY_ID"),
-                "secret_access_key": ctx.setting("AWS_SECRET_ACCESS_KEY"),
-                "force_path_style": true,
-                "allow_private_endpoint": true,
+                "bucket": bucket, "region": ctx.setting("S3_REGION"), "endpoint": endpoint,
+                "access_key_id": ctx.setting("AWS_ACCESS_KEY_ID"), "secret_access_key": ctx.setting("AWS_SECRET_ACCESS_KEY"),
+                "force_path_style": true, "allow_private_endpoint": true,
             });
-            api.ensure(
-                "/api/v1/store/block/remote",
-                REMOTE_STORE,
-                json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}),
-            )?;
+            api.get_or_create("/api/v1/store/block/remote", REMOTE_STORE, json!({"name": REMOTE_STORE, "type": "s3", "config": s3.to_string()}))?;
             // The store is created (201) even when S3 does not answer; a share on it would make
             // POST /shares wait minutes for the S3 client's retries. Its status says at once.
-            let status = api.status(&format!("/api/v1/store/block/remote/{REMOTE_STORE}/status"))?;
-            if status.0 != "healthy" {
+            let (status, message) = health_report(&api, &format!("/api/v1/store/block/remote/{REMOTE_STORE}/status"))?;
+            if status != "healthy" {
                 return Err(format!(
-                    "remote block store {REMOTE_STORE} (bucket {:?} at S3_ENDPOINT={}) is {}: {}; check S3_ENDPOINT, S3_BUCKET and the keys, and that the bucket exists",
-                    ctx.setting("S3_BUCKET"),
-                    ctx.setting("S3_ENDPOINT"),
-                    status.0,
-                    status.1
+                    "remote block store {REMOTE_STORE} (bucket {bucket:?} at S3_ENDPOINT={endpoint}) is {status}: {message}; check S3_ENDPOINT, S3_BUCKET and the keys, and that the bucket exists"
                 ));
             }
             share["remote_block_store"] = json!(REMOTE_STORE);
-            stores.push_str(&format!(", remote block store {REMOTE_STORE} (bucket {} at {})", ctx.setting("S3_BUCKET"), ctx.setting("S3_ENDPOINT")));
+            stores.push_str(&format!(", remote block store {REMOTE_STORE} (bucket {bucket} at {endpoint})"));
         }
         let share_key = SHARE.trim_start_matches('/');
-        api.ensure("/api/v1/shares", share_key, share)?;
+        api.get_or_create("/api/v1/shares", share_key, share)?;
         // Share create answers 201 even when adding it to the runtime failed, and the status
         // endpoint always answers 200: its body's `status` tells (cached 5 s, so poll).
-        api.wait_share_healthy(share_key, &stores)?;
+        wait_share_healthy(&api, share_key, &stores)?;
         // Only the adapter under test runs; both exist from first boot, so PUT.
-        match v.proto {
-            Proto::Nfs => {
-                api.expect_ok("PATCH", &format!("/api/v1/shares/{share_key}/adapters/nfs/config"), json!({"squash": "none"}))?;
-                api.adapter("nfs", json!({"enabled": true, "port": NFS_PORT}))?;
-                api.adapter("smb", json!({"enabled": false}))?;
-                api.wait_adapter_running("nfs", true)?;
-                api.wait_adapter_running("smb", false)?;
-                host::info(&format!("share {SHARE} served over NFS on port {NFS_PORT}"));
-            }
-            Proto::Smb => {
-                api.adapter("smb", json!({"enabled": true, "port": SMB_PORT}))?;
-                api.adapter("nfs", json!({"enabled": false}))?;
-                api.wait_adapter_running("smb", true)?;
-                api.wait_adapter_running("nfs", false)?;
-                host::info(&format!("share {SHARE} served over SMB on port {SMB_PORT}"));
-            }
+        let (on, off, port) = v.adapters();
+        if on == "nfs" {
+            api.expect_ok("PATCH", &format!("/api/v1/shares/{share_key}/adapters/nfs/config"), json!({"squash": "none"}))?;
         }
+        put_adapter(&api, on, json!({"enabled": true, "port": port}))?;
+        put_adapter(&api, off, json!({"enabled": false}))?;
+        wait_adapter_running(&api, on, true)?;
+        wait_adapter_running(&api, off, false)?;
+        host::info(&format!("share {SHARE} served over {} on port {port}", on.to_uppercase()));
         Ok(())
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        let v = variant(ctx)?;
-        let smb_port = format!("port={SMB_PORT}");
+        let v = ctx.select(VARIANTS, |v| v.name)?;
         Ok(match (v.proto, ctx.host_os) {
-            (Proto::Smb, HostOs::Macos) => MountSpec::new(
-                "smb",
-                &format!("//admin@127.0.0.1:{SMB_PORT}/export"),
-                &[],
-                "SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD",
-            ),
-            (Proto::Smb, _) => MountSpec::new(
-                "smb",
-                "//127.0.0.1/export",
-                &[&smb_port, "vers=3.0", "username=admin"],
-                "SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options",
-            ),
-            (Proto::Nfs, os) => MountSpec::nfs41(
-                os,
-                &format!("127.0.0.1:{SHARE}"),
-                NFS_PORT,
-                "as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)",
-            ),
+            (Protocol::Nfs, os) => MountSpec::nfs41(os, &format!("127.0.0.1:{SHARE}"), NFS_PORT)
+                .note("as for every NFS system (DittoFS serves MOUNT on the NFS port too, so vers=3 works with mountport=12049,nolock)"),
+            (_, HostOs::Macos) => MountSpec::smb3(HostOs::Macos, "export", SMB_PORT, "admin")
+                .note("SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD"),
+            (_, os) => MountSpec::smb3(os, "export", SMB_PORT, "admin")
+                .note("SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options"),
         })
     }
 }
 
-
+/// Logs in as `admin` with DITTOFS_ADMIN_PASSWORD and returns the access token, first changing
+/// the password to itself when the server forces a change (every other route answers 403 then).
 fn login(ctx: &Context) -> Result<String, String> {
     let password = ctx.setting("DITTOFS_ADMIN_PASSWORD");
-    let r = Http::new("POST", SERVICE, API, "/api/v1/auth/login")
-        .json(&json!({"username": "admin", "password": password}))
-        .send()?;
+    let r = Http::post(SERVICE, API, "/api/v1/auth/login").json(&json!({"username": "admin", "password": password})).send()?;
     if r.status == 401 {
         return Err("login as admin failed (HTTP 401): DITTOFS_ADMIN_PASSWORD does not match the password the server was first started with; `benchhost down` removes its volumes".into());
     }
@@ -420,18 +308,15 @@ fn login(ctx: &Context) -> Result<String, String> {
     }
     let body = r.json()?;
     let token = body["access_token"].as_str().ok_or("login response has no access_token")?.to_string();
-    if body["user"]["must_change_password"].as_bool() == Some(true) {
-        // While a change is forced every other route answers 403; the new pair replaces the token.
-        let r = Http::new("POST", SERVICE, API, "/api/v1/users/me/password")
-            .bearer(&token)
-            .json(&json!({"new_password": password}))
-            .send()?;
-        if !r.is_success() {
-            return Err(format!("forced password change: HTTP {} {}", r.status, r.text()));
-        }
-        return r.json()?["access_token"].as_str().map(str::to_string).ok_or_else(|| "password change response has no access_token".into());
+    if body["user"]["must_change_password"].as_bool() != Some(true) {
+        return Ok(token);
     }
-    Ok(token)
+    // The new pair replaces the token.
+    let r = Http::post(SERVICE, API, "/api/v1/users/me/password").bearer(&token).json(&json!({"new_password": password})).send()?;
+    if !r.is_success() {
+        return Err(format!("forced password change: HTTP {} {}", r.status, r.text()));
+    }
+    r.json()?["access_token"].as_str().map(str::to_string).ok_or_else(|| "password change response has no access_token".into())
 }
 
 /// Logs the version the running server reports (`dfs version --short`; the published image and
@@ -439,134 +324,58 @@ fn login(ctx: &Context) -> Result<String, String> {
 fn log_version() {
     match host::exec(SERVICE, &["/app/dfs", "version", "--short"], 5_000) {
         // cobra prints the version on stderr.
-        Ok(out) if out.exit_code == 0 => {
-            let version = format!("{}{}", out.stdout, out.stderr);
-            host::info(&format!("DittoFS version {} (dfs version --short)", version.trim()));
-        }
-        Ok(out) => host::log(host::Level::Warn, &format!("dfs version --short exited {}: {}", out.exit_code, out.stderr.trim())),
-        Err(e) => host::log(host::Level::Warn, &format!("dfs version --short: {e}")),
+        Ok(out) if out.exit_code == 0 => host::info(&format!("DittoFS version {} (dfs version --short)", format!("{}{}", out.stdout, out.stderr).trim())),
+        Ok(out) => host::warn(&format!("dfs version --short exited {}: {}", out.exit_code, out.stderr.trim())),
+        Err(e) => host::warn(&format!("dfs version --short: {e}")),
     }
 }
 
-/// An authenticated API session.
-struct Api {
-    token: String,
+/// PUT the adapter settings; POST on 404 (retrying PUT on 409), like `dfsctl adapter enable`.
+fn put_adapter(api: &Rest, kind: &str, body: Value) -> Result<(), String> {
+    let mut create = body.clone();
+    create["type"] = json!(kind);
+    api.put_or_create(&format!("/api/v1/adapters/{kind}"), body, "/api/v1/adapters", create)
 }
 
-impl Api {
-    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<host::HttpResponse, String> {
-        let mut req = Http::new(method, SERVICE, API, path).bearer(&self.token);
-        if method != "GET" {
-            // Creating a share opens its stores and hot-reloads the adapters: allow it time.
-            req = req.timeout_ms(60_000);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        req.send()
-    }
+/// GET a status endpoint: the health report's (`status`, `message`).
+fn health_report(api: &Rest, path: &str) -> Result<(String, String), String> {
+    let body = api.get_json(path)?;
+    let status = body["status"].as_str().ok_or_else(|| format!("GET {path}: no status in {body}"))?.to_string();
+    Ok((status, body["message"].as_str().unwrap_or("no message").to_string()))
+}
 
-    fn expect_ok(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
-        let r = self.request(method, path, Some(&body))?;
+/// Polls `GET /api/v1/shares/{key}/status` until its body says `healthy` (up to 15 s: the
+/// server caches a report for 5 s). The error names the share, its `stores`, and the last
+/// status and message.
+fn wait_share_healthy(api: &Rest, key: &str, stores: &str) -> Result<(), String> {
+    let path = format!("/api/v1/shares/{key}/status");
+    host::poll(30, 500, || {
+        let (status, message) = health_report(api, &path)?;
+        Ok(match status.as_str() {
+            "healthy" => Health::Ready,
+            _ => Health::Waiting(format!("share {SHARE} ({stores}) is {status} after 15 s: {message}; the server log (`benchhost logs`) says why it did not load")),
+        })
+    })
+}
+
+/// Polls `GET /api/v1/adapters` until `kind` reports `running: running` (up to 10 s; the
+/// real server starts a listener within the PUT): the PUT that enables or disables it
+/// answers 200 even when restarting the listener failed.
+fn wait_adapter_running(api: &Rest, kind: &str, running: bool) -> Result<(), String> {
+    let want = if running { "start" } else { "stop" };
+    let waiting = |last: String| Health::Waiting(format!("the {kind} adapter did not {want} within 10 s ({last}); the server log (`benchhost logs`) says why"));
+    host::poll(50, 200, || {
+        let r = api.request("GET", "/api/v1/adapters", None)?;
         if !r.is_success() {
-            return Err(format!("{method} {path}: HTTP {} {}", r.status, r.text()));
+            return Ok(waiting(format!("GET /api/v1/adapters: HTTP {}", r.status)));
         }
-        Ok(r.json().unwrap_or(Value::Null))
-    }
-
-    /// GET `collection/name`; POST `body` to `collection` only on 404 (409 counts as existing).
-    fn ensure(&self, collection: &str, name: &str, body: Value) -> Result<(), String> {
-        let r = self.request("GET", &format!("{collection}/{name}"), None)?;
-        match r.status {
-            200 => {
-                host::info(&format!("{collection}/{name} exists; keeping it"));
-                Ok(())
-            }
-            404 => {
-                let r = self.request("POST", collection, Some(&body))?;
-                match r.status {
-                    201 | 200 | 409 => Ok(()),
-                    s => Err(format!("POST {collection} ({name}): HTTP {s} {}", r.text())),
-                }
-            }
-            s => Err(format!("GET {collection}/{name}: HTTP {s} {}", r.text())),
-        }
-    }
-
-    /// PUT the adapter settings; POST on 404 (retrying PUT on 409), like `dfsctl adapter enable`.
-    fn adapter(&self, kind: &str, body: Value) -> Result<(), String> {
-        let path = format!("/api/v1/adapters/{kind}");
-        let r = self.request("PUT", &path, Some(&body))?;
-        match r.status {
-            200 => Ok(()),
-            404 => {
-                let mut create = body.clone();
-                create["type"] = json!(kind);
-                let r = self.request("POST", "/api/v1/adapters", Some(&create))?;
-                match r.status {
-                    201 | 200 => Ok(()),
-                    409 => self.expect_ok("PUT", &path, body).map(|_| ()),
-                    s => Err(format!("POST /api/v1/adapters ({kind}): HTTP {s} {}", r.text())),
-                }
-            }
-            s => Err(format!("PUT {path}: HTTP {s} {}", r.text())),
-        }
-    }
-
-    /// GET a status endpoint: the health report's (`status`, `message`).
-    fn status(&self, path: &str) -> Result<(String, String), String> {
-        let r = self.request("GET", path, None)?;
-        if !r.is_success() {
-            return Err(format!("GET {path}: HTTP {} {}", r.status, r.text()));
-        }
-        let body = r.json()?;
-        let status = body["status"].as_str().ok_or_else(|| format!("GET {path}: no status in {body}"))?.to_string();
-        Ok((status, body["message"].as_str().unwrap_or("no message").to_string()))
-    }
-
-    /// Polls `GET /api/v1/shares/{key}/status` until its body says `healthy` (up to 15 s: the
-    /// server caches a report for 5 s). The error names the share, its `stores`, and the last
-    /// status and message.
-    fn wait_share_healthy(&self, key: &str, stores: &str) -> Result<(), String> {
-        let path = format!("/api/v1/shares/{key}/status");
-        let mut last = (String::new(), String::new());
-        for _ in 0..30 {
-            last = self.status(&path)?;
-            if last.0 == "healthy" {
-                return Ok(());
-            }
-            host::sleep(500);
-        }
-        Err(format!(
-            "share {SHARE} ({stores}) is {} after 15 s: {}; the server log (`benchhost logs`) says why it did not load",
-            last.0, last.1
-        ))
-    }
-
-    /// Polls `GET /api/v1/adapters` until `kind` reports `running: running` (up to 10 s; the
-    /// real server starts a listener within the PUT): the PUT that enables or disables it
-    /// answers 200 even when restarting the listener failed.
-    fn wait_adapter_running(&self, kind: &str, running: bool) -> Result<(), String> {
-        let mut last = String::new();
-        for _ in 0..50 {
-            let r = self.request("GET", "/api/v1/adapters", None)?;
-            if r.is_success() {
-                let list = r.json()?;
-                let entry = list.as_array().and_then(|a| a.iter().find(|e| e["type"] == kind)).cloned();
-                match entry {
-                    Some(e) if e["running"] == json!(running) => return Ok(()),
-                    Some(e) => last = format!("adapter {kind} is {e}"),
-                    None if !running => return Ok(()),
-                    None => last = format!("adapter {kind} is not listed"),
-                }
-            } else {
-                last = format!("GET /api/v1/adapters: HTTP {}", r.status);
-            }
-            host::sleep(200);
-        }
-        let want = if running { "start" } else { "stop" };
-        Err(format!("the {kind} adapter did not {want} within 10 s ({last}); the server log (`benchhost logs`) says why"))
-    }
+        Ok(match r.json()?.as_array().and_then(|a| a.iter().find(|e| e["type"] == kind)) {
+            Some(e) if e["running"] == json!(running) => Health::Ready,
+            Some(e) => waiting(format!("adapter {kind} is {e}")),
+            None if !running => Health::Ready,
+            None => waiting(format!("adapter {kind} is not listed")),
+        })
+    })
 }
 
 register_plugin!(Dittofs);

@@ -44,13 +44,9 @@ EXPORT {
 
 impl Plugin for Ganesha {
     fn describe() -> PluginInfo {
-        PluginInfo::new("ganesha", env!("CARGO_PKG_VERSION"), "NFS-Ganesha user-space NFS server (FSAL_VFS)")
-            .profile(Profile::target("ganesha", "NFS-Ganesha over NFSv4.1, FSAL_VFS on a volume", "nfs", Some(HOST_PORT)))
-            .setting(Setting::new(
-                "GANESHA_IMAGE",
-                "benchhost/ganesha:4.3-2",
-                "NFS-Ganesha image with ganesha.nfsd and FSAL_VFS (build it with `tests/images/build.sh ganesha`)",
-            ))
+        PluginInfo::new("ganesha").version(env!("CARGO_PKG_VERSION")).description("NFS-Ganesha user-space NFS server (FSAL_VFS)")
+            .profile(Profile::target("ganesha").description("NFS-Ganesha over NFSv4.1, FSAL_VFS on a volume").protocol(Protocol::Nfs).port(HOST_PORT))
+            .setting(Setting::new("GANESHA_IMAGE").default_value("benchhost/ganesha:4.3-2").description("NFS-Ganesha image with ganesha.nfsd and FSAL_VFS (build it with `tests/images/build.sh ganesha`)"))
             .cap_add("DAC_READ_SEARCH")
             .cap_add("SYS_ADMIN")
     }
@@ -67,8 +63,8 @@ impl Plugin for Ganesha {
             .cap_add("DAC_READ_SEARCH")
             .cap_add("SYS_ADMIN")
             // Mounts and lists the export: proves the export itself works, not just the port.
-            .healthcheck(Healthcheck::cmd(&["nfs-ls", "nfs://127.0.0.1/export?version=4"], 1_000, 5_000, 60))
-            .stop_signal("SIGTERM", 10_000)])
+            .healthcheck(Healthcheck::cmd(&["nfs-ls", "nfs://127.0.0.1/export?version=4"]))
+            .stop_signal("SIGTERM").stop_grace_ms(10_000)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
@@ -76,7 +72,7 @@ impl Plugin for Ganesha {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", HOST_PORT, "this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"))
+        Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", HOST_PORT).note("this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"))
     }
 }
 

@@ -2,10 +2,9 @@
 //! infrastructure profile), data chunks in S3 (the `localstack` profile unless `S3_ENDPOINT`
 //! points elsewhere), a local disk cache of `BENCH_CACHE_SIZE`.
 //!
-//! Follows the seed's Compose service (`shared/reference/dittofs.md` §7A): `juicefs format
-//! --storage s3 --bucket <endpoint>/<bucket>` with PostgreSQL metadata, then `juicefs mount
-//! --cache-size <MiB>` in the foreground. Differences, all verified on JuiceFS 1.4.2
-//! (`tests/images/juicefs/README.md`):
+//! The start script runs `juicefs format --storage s3 --bucket <endpoint>/<bucket>` with
+//! PostgreSQL metadata, then `juicefs mount --cache-size <MiB>` in the foreground. Choices, all
+//! verified on JuiceFS 1.4.2 (`tests/images/juicefs/README.md`):
 //! - not privileged: `CAP_SYS_ADMIN` + `/dev/fuse` is the least that mounts (without
 //!   SYS_ADMIN the mount never appears); `--privileged` does not even start in some sandboxes;
 //! - secrets reach JuiceFS as environment variables, never argv: `META_PASSWORD` (the meta URL
@@ -18,8 +17,7 @@
 //!   (the host checks the path sits on a shared mount first). An empty `JUICEFS_MOUNT` keeps
 //!   the mount inside the container only.
 
-use benchhost_plugin_sdk::host;
-use benchhost_plugin_sdk::size::parse_size;
+use benchhost_plugin_sdk::shared_settings::{cache_size, check_bucket_chars};
 use benchhost_plugin_sdk::*;
 
 struct JuiceFs;
@@ -67,23 +65,10 @@ const PROBE_SH: &str = "grep -q ' /jfs fuse.juicefs ' /proc/mounts || { echo 'no
 
 impl Plugin for JuiceFs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("juicefs", env!("CARGO_PKG_VERSION"), "JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
-            .profile(Profile::target(
-                PROFILE,
-                "JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache",
-                "fuse",
-                None,
-            ))
-            .setting(Setting::new(
-                "JUICEFS_IMAGE",
-                "juicedata/mount:ce-v1.3.0",
-                "JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)",
-            ))
-            .setting(Setting::new(
-                "JUICEFS_MOUNT",
-                "/tmp/bench-juicefs",
-                "Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container",
-            ))
+        PluginInfo::new("juicefs").version(env!("CARGO_PKG_VERSION")).description("JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
+            .profile(Profile::target(PROFILE).description("JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache").protocol(Protocol::Fuse))
+            .setting(Setting::new("JUICEFS_IMAGE").default_value("juicedata/mount:ce-v1.3.0").description("JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)"))
+            .setting(Setting::new("JUICEFS_MOUNT").default_value("/tmp/bench-juicefs").description("Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container"))
             .s3_settings()
             .postgres_settings()
             .cache_size_setting("JuiceFS: --cache-size, in MiB")
@@ -102,13 +87,13 @@ impl Plugin for JuiceFs {
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
         ctx.check_profile(&[PROFILE])?;
-        host_mount(ctx)?;
+        let host_path = host_mount(ctx)?;
         let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
         let bucket_url = bucket_url(ctx.setting("S3_ENDPOINT"), ctx.setting("S3_BUCKET"))?;
         let meta_url = meta_url(ctx.setting("POSTGRES_USER"), ctx.setting("POSTGRES_DB"))?;
-        let mut svc = Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
+        Ok(vec![Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
             .entrypoint(&["/bin/sh", START_SCRIPT])
-            .file_mode(START_SCRIPT, START_SH, 0o755)
+            .script(START_SCRIPT, START_SH)
             .env("JFS_META_URL", &meta_url)
             .env("META_PASSWORD", ctx.setting("POSTGRES_PASSWORD"))
             .env("JFS_BUCKET_URL", &bucket_url)
@@ -120,35 +105,23 @@ impl Plugin for JuiceFs {
             .volume("cache", CACHE_DIR)
             .cap_add("SYS_ADMIN")
             .device("/dev/fuse")
-            .healthcheck(Healthcheck {
-                test: vec!["CMD-SHELL".into(), PROBE_SH.into()],
-                interval_ms: 1_000,
-                timeout_ms: 5_000,
-                retries: 120,
-                start_period_ms: 0,
-            })
+            .healthcheck(Healthcheck::shell(PROBE_SH).retries(120))
             // JuiceFS flushes buffered writes to S3 and closes its session on SIGTERM.
-            .stop_signal("SIGTERM", 30_000)
-            .depends_on("postgres", DependencyCondition::Healthy);
-        if ctx.uses_localstack() {
-            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
-        }
-        let host_path = host_mount(ctx)?;
-        if !host_path.is_empty() {
-            svc = svc.bind_shared(host_path, MOUNT_POINT);
-        }
-        Ok(vec![svc])
+            .stop_signal("SIGTERM").stop_grace_ms(30_000)
+            .depends_on("postgres", DependencyCondition::Healthy)
+            .s3_dependency(ctx)
+            .when(!host_path.is_empty(), |s| s.bind_shared(host_path, MOUNT_POINT))])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
-        Ok(match host::exec(service, &["sh", "-c", PROBE_SH], 5_000) {
-            Ok(out) if out.exit_code == 0 => Health::Ready,
-            Ok(out) => {
-                let why = format!("{}{}", out.stderr.trim(), out.stdout.trim());
-                Health::Waiting(format!("JuiceFS FUSE mount at {MOUNT_POINT}: {}", if why.is_empty() { format!("exit {}", out.exit_code) } else { why }))
+        Ok(probe::ready_when(|| {
+            let out = host::exec(service, &["sh", "-c", PROBE_SH], 5_000).map_err(|e| format!("JuiceFS FUSE mount at {MOUNT_POINT}: {e}"))?;
+            let why = format!("{}{}", out.stderr.trim(), out.stdout.trim());
+            match out.exit_code {
+                0 => Ok(()),
+                code => Err(format!("JuiceFS FUSE mount at {MOUNT_POINT}: {}", if why.is_empty() { format!("exit {code}") } else { why })),
             }
-            Err(e) => Health::Waiting(format!("JuiceFS FUSE mount at {MOUNT_POINT}: {e}")),
-        })
+        }))
     }
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
@@ -170,10 +143,10 @@ impl Plugin for JuiceFs {
             let note = format!(
                 "JUICEFS_MOUNT is empty: JuiceFS is FUSE-mounted only inside {container} at {MOUNT_POINT} (run the client there: `docker exec -it {container} sh`)"
             );
-            return Ok(MountSpec::new("fuse", MOUNT_POINT, &[], &note));
+            return Ok(MountSpec::fuse(MOUNT_POINT).note(&note));
         }
         let note = format!("FUSE-mounted by {container} at {MOUNT_POINT} and propagated (rshared) to {host_path} on this host; `benchhost down` unmounts it");
-        Ok(MountSpec::new("fuse", host_path, &[], &note))
+        Ok(MountSpec::fuse(host_path).note(&note))
     }
 }
 
@@ -189,12 +162,9 @@ fn host_mount(ctx: &Context) -> Result<&str, String> {
     Ok(p)
 }
 
-
-
 /// `BENCH_CACHE_SIZE` in MiB for `--cache-size` (a non-zero size below 1 MiB rounds up).
 fn cache_mib(size: &str) -> Result<u64, String> {
-    let bytes = parse_size(size).map_err(|e| format!("BENCH_CACHE_SIZE: {e}"))?;
-    Ok(bytes.div_ceil(1 << 20))
+    Ok(cache_size(size)?.div_ceil(1 << 20))
 }
 
 /// `<endpoint>/<bucket>`: JuiceFS takes path-style bucket URLs for non-AWS endpoints.
@@ -203,9 +173,7 @@ fn bucket_url(endpoint: &str, bucket: &str) -> Result<String, String> {
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) || endpoint.len() <= "https://".len() {
         return Err(format!("S3_ENDPOINT={endpoint:?} must be an http:// or https:// URL"));
     }
-    if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-        return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
-    }
+    check_bucket_chars(bucket)?;
     Ok(format!("{endpoint}/{bucket}"))
 }
 

@@ -1,4 +1,4 @@
-//! The Linux kernel NFS server (knfsd) in a container (`erichough/nfs-server`, as in the seed),
+//! The Linux kernel NFS server (knfsd) in a container (`erichough/nfs-server`),
 //! exporting `/export` on host port 32049. knfsd runs in the *host* kernel, so the Docker host
 //! needs nfsd: the plugin declares the `nfsd` host-kernel capability and benchhost refuses to
 //! start (exit 6, with a hint) where it is missing, before creating anything.
@@ -12,9 +12,9 @@ const HOST_PORT: u16 = 32049;
 
 impl Plugin for KernelNfs {
     fn describe() -> PluginInfo {
-        PluginInfo::new("kernel-nfs", env!("CARGO_PKG_VERSION"), "Linux kernel NFS server (knfsd) in a container")
-            .profile(Profile::target("kernel-nfs", "Linux kernel NFS server (knfsd) over NFSv4.1; needs nfsd in the host kernel", "nfs", Some(HOST_PORT)))
-            .setting(Setting::new("KERNEL_NFS_IMAGE", "erichough/nfs-server:2.2.1", "knfsd image (pinned; amd64 only)"))
+        PluginInfo::new("kernel-nfs").version(env!("CARGO_PKG_VERSION")).description("Linux kernel NFS server (knfsd) in a container")
+            .profile(Profile::target("kernel-nfs").description("Linux kernel NFS server (knfsd) over NFSv4.1; needs nfsd in the host kernel").protocol(Protocol::Nfs).port(HOST_PORT))
+            .setting(Setting::new("KERNEL_NFS_IMAGE").default_value("erichough/nfs-server:2.2.1").description("knfsd image (pinned; amd64 only)"))
             .cap_add("SYS_ADMIN")
             .host_kernel("nfsd")
     }
@@ -29,7 +29,7 @@ impl Plugin for KernelNfs {
             // The image mounts nfsd's filesystem and starts the kernel server (its README:
             // SYS_ADMIN, with nfs/nfsd modules loaded on the host).
             .cap_add("SYS_ADMIN")
-            .stop_signal("SIGTERM", 10_000)])
+            .stop_signal("SIGTERM").stop_grace_ms(10_000)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
@@ -37,10 +37,7 @@ impl Plugin for KernelNfs {
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        Ok(MountSpec::nfs41(
-            ctx.host_os,
-            "127.0.0.1:/",
-            HOST_PORT,
+        Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/", HOST_PORT).note(
             "/export is the v4 pseudo-root (fsid=0), so the source is `/`; NFSv3 is disabled (its MOUNT daemon would need rpcbind and more published ports)",
         ))
     }

@@ -65,8 +65,7 @@ fn localstack_s3_state(status: u16, body: &str) -> Result<Option<String>, String
     match status {
         404 => Ok(None),
         200 => {
-            let v: serde_json::Value =
-                serde_json::from_str(body).map_err(|e| format!("GET /_localstack/health answered 200 with a body that is not JSON ({e})"))?;
+            let v: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("GET /_localstack/health answered 200 with a body that is not JSON ({e})"))?;
             match v["services"]["s3"].as_str() {
                 Some("running") => Ok(Some(v["version"].as_str().unwrap_or("unknown version").to_string())),
                 Some(state) => Err(format!("GET /_localstack/health reports s3 {state:?} (want \"running\")")),
@@ -92,55 +91,39 @@ fn bucket_operation_answered(status: u16, body: &str) -> Result<(), String> {
 
 impl Plugin for LocalStack {
     fn describe() -> PluginInfo {
-        PluginInfo::new("localstack", env!("CARGO_PKG_VERSION"), "LocalStack S3 (zero-latency S3 for measuring protocol overhead)")
-            .profile(Profile::infrastructure("localstack", "LocalStack S3 API on port 4566 (infrastructure for S3-backed systems)", "s3", Some(PORT)))
-            .setting(Setting::new(
-                "LOCALSTACK_IMAGE",
-                "localstack/localstack:4.13.1",
-                "LocalStack image (pinned), or any S3-compatible server image that listens on 4566 and has sh and curl",
-            ))
-            .setting(Setting::new("S3_BUCKET", "bench", "Bucket the S3-backed systems use; created by LocalStack's bootstrap"))
+        PluginInfo::new("localstack").version(env!("CARGO_PKG_VERSION")).description("LocalStack S3 (zero-latency S3 for measuring protocol overhead)")
+            .profile(Profile::infrastructure("localstack").description("LocalStack S3 API on port 4566 (infrastructure for S3-backed systems)").protocol(Protocol::S3).port(PORT))
+            .setting(Setting::new("LOCALSTACK_IMAGE").default_value("localstack/localstack:4.13.1").description("LocalStack image (pinned), or any S3-compatible server image that listens on 4566 and has sh and curl"))
+            .setting(Setting::new("S3_BUCKET").default_value("bench").description("Bucket the S3-backed systems use; created by LocalStack's bootstrap"))
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
         // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
-        let bucket = ctx.setting("S3_BUCKET");
-        if !bucket.starts_with("${") {
-            check_bucket(bucket)?;
+        if let Some(bucket) = ctx.concrete_setting("S3_BUCKET") {
+            shared_settings::check_bucket_name(bucket)?;
         }
-        let mut s = Service::new("localstack", ctx.setting("LOCALSTACK_IMAGE"));
-        for (k, v) in LOCALSTACK_ENV {
-            s = s.env(k, v);
-        }
-        Ok(vec![s
+        Ok(vec![Service::new("localstack", ctx.setting("LOCALSTACK_IMAGE"))
+            .envs(&LOCALSTACK_ENV)
             .publish(PORT, PORT)
-            .healthcheck(Healthcheck::cmd(&["sh", "-c", DOCKER_HEALTHCHECK], 1_000, 3_000, 60))
-            .stop_signal("SIGTERM", 5_000)])
+            .healthcheck(Healthcheck::cmd(&["sh", "-c", DOCKER_HEALTHCHECK]).timeout_ms(3_000))
+            .stop_signal("SIGTERM").stop_grace_ms(5_000)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
-        let health = match Http::new("GET", service, PORT, "/_localstack/health").timeout_ms(2_000).send() {
-            Ok(r) => r,
-            Err(e) => return Ok(Health::Waiting(format!("GET /_localstack/health: {e}"))),
-        };
-        if let Err(why) = localstack_s3_state(health.status, &health.text()) {
-            return Ok(Health::Waiting(why));
-        }
-        let path = format!("/{PROBE_BUCKET}?list-type=2");
-        Ok(match Http::new("GET", service, PORT, &path).timeout_ms(2_000).send() {
-            Ok(r) => match bucket_operation_answered(r.status, &r.text()) {
-                Ok(()) => Health::Ready,
-                Err(why) => Health::Waiting(why),
-            },
-            Err(e) => Health::Waiting(format!("ListObjectsV2 of bucket {PROBE_BUCKET}: {e}")),
-        })
+        Ok(probe::ready_when(|| {
+            let health = Http::get(service, PORT, "/_localstack/health").timeout_ms(2_000).send().map_err(|e| format!("GET /_localstack/health: {e}"))?;
+            localstack_s3_state(health.status, &health.text())?;
+            let list = Http::get(service, PORT, &format!("/{PROBE_BUCKET}?list-type=2")).timeout_ms(2_000).send()
+                .map_err(|e| format!("ListObjectsV2 of bucket {PROBE_BUCKET}: {e}"))?;
+            bucket_operation_answered(list.status, &list.text())
+        }))
     }
 
     fn bootstrap(ctx: &Context) -> Result<(), String> {
         let bucket = ctx.setting("S3_BUCKET");
-        check_bucket(bucket)?;
+        shared_settings::check_bucket_name(bucket)?;
         // Which server this is, for the log (LocalStack says its version; others have no endpoint).
-        let server = match Http::new("GET", "localstack", PORT, "/_localstack/health").send() {
+        let server = match Http::get("localstack", PORT, "/_localstack/health").send() {
             Ok(r) => match localstack_s3_state(r.status, &r.text()) {
                 Ok(Some(version)) => format!("LocalStack {version}"),
                 Ok(None) => "an S3 server without /_localstack/health (not LocalStack)".to_string(),
@@ -148,28 +131,15 @@ impl Plugin for LocalStack {
             },
             Err(_) => "an S3 server".to_string(),
         };
-        let r = Http::new("PUT", "localstack", PORT, &format!("/{bucket}")).send()?;
+        let r = Http::put("localstack", PORT, &format!("/{bucket}")).send()?;
         // An existing bucket of ours: 200 again from LocalStack and moto (us-east-1 semantics),
         // 409 BucketAlreadyOwnedByYou from S3 servers that follow other regions; both are fine.
         // 409 BucketAlreadyExists (someone else's) is not.
-        if r.is_success() || (r.status == 409 && r.text().contains("BucketAlreadyOwnedByYou")) {
-            host::info(&format!("bucket {bucket} ready on {server}"));
-            Ok(())
-        } else {
-            Err(format!("creating bucket {bucket} on {server}: HTTP {} {}", r.status, r.text()))
+        if !(r.is_success() || (r.status == 409 && r.text().contains("BucketAlreadyOwnedByYou"))) {
+            return Err(format!("creating bucket {bucket} on {server}: HTTP {} {}", r.status, r.text()));
         }
-    }
-}
-
-/// S3's bucket naming rules (3 to 63 of lowercase letters, digits, '-' and '.', starting and
-/// ending with a letter or digit); the error starts with the setting's name.
-fn check_bucket(bucket: &str) -> Result<(), String> {
-    let chars_ok = bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let ends_ok = bucket.starts_with(|c: char| c.is_ascii_alphanumeric()) && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if (3..=63).contains(&bucket.len()) && chars_ok && ends_ok {
+        host::info(&format!("bucket {bucket} ready on {server}"));
         Ok(())
-    } else {
-        Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (3 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)"))
     }
 }
 

@@ -1,5 +1,5 @@
 //! rclone `serve nfs`: an S3 bucket served over NFSv3 through rclone's VFS with a full
-//! read/write cache on a volume (`--vfs-cache-mode full`), the seed's rclone service.
+//! read/write cache on a volume (`--vfs-cache-mode full`).
 //!
 //! Facts (verified with rclone 1.73.1 and 1.75.2 on S3: moto, then LocalStack 4.13.1, `tests/e2e_rclone.rs`):
 //! - `serve nfs` implements NFSv3 only, with MOUNT on the same port (mountport = the NFS port);
@@ -11,7 +11,6 @@
 //!   `BENCH_CACHE_SIZE` is passed verbatim only where rclone reads it the same way.
 //! - The remote is configured with `RCLONE_CONFIG_S3_*` variables; no config file.
 
-use benchhost_plugin_sdk::host;
 use benchhost_plugin_sdk::size::parse_size;
 use benchhost_plugin_sdk::*;
 
@@ -19,7 +18,7 @@ struct Rclone;
 
 const PROFILE: &str = "rclone";
 const SERVICE: &str = "rclone";
-/// Container and host port of NFS and MOUNT (the seed's 42049 on both sides).
+/// Container and host port of NFS and MOUNT (the same on both sides).
 const NFS_PORT: u16 = 42049;
 /// Where the official image (and the test image) has the binary.
 const RCLONE: &str = "/usr/local/bin/rclone";
@@ -30,14 +29,9 @@ const REMOTE: &str = "s3";
 
 impl Plugin for Rclone {
     fn describe() -> PluginInfo {
-        PluginInfo::new("rclone", env!("CARGO_PKG_VERSION"), "rclone serve nfs: an S3 bucket over NFSv3 through rclone's VFS cache")
-            .profile(Profile::target(
-                PROFILE,
-                "rclone serve nfs over NFSv3: S3 bucket (LocalStack) with a full VFS cache on a volume",
-                "nfs",
-                Some(NFS_PORT),
-            ))
-            .setting(Setting::new("RCLONE_IMAGE", "rclone/rclone:1.73.1", "rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
+        PluginInfo::new("rclone").version(env!("CARGO_PKG_VERSION")).description("rclone serve nfs: an S3 bucket over NFSv3 through rclone's VFS cache")
+            .profile(Profile::target(PROFILE).description("rclone serve nfs over NFSv3: S3 bucket (LocalStack) with a full VFS cache on a volume").protocol(Protocol::Nfs).port(NFS_PORT))
+            .setting(Setting::new("RCLONE_IMAGE").default_value("rclone/rclone:1.73.1").description("rclone image with the binary at /usr/local/bin/rclone (pinned tag)"))
             .s3_settings()
             .cache_size_setting("rclone: --vfs-cache-max-size")
     }
@@ -47,24 +41,10 @@ impl Plugin for Rclone {
         let remote = format!("{REMOTE}:{}", ctx.setting("S3_BUCKET"));
         let addr = format!("0.0.0.0:{NFS_PORT}");
         let cache = rclone_size(ctx.setting("BENCH_CACHE_SIZE"))?;
-        let mut svc = Service::new(SERVICE, ctx.setting("RCLONE_IMAGE"))
+        Ok(vec![Service::new(SERVICE, ctx.setting("RCLONE_IMAGE"))
             .entrypoint(&[RCLONE])
-            .command(&[
-                "serve",
-                "nfs",
-                &remote,
-                "--addr",
-                &addr,
-                "--vfs-cache-mode",
-                "full",
-                "--vfs-cache-max-size",
-                &cache,
-                "--no-modtime",
-                "--cache-dir",
-                CACHE_DIR,
-                "--log-level",
-                "INFO",
-            ])
+            .command(&["serve", "nfs", &remote, "--addr", &addr, "--vfs-cache-mode", "full", "--vfs-cache-max-size", &cache,
+                       "--no-modtime", "--cache-dir", CACHE_DIR, "--log-level", "INFO"])
             // The remote, from variables only: an in-memory config (no file, no NOTICE about one).
             .env("RCLONE_CONFIG", "/dev/null")
             .env("RCLONE_CONFIG_S3_TYPE", "s3")
@@ -79,11 +59,8 @@ impl Plugin for Rclone {
             .volume("cache", CACHE_DIR)
             // No Docker healthcheck: the official image (alpine) has no NFS client; readiness is
             // the host-side NFSv3 NULL call below. rclone exits cleanly on SIGTERM.
-            .stop_signal("SIGTERM", 10_000);
-        if ctx.uses_localstack() {
-            svc = svc.depends_on("localstack", DependencyCondition::Healthy);
-        }
-        Ok(vec![svc])
+            .stop_signal("SIGTERM").stop_grace_ms(10_000)
+            .s3_dependency(ctx)])
     }
 
     fn healthcheck(_ctx: &Context, service: &str) -> Result<Health, String> {
@@ -95,10 +72,7 @@ impl Plugin for Rclone {
     /// endpoint and keys, and creates the bucket unless it exists (idempotent).
     fn bootstrap(ctx: &Context) -> Result<(), String> {
         ctx.check_profile(&[PROFILE])?;
-        let bucket = ctx.setting("S3_BUCKET");
-        if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-            return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
-        }
+        let bucket = ctx.s3_bucket()?;
         let remote = format!("{REMOTE}:{bucket}");
         let mut last = String::new();
         // LocalStack is healthy by now; a remote endpoint gets two more tries.
@@ -111,28 +85,20 @@ impl Plugin for Rclone {
             }
             // rclone's last line says why (`NOTICE: Failed to mkdir: ...`).
             last = format!("exit code {}: {}", out.exit_code, out.stderr.trim_end().lines().last().unwrap_or("no output"));
-            host::log(host::Level::Warn, &format!("rclone mkdir {remote} (attempt {attempt}/3) failed: {last}"));
-            if attempt < 3 {
-                host::sleep(1_000);
-            }
+            host::warn(&format!("rclone mkdir {remote} (attempt {attempt}/3) failed: {last}"));
+            if attempt < 3 { host::sleep(1_000) }
         }
         Err(format!("rclone cannot reach bucket {bucket} at S3_ENDPOINT={} ({last})", ctx.setting("S3_ENDPOINT")))
     }
 
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         ctx.check_profile(&[PROFILE])?;
-        let port = format!("port={NFS_PORT}");
-        let mountport = format!("mountport={NFS_PORT}");
-        let note = "NFSv3: rclone serve nfs speaks NFSv3 only (no NFSv4, no NLM, hence nolock), with MOUNT on the NFS port; \
-                    the export / is the bucket S3_BUCKET; writes reach S3 about 5 s after close (--vfs-write-back)";
-        Ok(match ctx.host_os {
-            HostOs::Macos => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock", "resvport"], note),
-            _ => MountSpec::new("nfs", "127.0.0.1:/", &["vers=3", "tcp", &port, &mountport, "nolock"], note),
-        })
+        Ok(MountSpec::nfs3(ctx.host_os, "127.0.0.1:/", NFS_PORT).note(
+            "NFSv3: rclone serve nfs speaks NFSv3 only (no NFSv4, no NLM, hence nolock), with MOUNT on the NFS port; \
+             the export / is the bucket S3_BUCKET; writes reach S3 about 5 s after close (--vfs-write-back)",
+        ))
     }
 }
-
-
 
 /// `BENCH_CACHE_SIZE` for `--vfs-cache-max-size`, the same number of bytes as every system gets.
 ///
@@ -149,11 +115,8 @@ fn rclone_size(value: &str) -> Result<String, String> {
     };
     let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let same = !num.is_empty()
-        && matches!(
-            unit.to_ascii_lowercase().as_str(),
-            "b" | "k" | "ki" | "kib" | "m" | "mi" | "mib" | "g" | "gi" | "gib" | "t" | "ti" | "tib"
-        );
+    let binary_units = ["b", "k", "ki", "kib", "m", "mi", "mib", "g", "gi", "gib", "t", "ti", "tib"];
+    let same = !num.is_empty() && binary_units.contains(&unit.to_ascii_lowercase().as_str());
     Ok(if same { v.to_string() } else { format!("{bytes}B") })
 }
 

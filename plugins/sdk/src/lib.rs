@@ -11,9 +11,9 @@
 //! struct Nginx;
 //! impl Plugin for Nginx {
 //!     fn describe() -> PluginInfo {
-//!         PluginInfo::new("nginx", "0.1.0", "demo")
-//!             .profile(Profile::target("nginx", "nginx over HTTP", "http", Some(18080)))
-//!             .setting(Setting::new("NGINX_IMAGE", "nginx:1.27.3", "image"))
+//!         PluginInfo::new("nginx").version("0.1.0").description("demo")
+//!             .profile(Profile::target("nginx").description("nginx over HTTP").protocol(Protocol::Other("http")).port(18080))
+//!             .setting(Setting::new("NGINX_IMAGE").default_value("nginx:1.27.3").description("image"))
 //!     }
 //!     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
 //!         Ok(vec![Service::new("nginx", ctx.setting("NGINX_IMAGE")).publish(80, 18080)])
@@ -37,16 +37,21 @@ pub mod bindings {
     });
 }
 
+mod context;
 pub mod host;
+mod info;
+mod mount;
 pub mod probe;
+mod service;
+pub mod shared_settings;
 pub mod size;
-mod types_ext;
 
 pub use bindings::benchhost::plugin::types::{
     Capabilities, ConfigFile, Context, Dependency, DependencyCondition, Health, Healthcheck,
     HostOs, MountSpec, PluginInfo, PortMapping, Profile, Role, Service, Setting, Transport,
     Volume, VolumeSource,
 };
+pub use info::Protocol;
 pub use serde_json;
 
 /// The contract version this SDK implements: the package version of the WIT it binds

@@ -14,12 +14,11 @@ pub struct Scaffolded {
     pub next: Vec<String>,
 }
 
-/// Writes a new plugin crate `name` in `dir` (default `./<name>`) on the SDK at `sdk` (default:
-/// this checkout's), publishing `port`.
+/// Writes a new plugin crate `name` in `dir` (default `./<name>`) on the SDK at `sdk` (default: a
+/// copy of the SDK this benchhost was built with, written into the crate), publishing `port`.
 pub fn new(name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>, port: u16) -> Result<Scaffolded, BenchError> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    let sdk = sdk.unwrap_or_else(install::default_sdk_path);
-    let files = install::scaffold(name, &dir, &sdk, port)?;
+    let files = install::scaffold(name, &dir, sdk.as_deref(), port)?;
     let krate = format!("benchhost_plugin_{}", name.replace('-', "_"));
     let next = vec![
         format!("cd {} && cargo build --release --target wasm32-wasip2", dir.display()),
