@@ -240,22 +240,22 @@ impl Plugin for Dittofs {
             .profiling_setting("DittoFS: controlplane.pprof (/debug/pprof/* on the API port 8080, admin JWT) and Prometheus metrics on port 9090")
     }
 
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
         let v = variant(ctx)?;
         let secret = ctx.setting("DITTOFS_JWT_SECRET");
         if secret.len() < 32 {
-            return Err(format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len()));
+            return Err(Error::setting("DITTOFS_JWT_SECRET", format!("DITTOFS_JWT_SECRET must be at least 32 characters (it has {})", secret.len())));
         }
         let password = ctx.setting("DITTOFS_ADMIN_PASSWORD");
         if password.chars().count() < 8 {
             // DittoFS itself refuses it at start ("password must be at least 8 characters").
-            return Err(format!("DITTOFS_ADMIN_PASSWORD must be at least 8 characters (it has {}); DittoFS refuses a shorter admin password", password.chars().count()));
+            return Err(Error::setting("DITTOFS_ADMIN_PASSWORD", format!("DITTOFS_ADMIN_PASSWORD must be at least 8 characters (it has {}); DittoFS refuses a shorter admin password", password.chars().count())));
         }
         let endpoint = ctx.setting("S3_ENDPOINT");
         if v.s3 && !endpoint.starts_with("${") {
             let host = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).unwrap_or("");
             if host.is_empty() || host.starts_with(['/', ':']) || host.chars().any(char::is_whitespace) {
-                return Err(format!("S3_ENDPOINT={endpoint:?} is not an http:// or https:// URL with a host (e.g. http://localstack:4566)"));
+                return Err(Error::setting("S3_ENDPOINT", format!("S3_ENDPOINT={endpoint:?} is not an http:// or https:// URL with a host (e.g. http://localstack:4566)")));
             }
         }
         let profiling = ctx.setting_flag("BENCH_PROFILING")?.unwrap_or(false);
@@ -263,7 +263,7 @@ impl Plugin for Dittofs {
         // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
         let cache = ctx.setting("BENCH_CACHE_SIZE");
         if !cache.starts_with("${") {
-            cache_size(cache, v.s3)?;
+            cache_size(cache, v.s3).map_err(|e| Error::setting("BENCH_CACHE_SIZE", e))?;
         }
         let mut svc = Service::new(SERVICE, ctx.setting("DITTOFS_IMAGE"))
             .command(&["start", "--foreground", "--config", "/config/config.yaml"])

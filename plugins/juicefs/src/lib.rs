@@ -100,10 +100,10 @@ impl Plugin for JuiceFs {
             .host_bind("/srv")
     }
 
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
         ctx.check_profile(&[PROFILE])?;
-        host_mount(ctx)?;
-        let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
+        host_mount(ctx).map_err(|e| Error::setting("JUICEFS_MOUNT", e))?;
+        let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE")).map_err(|e| Error::setting("BENCH_CACHE_SIZE", e))?;
         let bucket_url = bucket_url(ctx.setting("S3_ENDPOINT"), ctx.setting("S3_BUCKET"))?;
         let meta_url = meta_url(ctx.setting("POSTGRES_USER"), ctx.setting("POSTGRES_DB"))?;
         let mut svc = Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
@@ -198,24 +198,24 @@ fn cache_mib(size: &str) -> Result<u64, String> {
 }
 
 /// `<endpoint>/<bucket>`: JuiceFS takes path-style bucket URLs for non-AWS endpoints.
-fn bucket_url(endpoint: &str, bucket: &str) -> Result<String, String> {
+fn bucket_url(endpoint: &str, bucket: &str) -> Result<String, Error> {
     let endpoint = endpoint.trim().trim_end_matches('/');
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) || endpoint.len() <= "https://".len() {
-        return Err(format!("S3_ENDPOINT={endpoint:?} must be an http:// or https:// URL"));
+        return Err(Error::setting("S3_ENDPOINT", format!("S3_ENDPOINT={endpoint:?} must be an http:// or https:// URL")));
     }
     if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-        return Err(format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')"));
+        return Err(Error::setting("S3_BUCKET", format!("S3_BUCKET={bucket:?} is not a valid bucket name (lowercase letters, digits, '-', '.')")));
     }
     Ok(format!("{endpoint}/{bucket}"))
 }
 
 /// The metadata URL without the password (JuiceFS reads it from `META_PASSWORD`).
-fn meta_url(user: &str, db: &str) -> Result<String, String> {
+fn meta_url(user: &str, db: &str) -> Result<String, Error> {
     if user.is_empty() {
-        return Err("POSTGRES_USER is empty".into());
+        return Err(Error::setting("POSTGRES_USER", "POSTGRES_USER is empty"));
     }
     if db.is_empty() {
-        return Err("POSTGRES_DB is empty".into());
+        return Err(Error::setting("POSTGRES_DB", "POSTGRES_DB is empty"));
     }
     Ok(format!("postgres://{}@postgres:5432/{}?sslmode=disable", url_escape(user), url_escape(db)))
 }

@@ -102,11 +102,11 @@ impl Plugin for LocalStack {
             .setting(Setting::new("S3_BUCKET", "bench", "Bucket the S3-backed systems use; created by LocalStack's bootstrap"))
     }
 
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
         // Refused before anything starts (`benchhost compose` passes `${...}` placeholders).
         let bucket = ctx.setting("S3_BUCKET");
         if !bucket.starts_with("${") {
-            check_bucket(bucket)?;
+            check_bucket(bucket).map_err(|e| Error::setting("S3_BUCKET", e))?;
         }
         let mut s = Service::new("localstack", ctx.setting("LOCALSTACK_IMAGE"));
         for (k, v) in LOCALSTACK_ENV {

@@ -23,20 +23,20 @@ const PGDATA: &str = "/var/lib/postgresql/data";
 
 /// User and database names: what the official image and the dependents' connection URLs
 /// (`postgres://user:pass@postgres:5432/db`) take without quoting or escaping.
-fn check_name(setting: &str, value: &str) -> Result<(), String> {
+fn check_name(setting: &str, value: &str) -> Result<(), Error> {
     let mut chars = value.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !first_ok || value.len() > 63 || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(format!("{setting}={value:?} is not a valid name (1-63 of [A-Za-z0-9_-], starting with a letter or '_')"));
+        return Err(Error::setting(setting, format!("{setting}={value:?} is not a valid name (1-63 of [A-Za-z0-9_-], starting with a letter or '_')")));
     }
     Ok(())
 }
 
-fn check_password(password: &str) -> Result<(), String> {
+fn check_password(password: &str) -> Result<(), Error> {
     // The official image refuses to initialize without a password (unless trust auth), and
     // initdb --pwfile reads one line.
     if password.is_empty() || password.contains(['\n', '\r', '\0']) {
-        return Err("POSTGRES_PASSWORD must be non-empty and on one line".into());
+        return Err(Error::setting("POSTGRES_PASSWORD", "POSTGRES_PASSWORD must be non-empty and on one line"));
     }
     Ok(())
 }
@@ -106,7 +106,7 @@ impl Plugin for Postgres {
             .postgres_settings()
     }
 
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
         let user = ctx.setting("POSTGRES_USER");
         let db = ctx.setting("POSTGRES_DB");
         let password = ctx.setting("POSTGRES_PASSWORD");

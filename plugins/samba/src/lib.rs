@@ -90,21 +90,22 @@ exec smbd --foreground --no-process-group --debug-stdout --configfile={SMB_CONF}
 }
 
 /// A Unix/Samba user name that useradd accepts and that is safe inside smb.conf.
-fn check_user(user: &str) -> Result<(), String> {
+fn check_user(user: &str) -> Result<(), Error> {
     let mut chars = user.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
     if !first_ok || user.len() > 32 || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
-        return Err(format!(
-            "SAMBA_USER={user:?} is not a valid user name (1-32 of [a-z0-9_-], starting with a letter or '_')"
+        return Err(Error::setting(
+            "SAMBA_USER",
+            format!("SAMBA_USER={user:?} is not a valid user name (1-32 of [a-z0-9_-], starting with a letter or '_')"),
         ));
     }
     Ok(())
 }
 
-fn check_password(password: &str) -> Result<(), String> {
+fn check_password(password: &str) -> Result<(), Error> {
     // smbpasswd -s reads one line per password.
     if password.is_empty() || password.contains(['\n', '\r', '\0']) {
-        return Err("SAMBA_PASSWORD must be non-empty and on one line".into());
+        return Err(Error::setting("SAMBA_PASSWORD", "SAMBA_PASSWORD must be non-empty and on one line"));
     }
     Ok(())
 }
@@ -197,7 +198,7 @@ impl Plugin for Samba {
             .setting(Setting::secret("SAMBA_PASSWORD", "bench", "Password of SAMBA_USER"))
     }
 
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
         let user = ctx.setting("SAMBA_USER");
         let password = ctx.setting("SAMBA_PASSWORD");
         check_user(user)?;
