@@ -64,19 +64,13 @@ fn main() {
 /// Writes `OUT_DIR/guest_sdk.rs`: `GUEST_SDK`, every file of a self-contained copy of the guest
 /// SDK crate as `(path inside the crate, contents)`: every file of `plugins/sdk`, with
 /// `Cargo.toml`'s `*.workspace = true` keys resolved from `plugins/Cargo.toml`, and `wit/**`
-/// under `wit/`. The copy's bindings read the `wit/` inside it.
+/// under `wit/`. The copy's `build.rs` reads the `wit/` inside it.
 fn embed_guest_sdk(root: &Path, out_dir: &Path) {
     let sdk = root.join("plugins").join("sdk");
     let mut files = Vec::new();
     collect_files(&sdk, "", &mut files);
     files.retain(|(rel, _)| rel != "Cargo.toml");
     collect_files(&root.join("wit"), "wit", &mut files);
-    for (rel, text) in files.iter_mut() {
-        if rel == "src/lib.rs" {
-            assert!(text.contains("path: \"../../wit"), "plugins/sdk/src/lib.rs no longer generates its bindings from ../../wit; update embed_guest_sdk in host/build.rs");
-            *text = text.replace("path: \"../../wit", "path: \"wit");
-        }
-    }
     let workspace = read(&root.join("plugins").join("Cargo.toml"));
     files.push(("Cargo.toml".into(), resolve_workspace_keys(&read(&sdk.join("Cargo.toml")), &workspace)));
     files.sort();

@@ -176,3 +176,25 @@ fn a_memory_limit_above_this_machines_ram_is_warned_about() {
     let out = benchhost(&["up", "ganesha", "--dry-run"], &[("BENCH_MEM_LIMIT", "1g")]);
     assert!(!text(&out.stderr).contains("warning: BENCH_MEM_LIMIT"), "{}", text(&out.stderr));
 }
+
+/// The built-in plugins refuse a bad setting from an `--env-file` as the user's error (exit 2),
+/// naming the setting and the file, before anything starts.
+#[test]
+fn a_refused_setting_from_an_env_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bench.env");
+    std::fs::write(&env_file, "SAMBA_USER=Bad\nPOSTGRES_DB=\"x y\"\nJUICEFS_MOUNT=rel/path\nS3_BUCKET=Bad_Bucket\n").unwrap();
+    let file = env_file.to_str().unwrap();
+    for (profile, plugin, setting, wanted) in [
+        ("samba", "samba", "SAMBA_USER", "SAMBA_USER=\"Bad\" is not a valid user name"),
+        ("postgres", "postgres", "POSTGRES_DB", "POSTGRES_DB=\"x y\" is not a valid name"),
+        ("juicefs", "juicefs", "JUICEFS_MOUNT", "JUICEFS_MOUNT=\"rel/path\" must be an absolute host path without '..'"),
+        ("localstack", "localstack", "S3_BUCKET", "S3_BUCKET=\"Bad_Bucket\" is not a valid bucket name"),
+    ] {
+        let out = benchhost(&["--env-file", file, "up", profile, "--dry-run"], &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{profile}: {err}");
+        assert!(err.starts_with(&format!("error: {wanted}")), "{profile}: {err}");
+        assert!(err.contains(&format!("\n  ({setting} was set in {file}; plugin \"{plugin}\" 0.1.0 refused it in compose-service)\n")), "{profile}: {err}");
+    }
+}

@@ -176,6 +176,36 @@ fn released_contract_versions_are_frozen() {
     assert_eq!(newest.to_string(), benchhost::runtime::version::CURRENT_API);
 }
 
+/// The newest contract version is written once per place that must know it: the package line of
+/// its frozen WIT (`wit/since_v<version>/`), the host's bindings for it (`MIN_VERSION` in
+/// `host/src/runtime/contract/since_v<version>.rs`) and the SDK's crate version (its build.rs
+/// stamps that into every plugin). Folder and module names (`since_v0.2.0`, `since_v0_2_0`) are
+/// not counted.
+#[test]
+fn the_contract_version_is_written_once() {
+    let version = benchhost::runtime::version::CURRENT_API;
+    let module = format!("host/src/runtime/contract/since_v{}.rs", version.replace('.', "_"));
+    let mut found: Vec<String> = Vec::new();
+    let mut scan = vec![root().join("host/src"), root().join("host/build.rs"), root().join("host/templates"), root().join("plugins/sdk"), root().join("wit/RELEASED")];
+    while let Some(path) = scan.pop() {
+        if path.is_dir() {
+            scan.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let rel = path.strip_prefix(root()).unwrap().display().to_string();
+        for (at, _) in text.match_indices(version) {
+            if !text[..at].ends_with("since_v") {
+                found.push(rel.clone());
+            }
+        }
+    }
+    found.sort();
+    // wit/RELEASED names every released version; the newest may not be released yet.
+    found.retain(|f| f != "wit/RELEASED");
+    assert_eq!(found, vec![module.clone(), "plugins/sdk/Cargo.toml".to_string()], "contract {version} must be written only in {module} (MIN_VERSION) and plugins/sdk/Cargo.toml (the SDK's version)");
+}
+
 #[test]
 fn a_setting_shared_by_plugins_has_one_default() {
     use benchhost::orchestration::plugins::registry::Registry;

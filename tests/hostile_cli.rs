@@ -508,3 +508,62 @@ fn a_mount_command_with_shell_metacharacters_stays_one_argument_each() {
     assert_eq!(down.code, Some(0), "{}", down.err);
     assert_eq!(docker::managed(), Vec::<String>::new());
 }
+
+/// A contract 0.2.0 plugin says whose mistake an error is. A setting error about a value the
+/// user gave is the user's: exit 2, the plugin's message, the setting and where its value came
+/// from. The same refusal of a default the user never set, a defect (even one whose text starts
+/// like a setting error), and a setting error about a setting the plugin does not declare are
+/// the plugin's: exit 3. None of them reaches the engine.
+#[test]
+fn a_typed_setting_error_is_the_users_and_a_defect_the_plugins() {
+    let plugin = [fixture_path("typed-errors")];
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("bench.env");
+    std::fs::write(&env_file, "TYPED_ERRORS_SIZE=huge\n").unwrap();
+    let env_file = env_file.to_str().unwrap();
+    let with_file = |args: &[&str]| run(&[&["--env-file", env_file], args].concat(), &plugin, &[DEAD_ENGINE]);
+
+    let r = with_file(&["up", "typed-setting"]);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    assert_eq!(
+        r.err,
+        format!("error: TYPED_ERRORS_SIZE=\"huge\" is not a size the plugin accepts\n  (TYPED_ERRORS_SIZE was set in {env_file}; plugin \"typed-errors\" 0.2.0 refused it in compose-service)\n")
+    );
+    let r = run(&["up", "typed-setting", "--dry-run"], &plugin, &[DEAD_ENGINE, ("TYPED_ERRORS_SIZE", "huge")]);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    assert!(r.err.contains("(TYPED_ERRORS_SIZE was set in the environment; plugin \"typed-errors\" 0.2.0 refused it in compose-service)"), "{}", r.err);
+
+    let r = run(&["up", "typed-setting"], &plugin, &[DEAD_ENGINE]);
+    assert_eq!((r.code, r.err.as_str()), (Some(3), "error: plugin \"typed-errors\" 0.2.0 compose-service: TYPED_ERRORS_SIZE=\"1\" is not a size the plugin accepts\n"));
+
+    let r = with_file(&["up", "typed-defect"]);
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (Some(3), "error: plugin \"typed-errors\" 0.2.0 compose-service: TYPED_ERRORS_SIZE=\"huge\" made the plugin trip over its own bug\n")
+    );
+
+    let r = with_file(&["up", "typed-undeclared"]);
+    assert_eq!(r.code, Some(3), "{}", r.err);
+    assert!(r.err.contains("TYPED_ERRORS_OTHER is refused (blamed on setting \"TYPED_ERRORS_OTHER\", which the plugin does not declare)"), "{}", r.err);
+
+    // A setting error from another function is the user's too (exit 2), with the message.
+    let r = with_file(&["up", "typed-mount", "--dry-run"]);
+    assert_eq!((r.code, r.err.as_str()), (Some(2), "error: plugin \"typed-errors\" 0.2.0 mount-options: TYPED_ERRORS_SIZE=\"huge\" cannot be mounted\n"));
+}
+
+/// A contract 0.1.0 plugin's errors are plain messages; one that starts with a declared
+/// setting's name refuses that setting: the user's when they gave it (exit 2), the plugin's
+/// when its default applies (exit 3), as before 0.2.0 existed.
+#[test]
+fn a_0_1_plugin_refusing_a_setting_in_text_is_read_as_before() {
+    let plugin = [fixture_path("text-errors")];
+    let r = run(&["plugin", "check", plugin[0].to_str().unwrap()], &[], &[]);
+    assert!(r.out.starts_with("plugin text-errors 0.1.0 (API 0.1.0)"), "{}", r.out);
+    let r = run(&["up", "text-errors"], &plugin, &[DEAD_ENGINE, ("TEXT_ERRORS_SIZE", "huge")]);
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (Some(2), "error: TEXT_ERRORS_SIZE=\"huge\" is not a size the plugin accepts\n  (TEXT_ERRORS_SIZE was set in the environment; plugin \"text-errors\" 0.1.0 refused it in compose-service)\n")
+    );
+    let r = run(&["up", "text-errors"], &plugin, &[DEAD_ENGINE]);
+    assert_eq!((r.code, r.err.as_str()), (Some(3), "error: plugin \"text-errors\" 0.1.0 compose-service: TEXT_ERRORS_SIZE=\"1\" is not a size the plugin accepts\n"));
+}

@@ -32,7 +32,7 @@ fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::T
     match sdk {
         None => {
             assert!(manifest.contains(r#"benchhost-plugin-sdk = { path = "benchhost-plugin-sdk" }"#), "{manifest}");
-            assert!(crate_dir.join("benchhost-plugin-sdk/wit/plugin.wit").exists() && crate_dir.join("benchhost-plugin-sdk/src/lib.rs").exists());
+            assert!(crate_dir.join(format!("benchhost-plugin-sdk/wit/since_v{}/plugin.wit", benchhost::runtime::version::CURRENT_API)).exists() && crate_dir.join("benchhost-plugin-sdk/src/lib.rs").exists());
             let repo_path = repo().canonicalize().unwrap().display().to_string();
             for f in ["Cargo.toml", "src/lib.rs", "README.md", "benchhost-plugin-sdk/Cargo.toml", "benchhost-plugin-sdk/src/lib.rs"] {
                 let body = std::fs::read_to_string(crate_dir.join(f)).unwrap();
@@ -68,7 +68,7 @@ fn scaffold_builds_checks_installs_and_runs_a_real_container() {
     let check = benchhost(&["plugin", "check", wasm.to_str().unwrap()], &env);
     assert!(check.status.success(), "check: {}", text(&check.stderr));
     let out = text(&check.stdout);
-    assert!(out.contains("plugin mynfs 0.1.0 (API 0.1.0)"), "{out}");
+    assert!(out.contains(&format!("plugin mynfs 0.1.0 (API {})", benchhost::runtime::version::CURRENT_API)), "{out}");
     assert!(out.contains("mynfs (nfs, target)") && out.contains("MYNFS_IMAGE=benchhost/ganesha:4.3-2") && out.contains("cap-add SYS_ADMIN"), "{out}");
     assert!(out.contains("grant (after reviewing it): --allow mynfs:cap-add:DAC_READ_SEARCH --allow mynfs:cap-add:SYS_ADMIN"), "{out}");
 
@@ -142,7 +142,7 @@ fn api_version_outside_the_range_is_named_before_compiling() {
     // From a checkout's SDK (`--sdk`), the other way to get one.
     let (_dir, wasm) = scaffold_and_build("future", 52051, Some(&repo().join("plugins/sdk")));
     let mut bytes = std::fs::read(&wasm).unwrap();
-    let section = b"benchhost:api-version0.1.0";
+    let section = format!("benchhost:api-version{}", benchhost::runtime::version::CURRENT_API).into_bytes();
     let at = bytes.windows(section.len()).position(|w| w == section).expect("the SDK stamps the API version");
     bytes[at + section.len() - 5..at + section.len()].copy_from_slice(b"0.9.0");
     let patched = tempfile::tempdir().unwrap().keep().join("future.wasm");
@@ -150,7 +150,7 @@ fn api_version_outside_the_range_is_named_before_compiling() {
     let out = benchhost(&["plugin", "check", patched.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("built for benchhost plugin API 0.9.0; this benchhost supports 0.1.0–0.1.x"), "{err}");
+    assert!(err.contains("built for benchhost plugin API 0.9.0; this benchhost supports 0.1.0–0.2.x"), "{err}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ pub enum BenchError {
     /// Bad command-line input or settings (exit 2).
     #[error("{0}")]
     Usage(String),
-    /// A plugin trapped, timed out, or reported an error (exit 3).
+    /// A plugin trapped, timed out, or reported an error (exit 3), or refused a setting (exit 2).
     #[error(transparent)]
     Plugin(#[from] PluginError),
     /// A plugin returned something the host refuses (exit 3).
@@ -54,6 +54,7 @@ impl BenchError {
         match self {
             BenchError::Other(_) => 1,
             BenchError::Usage(_) => 2,
+            BenchError::Plugin(e) if matches!(e.kind, crate::runtime::PluginErrorKind::Setting { .. }) => 2,
             BenchError::Plugin(_) | BenchError::InvalidPluginOutput { .. } => 3,
             BenchError::Engine(_) => 4,
             BenchError::Timeout(_) => 5,

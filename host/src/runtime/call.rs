@@ -1,7 +1,7 @@
 //! One sandboxed call: a fresh store with its limits and epoch deadline, the export run inside
 //! it, and every failure classified into a [`PluginErrorKind`].
 
-use super::contract::{ExportResult, Instance};
+use super::contract::{ExportResult, Instance, PluginError as WirePluginError, SettingError};
 use super::error::{Operation, PluginError, PluginErrorKind};
 use super::gateway::ServiceGateway;
 use super::guest_output::GuestOutput;
@@ -88,8 +88,23 @@ impl PluginRuntime {
         tracing::debug!(plugin = %plugin.info.name, "{op} took {:?}", started.elapsed());
         match result {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(err(PluginErrorKind::Reported(crate::text::cut(msg, REPORTED_MESSAGE_CAP)))),
+            Ok(Err(e)) => Err(err(reported(e, plugin))),
             Err(e) => Err(err(classify(&e, budget, self.limits.memory_bytes, &String::from_utf8_lossy(&output.contents())))),
+        }
+    }
+}
+
+/// The error `plugin` returned, its message cut to [`REPORTED_MESSAGE_CAP`]. A setting error
+/// about a setting the plugin does not declare is the plugin's defect.
+fn reported(e: WirePluginError, plugin: &LoadedPlugin) -> PluginErrorKind {
+    let cut = |m: String| crate::text::cut(m, REPORTED_MESSAGE_CAP);
+    match e {
+        WirePluginError::Defect(message) => PluginErrorKind::Reported(cut(message)),
+        WirePluginError::Setting(SettingError { name, message }) if plugin.info.settings.iter().any(|s| s.name == name) => {
+            PluginErrorKind::Setting { name, message: cut(message) }
+        }
+        WirePluginError::Setting(SettingError { name, message }) => {
+            PluginErrorKind::Reported(cut(format!("{message} (blamed on setting {name:?}, which the plugin does not declare)")))
         }
     }
 }

@@ -31,9 +31,13 @@ impl fmt::Display for Operation {
 /// What went wrong, classified so callers (and exit codes) can tell a guest bug from a timeout.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginErrorKind {
-    /// The guest returned `err(message)`.
+    /// The guest returned `err(message)`: a plain message (contract 0.1) or a `defect`.
     #[error("{0}")]
     Reported(String),
+    /// The guest refused the value of setting `name`, one it declares (contract 0.2 and later):
+    /// the user's to fix when the user gave the value. `message` is the whole sentence.
+    #[error("{message}")]
+    Setting { name: String, message: String },
     /// The guest ran past its time budget (epoch deadline).
     #[error("timed out after {0:?} (the plugin's time budget for this operation)")]
     TimedOut(Duration),

@@ -15,7 +15,7 @@
 //!             .profile(Profile::target("nginx").description("nginx over HTTP").protocol(Protocol::Other("http")).port(18080))
 //!             .setting(Setting::new("NGINX_IMAGE").default_value("nginx:1.27.3").description("image"))
 //!     }
-//!     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
+//!     fn compose_service(ctx: &Context) -> Result<Vec<Service>, Error> {
 //!         Ok(vec![Service::new("nginx", ctx.setting("NGINX_IMAGE")).publish(80, 18080)])
 //!     }
 //! }
@@ -26,18 +26,14 @@
 //! effects; everything it does to the outside world goes through [`host`] imports, which the
 //! host checks and bounds.
 
+/// The bindings of `wit/since_v<API_VERSION>/` (`wit_bindgen::generate!`, written by build.rs).
 #[doc(hidden)]
 pub mod bindings {
-    wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
-        world: "benchhost-plugin",
-        pub_export_macro: true,
-        export_macro_name: "__export_benchhost_plugin",
-        default_bindings_module: "benchhost_plugin_sdk::bindings",
-    });
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 
 mod context;
+mod error;
 pub mod host;
 mod info;
 mod mount;
@@ -51,11 +47,21 @@ pub use bindings::benchhost::plugin::types::{
     HostOs, MountSpec, PluginInfo, PortMapping, Profile, Role, Service, Setting, Transport,
     Volume, VolumeSource,
 };
+pub use error::Error;
 pub use info::Protocol;
 pub use serde_json;
 
-/// The contract version this SDK implements: the package version of the WIT it binds
-/// (`wit/since_v<API_VERSION>/plugin.wit`, package `benchhost:plugin`), read by `build.rs`.
+/// The error type of the exported functions in the contract this SDK binds.
+#[doc(hidden)]
+#[cfg(not(feature = "contract-v0-1"))]
+pub type __ContractError = bindings::benchhost::plugin::types::PluginError;
+#[doc(hidden)]
+#[cfg(feature = "contract-v0-1")]
+pub type __ContractError = String;
+
+/// The contract version this SDK implements: its own crate version, the package version of the
+/// WIT it binds (`wit/since_v<API_VERSION>/plugin.wit`, package `benchhost:plugin`; 0.1.0 with
+/// the `contract-v0-1` feature), checked by `build.rs`.
 pub const API_VERSION: &str = env!("BENCHHOST_API_VERSION");
 
 /// Stamps [`API_VERSION`] into the custom section `benchhost:api-version` of every plugin, so
@@ -81,28 +87,34 @@ const fn bytes_of<const N: usize>(s: &str) -> [u8; N] {
 
 /// What a plugin implements. Only [`Plugin::describe`] and [`Plugin::compose_service`] are
 /// required; the others have defaults that suit a system with nothing to provision.
+///
+/// Every function after `describe` fails with anything that converts into an [`Error`]: an
+/// [`Error`] itself ([`Error::setting`] for a setting the user gave that the plugin refuses,
+/// [`Error::defect`] for anything else), or a plain `String` as before typed errors (read as
+/// [`Error`]'s `From<String>` says).
 pub trait Plugin {
     /// Static facts: name, version, profiles, settings, capabilities. Must not call the host.
     fn describe() -> PluginInfo;
 
-    /// The containers of `ctx.profile`, compose-shaped. Errors name the offending value.
-    fn compose_service(ctx: &Context) -> Result<Vec<Service>, String>;
+    /// The containers of `ctx.profile`, compose-shaped. Errors name the offending value; a
+    /// setting the user gave that the plugin refuses is an [`Error::setting`].
+    fn compose_service(ctx: &Context) -> Result<Vec<Service>, impl Into<Error>>;
 
     /// Host-side readiness probe of `service`, called repeatedly until it returns
     /// [`Health::Ready`]. Default: ready as soon as the Docker healthcheck (if any) passes.
-    fn healthcheck(_ctx: &Context, _service: &str) -> Result<Health, String> {
-        Ok(Health::Ready)
+    fn healthcheck(_ctx: &Context, _service: &str) -> Result<Health, impl Into<Error>> {
+        Ok::<_, Error>(Health::Ready)
     }
 
     /// Provisioning after the services are ready. Must be idempotent. Default: nothing.
-    fn bootstrap(_ctx: &Context) -> Result<(), String> {
-        Ok(())
+    fn bootstrap(_ctx: &Context) -> Result<(), impl Into<Error>> {
+        Ok::<_, Error>(())
     }
 
     /// How a client on `ctx.host_os` mounts the profile. Default: an error, for
     /// infrastructure that is not mounted.
-    fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
-        Err(format!("profile {} is not mountable", ctx.profile))
+    fn mount_options(ctx: &Context) -> Result<MountSpec, impl Into<Error>> {
+        Err::<MountSpec, _>(Error::defect(format!("profile {} is not mountable", ctx.profile)))
     }
 }
 
@@ -115,17 +127,18 @@ macro_rules! register_plugin {
             fn describe() -> $crate::PluginInfo {
                 <$t as $crate::Plugin>::describe()
             }
-            fn compose_service(ctx: $crate::Context) -> Result<Vec<$crate::Service>, String> {
-                <$t as $crate::Plugin>::compose_service(&ctx)
+            fn compose_service(ctx: $crate::Context) -> Result<Vec<$crate::Service>, $crate::__ContractError> {
+                let declared = || <$t as $crate::Plugin>::describe().settings.into_iter().map(|s| s.name).collect();
+                <$t as $crate::Plugin>::compose_service(&ctx).map_err(|e| Into::<$crate::Error>::into(e).__into_contract(Some(&declared)))
             }
-            fn healthcheck(ctx: $crate::Context, service: String) -> Result<$crate::Health, String> {
-                <$t as $crate::Plugin>::healthcheck(&ctx, &service)
+            fn healthcheck(ctx: $crate::Context, service: String) -> Result<$crate::Health, $crate::__ContractError> {
+                <$t as $crate::Plugin>::healthcheck(&ctx, &service).map_err(|e| Into::<$crate::Error>::into(e).__into_contract(None))
             }
-            fn bootstrap(ctx: $crate::Context) -> Result<(), String> {
-                <$t as $crate::Plugin>::bootstrap(&ctx)
+            fn bootstrap(ctx: $crate::Context) -> Result<(), $crate::__ContractError> {
+                <$t as $crate::Plugin>::bootstrap(&ctx).map_err(|e| Into::<$crate::Error>::into(e).__into_contract(None))
             }
-            fn mount_options(ctx: $crate::Context) -> Result<$crate::MountSpec, String> {
-                <$t as $crate::Plugin>::mount_options(&ctx)
+            fn mount_options(ctx: $crate::Context) -> Result<$crate::MountSpec, $crate::__ContractError> {
+                <$t as $crate::Plugin>::mount_options(&ctx).map_err(|e| Into::<$crate::Error>::into(e).__into_contract(None))
             }
         }
         $crate::bindings::__export_benchhost_plugin!($t);

@@ -138,21 +138,35 @@ fn plan_profile<'a>(
     })
 }
 
-/// A compose-service error that starts by naming one of the plugin's declared settings which
-/// the user gave (`NAME=…`, `NAME: …`, `NAME must …`) is the user's to fix, not a defect of the
-/// plugin: a [`BenchError::Usage`] (exit 2) keeping the plugin's message and adding where the
-/// value came from. Every other error stays the plugin's (exit 3).
-fn users_setting_error(plugin: &LoadedPlugin, settings: &SettingsSource, e: crate::runtime::PluginError) -> BenchError {
-    let crate::runtime::PluginErrorKind::Reported(message) = &e.kind else { return e.into() };
-    let named = plugin.info.settings.iter().find(|d| {
-        message.strip_prefix(d.name.as_str()).is_some_and(|rest| rest.starts_with('=') || rest.starts_with(": ") || rest.starts_with(' '))
-    });
-    match named.and_then(|d| settings.origin(&d.name).map(|origin| (d, origin))) {
-        Some((d, origin)) => BenchError::Usage(format!(
-            "{message}\n  ({} was set in {origin}; plugin \"{}\" {} refused it in compose-service)",
-            d.name, plugin.info.name, plugin.info.version
+/// A compose-service error about a setting the user gave is the user's to fix, not a defect of
+/// the plugin: a [`BenchError::Usage`] (exit 2) keeping the plugin's message and adding where the
+/// value came from. A plugin of contract 0.2 or later says so with a setting error; for an older
+/// plugin, an error that starts by naming one of its declared settings (`NAME=…`, `NAME: …`,
+/// `NAME must …`) is read as one. A setting error about a value the user did not give (its
+/// default applies) stays the plugin's (exit 3), as does every other error.
+fn users_setting_error(plugin: &LoadedPlugin, settings: &SettingsSource, mut e: crate::runtime::PluginError) -> BenchError {
+    use crate::runtime::PluginErrorKind as K;
+    let named = match &e.kind {
+        K::Setting { name, .. } => Some(name.as_str()),
+        K::Reported(message) if !plugin.contract_version().says_whose_mistake() => plugin
+            .info
+            .settings
+            .iter()
+            .find(|d| message.strip_prefix(d.name.as_str()).is_some_and(|rest| rest.starts_with('=') || rest.starts_with(": ") || rest.starts_with(' ')))
+            .map(|d| d.name.as_str()),
+        _ => None,
+    };
+    match named.and_then(|name| settings.origin(name).map(|origin| (name, origin))) {
+        Some((name, origin)) => BenchError::Usage(format!(
+            "{}\n  ({name} was set in {origin}; plugin \"{}\" {} refused it in compose-service)",
+            e.kind, plugin.info.name, plugin.info.version
         )),
-        None => e.into(),
+        None => {
+            if let K::Setting { message, .. } = &mut e.kind {
+                e.kind = K::Reported(std::mem::take(message));
+            }
+            e.into()
+        }
     }
 }
 

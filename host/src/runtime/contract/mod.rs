@@ -6,9 +6,10 @@
 //! the newest types.
 
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 /// The newest contract version's bindings.
-pub use since_v0_1_0 as latest;
+pub use since_v0_2_0 as latest;
 pub use latest::benchhost::plugin::types::*;
 
 use super::state::State;
@@ -16,20 +17,28 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 /// A contract version this host runs: one per `since_v*` module, oldest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ContractVersion {
     V0_1_0,
+    V0_2_0,
 }
 
 impl ContractVersion {
     /// Every version this host runs, oldest first.
-    pub const ALL: &[ContractVersion] = &[ContractVersion::V0_1_0];
+    pub const ALL: &[ContractVersion] = &[ContractVersion::V0_1_0, ContractVersion::V0_2_0];
 
     /// The first version its bindings run (e.g. `0.1.0`).
     pub fn min_version(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => since_v0_1_0::MIN_VERSION,
+            ContractVersion::V0_2_0 => since_v0_2_0::MIN_VERSION,
         }
+    }
+
+    /// Whether the plugin's errors say whose mistake they are (a setting the user gave, or the
+    /// plugin's own defect): from `since_v0_2_0` on. Older plugins return a plain message.
+    pub fn says_whose_mistake(self) -> bool {
+        self >= ContractVersion::V0_2_0
     }
 
     /// The bindings that run a plugin built for `version`: a version runs on the bindings of
@@ -50,12 +59,13 @@ impl ContractVersion {
 /// The host's linkers, one per contract version: WASI 0.2 plus that version's host imports.
 pub(in crate::runtime) struct Linkers {
     v0_1_0: Linker<State>,
+    v0_2_0: Linker<State>,
 }
 
 impl Linkers {
     /// Links every version's imports.
     pub fn new(engine: &Engine) -> anyhow::Result<Self> {
-        Ok(Linkers { v0_1_0: since_v0_1_0::linker(engine)? })
+        Ok(Linkers { v0_1_0: since_v0_1_0::linker(engine)?, v0_2_0: since_v0_2_0::linker(engine)? })
     }
 
     /// The import names of `version` that are benchhost's own (`benchhost:plugin/host@0.1.0`,
@@ -70,6 +80,7 @@ impl Linkers {
     pub fn instantiate_pre(&self, version: ContractVersion, component: &Component) -> wasmtime::Result<wasmtime::Result<Pre>> {
         Ok(match version {
             ContractVersion::V0_1_0 => since_v0_1_0::BenchhostPluginPre::new(self.v0_1_0.instantiate_pre(component)?).map(Pre::V0_1_0),
+            ContractVersion::V0_2_0 => since_v0_2_0::BenchhostPluginPre::new(self.v0_2_0.instantiate_pre(component)?).map(Pre::V0_2_0),
         })
     }
 }
@@ -77,6 +88,7 @@ impl Linkers {
 /// A plugin compiled and linked against the bindings of its contract version.
 pub(in crate::runtime) enum Pre {
     V0_1_0(since_v0_1_0::BenchhostPluginPre<State>),
+    V0_2_0(since_v0_2_0::BenchhostPluginPre<State>),
 }
 
 impl Pre {
@@ -84,6 +96,7 @@ impl Pre {
     pub async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Instance> {
         Ok(match self {
             Pre::V0_1_0(pre) => Instance::V0_1_0(pre.instantiate_async(store).await?),
+            Pre::V0_2_0(pre) => Instance::V0_2_0(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -91,44 +104,51 @@ impl Pre {
 /// One instance of a plugin; its exports return the newest contract's types.
 pub(in crate::runtime) enum Instance {
     V0_1_0(since_v0_1_0::BenchhostPlugin),
+    V0_2_0(since_v0_2_0::BenchhostPlugin),
 }
 
-/// What an export returns: a trap (outer) or the plugin's own error (inner).
-pub(in crate::runtime) type ExportResult<T> = wasmtime::Result<Result<T, String>>;
+/// What an export returns: a trap (outer) or the plugin's error (inner), in the newest
+/// version's terms.
+pub(in crate::runtime) type ExportResult<T> = wasmtime::Result<Result<T, PluginError>>;
 
 impl Instance {
     /// `describe()`.
     pub async fn call_describe(&self, store: &mut Store<State>) -> ExportResult<PluginInfo> {
         match self {
             Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
+            Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
         }
     }
 
     /// `compose-service(ctx)`.
     pub async fn call_compose_service(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<Vec<Service>> {
         match self {
-            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_compose_service(store, ctx).await,
+            Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_compose_service(store, ctx).await?.map_err(Into::into)),
+            Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_compose_service(store, ctx).await,
         }
     }
 
     /// `healthcheck(ctx, service)`.
     pub async fn call_healthcheck(&self, store: &mut Store<State>, ctx: &Context, service: &str) -> ExportResult<Health> {
         match self {
-            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await,
+            Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await?.map_err(Into::into)),
+            Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await,
         }
     }
 
     /// `bootstrap(ctx)`.
     pub async fn call_bootstrap(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<()> {
         match self {
-            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await,
+            Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await?.map_err(Into::into)),
+            Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await,
         }
     }
 
     /// `mount-options(ctx)`.
     pub async fn call_mount_options(&self, store: &mut Store<State>, ctx: &Context) -> ExportResult<MountSpec> {
         match self {
-            Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_mount_options(store, ctx).await,
+            Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_mount_options(store, ctx).await?.map_err(Into::into)),
+            Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_mount_options(store, ctx).await,
         }
     }
 }
