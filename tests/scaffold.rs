@@ -79,6 +79,28 @@ fn scaffold_builds_checks_installs_and_runs_a_real_container() {
     let sum = std::fs::read_to_string(plugins.path().join("mynfs.wasm.sha256")).unwrap();
     assert!(sum.ends_with("  mynfs.wasm\n") && sum.len() == 64 + 2 + 10 + 1, "{sum:?}");
 
+    // The same file again: nothing changes. Other contents under the same name and version:
+    // refused (runs of the two could not be told apart), unless --force.
+    let again = benchhost(&["plugin", "install", wasm.to_str().unwrap()], &env);
+    assert!(again.status.success(), "reinstall: {}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("replaced the installed mynfs 0.1.0 (identical)"), "{}", text(&again.stderr));
+    let other = plugins.path().join("other").join("mynfs.wasm");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    bytes.extend_from_slice(&[0x00, 0x05, 0x01, b'x', b'a', b'b', b'c']); // a custom section "x"
+    std::fs::write(&other, &bytes).unwrap();
+    let refused = benchhost(&["plugin", "install", other.to_str().unwrap()], &env);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let err = text(&refused.stderr);
+    assert!(err.contains("plugin mynfs 0.1.0 is already installed as") && err.contains("with other contents") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&installed).unwrap(), std::fs::read(&wasm).unwrap(), "a refused install leaves the installed plugin alone");
+    let forced = benchhost(&["plugin", "install", "--force", other.to_str().unwrap()], &env);
+    assert!(forced.status.success(), "install --force: {}", text(&forced.stderr));
+    assert!(text(&forced.stderr).contains("replaced the installed mynfs 0.1.0"), "{}", text(&forced.stderr));
+    assert_eq!(std::fs::read(&installed).unwrap(), bytes);
+    std::fs::remove_dir_all(other.parent().unwrap()).unwrap();
+    assert!(benchhost(&["plugin", "install", "--force", wasm.to_str().unwrap()], &env).status.success());
+
     let list: Vec<serde_json::Value> = serde_json::from_slice(&benchhost(&["list", "--json"], &env).stdout).unwrap();
     let row = list.iter().find(|r| r["profile"] == "mynfs").expect("mynfs listed");
     assert_eq!(row["source"], installed.display().to_string());

@@ -13,9 +13,17 @@ use crate::orchestration::plan::Plan;
 use crate::orchestration::plugins::registry::{Origin, Registry};
 use crate::orchestration::progress::Progress;
 use crate::orchestration::results::{RunDir, REDACTED, RESULTS_SETTING};
-use crate::orchestration::up::UpReport;
+use crate::orchestration::host::mount_command::MountCommand;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// A stack that came up, as its record keeps it.
+pub struct UpEnd<'a> {
+    pub containers: &'a [String],
+    /// What the plugins logged while bootstrapping.
+    pub bootstrap_log: &'a [String],
+    pub mount: Option<&'a MountCommand>,
+}
 
 /// A run's `run.json`, held as JSON so that `down` keeps whatever an earlier benchhost wrote.
 pub struct RunRecord {
@@ -60,18 +68,18 @@ impl RunRecord {
     /// Records how `up` ended: images as present now, the steps and time taken, and the ready
     /// stack (containers, bootstrap log, mount command) or the error (secrets redacted) with its
     /// exit code. A record that cannot be written is a warning on stderr, not a failure.
-    pub async fn finish_up(&mut self, engine: &DockerEngine, plan: &Plan, progress: &Progress, outcome: &Result<UpReport, BenchError>, secrets: &[String]) {
+    pub async fn finish_up(&mut self, engine: &DockerEngine, plan: &Plan, progress: &Progress, outcome: Result<UpEnd<'_>, &BenchError>, secrets: &[String]) {
         let images = images_record(engine, plan).await;
         let obj = self.value.as_object_mut().expect("a run record is an object");
         obj.insert("images".into(), images);
         obj.insert("steps".into(), serde_json::to_value(progress.steps()).unwrap_or_default());
         obj.insert("seconds".into(), serde_json::json!((progress.elapsed().as_secs_f64() * 1000.0).round() / 1000.0));
         match outcome {
-            Ok(report) => {
+            Ok(ready) => {
                 obj.insert("outcome".into(), "ready".into());
-                obj.insert("containers".into(), serde_json::json!(report.containers));
-                obj.insert("bootstrap_log".into(), serde_json::json!(report.bootstrap_log));
-                obj.insert("mount".into(), serde_json::json!(report.mount.as_ref().map(|m| m.display(is_root()))));
+                obj.insert("containers".into(), serde_json::json!(ready.containers));
+                obj.insert("bootstrap_log".into(), serde_json::json!(ready.bootstrap_log));
+                obj.insert("mount".into(), serde_json::json!(ready.mount.map(|m| m.display(is_root()))));
             }
             Err(e) => {
                 obj.insert("outcome".into(), if matches!(e, BenchError::Interrupted) { "interrupted".into() } else { "failed".into() });

@@ -15,7 +15,7 @@ use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::progress::{say, Progress};
 use crate::orchestration::results::{results_root, RunDir};
 use crate::orchestration::run_lock;
-use crate::orchestration::run_record::{RunRecord, RunStart};
+use crate::orchestration::run_record::{RunRecord, RunStart, UpEnd};
 use crate::orchestration::teardown::down::{down, DownOptions, DownReport};
 use crate::orchestration::teardown::remove::remove_run;
 use crate::orchestration::teardown::status::{profiles_up, refuse_when_up};
@@ -137,7 +137,8 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
             Err(BenchError::Interrupted)
         }
     };
-    record.finish_up(&engine, &plan, &progress, &outcome, secrets).await;
+    let end = outcome.as_ref().map(|r| UpEnd { containers: &r.containers, bootstrap_log: &r.bootstrap_log, mount: r.mount.as_ref() });
+    record.finish_up(&engine, &plan, &progress, end, secrets).await;
     Ok(UpOutcome::Up(UpDone { report: outcome?, results_dir: dir.path }))
 }
 

@@ -1,6 +1,6 @@
-//! The plugins benchhost knows: the registry of loaded plugins, installing third-party ones,
-//! and the capabilities a user grants them.
+//! The plugins benchhost knows: the registry of loaded plugins, the capabilities a user grants
+//! them, and the scaffold of a new one.
 
 pub mod grants;
-pub mod install;
 pub mod registry;
+pub mod scaffold;
