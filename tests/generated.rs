@@ -1,21 +1,15 @@
 //! `docker-compose.yml` and `.env.example` are generated from the plugins: these tests fail
 //! when the committed files are stale, and validate the compose file with a real Compose v2.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, text};
-use std::path::{Path, PathBuf};
+use crate::support::docker::{benchhost, text};
+use crate::support::repo_root;
+use std::path::PathBuf;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 #[test]
 fn committed_compose_and_env_example_are_in_sync_with_the_plugins() {
     for (cmd, file) in [("compose", "docker-compose.yml"), ("env-example", ".env.example")] {
-        let path = root().join(file);
+        let path = repo_root().join(file);
         let out = benchhost(&[cmd, "--check", "--output", path.to_str().unwrap()], &[]);
         assert!(out.status.success(), "{file} is stale; run `benchhost {cmd}` at the repository root:\n{}", text(&out.stderr));
     }
@@ -36,7 +30,7 @@ fn check_fails_on_a_stale_file_and_names_the_command() {
 
 #[test]
 fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
-    let yaml = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let yaml = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
     let doc: serde_json::Value = serde_norway::from_str(&yaml).expect("valid YAML");
     let list: Vec<serde_json::Value> = serde_json::from_slice(&benchhost(&["list", "--json"], &[]).stdout).unwrap();
     let services = doc["services"].as_object().unwrap();
@@ -79,7 +73,7 @@ fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
 
 #[test]
 fn env_example_declares_every_setting_once_with_its_default() {
-    let env = std::fs::read_to_string(root().join(".env.example")).unwrap();
+    let env = std::fs::read_to_string(repo_root().join(".env.example")).unwrap();
     let keys: Vec<&str> = env.lines().filter(|l| !l.starts_with('#') && l.contains('=')).map(|l| l.split('=').next().unwrap()).collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -90,7 +84,7 @@ fn env_example_declares_every_setting_once_with_its_default() {
     }
     assert!(env.contains("BENCH_CPU_LIMIT=2\n") && env.contains("DITTOFS_IMAGE=marmos91c/dittofs:v0.29.0\n"));
     // benchhost itself reads it: a profile resolves with it as --env-file.
-    let out = benchhost(&["--env-file", root().join(".env.example").to_str().unwrap(), "list"], &[]);
+    let out = benchhost(&["--env-file", repo_root().join(".env.example").to_str().unwrap(), "list"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
@@ -113,8 +107,8 @@ fn compose_v2_validates_the_file_for_every_profile() {
         eprintln!("SKIPPED: no Compose v2 (run tests/setup.sh)");
         return;
     };
-    let file = root().join("docker-compose.yml");
-    let env = root().join(".env.example");
+    let file = repo_root().join("docker-compose.yml");
+    let env = repo_root().join(".env.example");
     let run = |extra: &[&str]| {
         let mut cmd = Command::new(&compose[0]);
         cmd.args(&compose[1..]).args(["-f", file.to_str().unwrap(), "--env-file", env.to_str().unwrap()]).args(extra);
@@ -134,18 +128,18 @@ fn compose_v2_validates_the_file_for_every_profile() {
 
 #[test]
 fn released_contract_versions_are_frozen() {
-    let wit = std::fs::read_to_string(root().join("wit/plugin.wit")).unwrap();
+    let wit = std::fs::read_to_string(repo_root().join("wit/plugin.wit")).unwrap();
     let version = wit
         .lines()
         .find_map(|l| l.trim().strip_prefix("package benchhost:plugin@").map(|v| v.trim_end_matches(';').to_string()))
         .expect("package line");
-    let released = std::fs::read_to_string(root().join("wit/RELEASED")).unwrap();
+    let released = std::fs::read_to_string(repo_root().join("wit/RELEASED")).unwrap();
     let recorded = released.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         let (v, h) = l.split_once(' ')?;
         (v == version).then(|| h.trim().to_string())
     });
     if let Some(hash) = recorded {
-        let out = Command::new("sha256sum").arg(root().join("wit/plugin.wit")).output().unwrap();
+        let out = Command::new("sha256sum").arg(repo_root().join("wit/plugin.wit")).output().unwrap();
         let actual = text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
         assert_eq!(actual, hash, "contract {version} is released and frozen: add a new package version instead of editing it (wit/RELEASED)");
     }

@@ -3,6 +3,7 @@
 //! later runtimes (what keeps a warm `benchhost list` fast); a damaged file is compiled again
 //! and replaced; the directory keeps only the newest `MAX_ARTIFACTS` files.
 
+use crate::support::corpus;
 use benchhost::runtime::{Limits, PluginRuntime, RuntimeOptions, MAX_ARTIFACTS};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,7 @@ use std::time::{Duration, SystemTime};
 
 /// `(origin, bytes)` of a well-behaved fixture component (`tests/fixtures/faults`).
 fn fixture() -> (String, Vec<u8>) {
-    let dir = env!("BENCHHOST_FIXTURES_DIR");
-    assert!(!dir.is_empty(), "the wasm fixtures were not built (BENCHHOST_SKIP_PLUGIN_BUILD was set when benchhost was built)");
-    let path = PathBuf::from(dir).join("benchhost_fixture_faults.wasm");
+    let path = corpus::fixture_path("faults");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     (path.display().to_string(), bytes)
 }

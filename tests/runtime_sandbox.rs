@@ -1,10 +1,11 @@
 //! Sandbox and error-reporting tests of the plugin runtime, driven by deliberately misbehaving
-//! plugin components (`tests/fixtures/`, built by host/build.rs into `BENCHHOST_FIXTURES_DIR`).
+//! plugin components (`tests/fixtures/`, built on first use by `support::artifacts`).
 //!
 //! Each failure must be contained (no host panic, no hang), classified as the right
 //! [`PluginErrorKind`], attributed to the plugin, its version and the operation, and must leave
 //! the loaded plugin usable for the next call (every call gets a fresh store).
 
+use crate::support::corpus;
 use benchhost::runtime::contract::{Context, HostOs, Role};
 use benchhost::runtime::{
     ExecResult, LoadedPlugin, Limits, NoServices, Operation, PluginError, PluginErrorKind, PluginRuntime, RuntimeOptions,
@@ -28,12 +29,7 @@ fn runtime() -> PluginRuntime {
 
 /// `(origin, bytes)` of a fixture component, e.g. `fixture("hostile")`.
 fn fixture(name: &str) -> (String, Vec<u8>) {
-    let dir = env!("BENCHHOST_FIXTURES_DIR");
-    assert!(
-        !dir.is_empty(),
-        "the wasm fixtures were not built (BENCHHOST_SKIP_PLUGIN_BUILD was set when benchhost was built)"
-    );
-    let path = PathBuf::from(dir).join(format!("benchhost_fixture_{}.wasm", name.replace('-', "_")));
+    let path = corpus::fixture_path(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()));
     (path.display().to_string(), bytes)
 }
@@ -321,9 +317,6 @@ async fn unsupported_import_is_named_not_a_raw_linker_error() {
 // The hostile corpus (one crate per theme in tests/fixtures/), at the runtime and planning level.
 // Through the binary: tests/hostile_cli.rs; on the real engine: tests/faults.rs.
 // ---------------------------------------------------------------------------------------------
-
-#[path = "support/corpus.rs"]
-mod corpus;
 
 use benchhost::orchestration::plan::plan;
 use benchhost::orchestration::registry::Registry;

@@ -2,21 +2,15 @@
 //! builds it for wasm32-wasip2, `plugin check` validates it, `plugin install` installs it, and
 //! `up`/`down` run its real container (NFS-Ganesha from the local test image).
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, engine_or_skip, force_clean, leftovers, text};
-use std::path::{Path, PathBuf};
+use crate::support::docker::{benchhost, engine_or_skip, force_clean, leftovers, text};
+use crate::support::repo_root;
+use std::path::PathBuf;
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// Scaffolds `name` into a fresh directory outside the repository and builds it.
 fn scaffold_and_build(name: &str, port: u16) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new().prefix("benchhost-scaffold-").tempdir_in(std::env::temp_dir()).unwrap();
-    assert!(!dir.path().starts_with(repo()), "the scaffold must live outside the repository");
+    assert!(!dir.path().starts_with(repo_root()), "the scaffold must live outside the repository");
     let crate_dir = dir.path().join(name);
     let out = benchhost(&["plugin", "new", name, "--dir", crate_dir.to_str().unwrap(), "--port", &port.to_string()], &[]);
     assert!(out.status.success(), "plugin new: {}", text(&out.stderr));
@@ -27,13 +21,13 @@ fn scaffold_and_build(name: &str, port: u16) -> (tempfile::TempDir, PathBuf) {
     let build = Command::new(cargo)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", repo().join("target").join("scaffold"))
+        .env("CARGO_TARGET_DIR", repo_root().join("target").join("scaffold"))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
     assert!(build.status.success(), "cargo build of the scaffold:\n{}", text(&build.stderr));
-    let wasm = repo().join("target/scaffold/wasm32-wasip2/release").join(format!("benchhost_plugin_{}.wasm", name.replace('-', "_")));
+    let wasm = repo_root().join("target/scaffold/wasm32-wasip2/release").join(format!("benchhost_plugin_{}.wasm", name.replace('-', "_")));
     assert!(wasm.exists(), "{} missing", wasm.display());
     (dir, wasm)
 }
