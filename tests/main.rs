@@ -14,6 +14,7 @@ mod support;
 // (`tests/fixtures/`) and a stand-in DittoFS.
 mod dittofs_contract;
 mod runtime_cache;
+mod runtime_corpus;
 mod runtime_sandbox;
 
 // The benchhost binary, without an engine (or with one that is unreachable).

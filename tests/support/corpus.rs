@@ -12,6 +12,14 @@ pub fn fixture_path(name: &str) -> PathBuf {
     path
 }
 
+/// `(origin, bytes)` of fixture `name`'s component, e.g. `fixture_component("hostile")`: what
+/// `PluginRuntime::load` takes.
+pub fn fixture_component(name: &str) -> (String, Vec<u8>) {
+    let path = fixture_path(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()));
+    (path.display().to_string(), bytes)
+}
+
 /// Fixtures that load (their `describe` is valid) but whose profiles misbehave later.
 pub const LOADABLE: &[&str] = &[
     "bad-deps", "bad-env", "bad-healthcheck", "bad-image", "bad-mount", "bad-names", "bad-ports", "bad-process", "faults",
