@@ -1,9 +1,6 @@
 //! Builds the built-in plugins (`plugins/*`, a separate guest workspace) for wasm32-wasip2 and
-//! embeds them: `OUT_DIR/builtin_plugins.rs` holds one `(name, bytes)` per plugin.
-//!
-//! It also builds the test fixtures (`tests/fixtures/*`, another guest workspace, into
-//! `<target>/wasm-fixtures`) and passes their directory to the tests as
-//! `BENCHHOST_FIXTURES_DIR`; fixtures are never embedded in the binary.
+//! embeds them: `OUT_DIR/builtin_plugins.rs` holds one `(name, bytes)` per plugin. (The tests'
+//! hostile fixtures, `tests/fixtures/`, are built by the tests themselves when they need them.)
 //!
 //! It embeds the guest SDK too (`OUT_DIR/guest_sdk.rs`, see [`embed_guest_sdk`]), which
 //! `benchhost plugin new` writes next to a new plugin crate.
@@ -25,23 +22,16 @@ fn main() {
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
         .unwrap_or_else(|| root.join("target"));
     let target_dir = outer_target_dir.join("wasm-plugins");
-    let fixtures_dir = root.join("tests").join("fixtures");
-    let fixtures_target_dir = outer_target_dir.join("wasm-fixtures");
 
     println!("cargo:rerun-if-changed={}", plugins_dir.display());
-    println!("cargo:rerun-if-changed={}", fixtures_dir.display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!("cargo:rerun-if-env-changed=BENCHHOST_SKIP_PLUGIN_BUILD");
 
     let plugins = plugin_crates(&plugins_dir);
     let mut entries = String::new();
-    let mut fixtures_out = String::new();
     if std::env::var_os("BENCHHOST_SKIP_PLUGIN_BUILD").is_none() {
         check_wasm_target();
         build_guest_workspace(&plugins_dir, &target_dir, "the built-in plugins (plugins/)");
-        // Test fixtures (misbehaving plugins): built for the tests, never embedded.
-        build_guest_workspace(&fixtures_dir, &fixtures_target_dir, "the test fixtures (tests/fixtures/)");
-        fixtures_out = fixtures_target_dir.join("wasm32-wasip2/release").display().to_string();
         for (name, krate) in &plugins {
             let wasm = target_dir
                 .join("wasm32-wasip2/release")
@@ -56,9 +46,6 @@ fn main() {
     )
     .unwrap();
     embed_guest_sdk(&root, &out_dir);
-    // Where tests find the fixture components (`env!("BENCHHOST_FIXTURES_DIR")`); empty when
-    // the guest builds are skipped.
-    println!("cargo:rustc-env=BENCHHOST_FIXTURES_DIR={fixtures_out}");
 }
 
 /// Writes `OUT_DIR/guest_sdk.rs`: `GUEST_SDK`, every file of a self-contained copy of the guest

@@ -1,9 +1,6 @@
 //! The command line without Docker: profile listing, help, usage errors.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, text};
+use crate::support::docker::{benchhost, text};
 
 #[test]
 fn list_json_has_the_slice_profiles_with_every_field() {

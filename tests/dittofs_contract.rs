@@ -4,14 +4,11 @@
 //! mount options) where an end-to-end run cannot show it (another OS, refused settings).
 //! Everything the real server can show is in `tests/e2e_dittofs.rs`.
 
-#[path = "support/dittofs_fake.rs"]
-mod dittofs_fake;
-
 use benchhost::orchestration::plugins::registry::Registry;
 use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::runtime::contract::{Context, DependencyCondition, HostOs};
 use benchhost::runtime::{ExecResult, PluginErrorKind, PluginRuntime, RuntimeOptions, ServiceGateway};
-use dittofs_fake::{Fault, FakeDittofs};
+use crate::support::dittofs_fake::{Fault, FakeDittofs};
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::SocketAddr;

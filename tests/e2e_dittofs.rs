@@ -8,14 +8,11 @@
 //! 4.0 cannot send an NFSv4 WRITE over ~3.9 KB, nor open a file on DittoFS over NFSv4 (see the
 //! badger-s3 test); NFSv4 is exercised with a listing.
 
-#[path = "support/docker.rs"]
-mod docker;
-
 use benchhost::orchestration::plugins::registry::Registry;
 use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::runtime::contract::HostOs;
 use benchhost::runtime::{ExecResult, PluginRuntime, RuntimeOptions, ServiceGateway};
-use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
+use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::HashMap;

@@ -1,10 +1,7 @@
 //! End-to-end on the real Docker engine with real NFS-Ganesha (local image built from Debian
 //! packages by `tests/images/build.sh ganesha`) and a real NFS client (libnfs-utils).
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text};
 use std::process::Command;
 
 const IMAGE: &str = "benchhost-test/ganesha:latest";

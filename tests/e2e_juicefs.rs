@@ -5,10 +5,7 @@
 //! The FUSE mount is made in the JuiceFS container and propagated (`rshared`) to a host
 //! directory on a shared mount: the test writes and reads through the host path.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, text};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

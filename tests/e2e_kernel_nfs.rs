@@ -1,10 +1,8 @@
 //! kernel-nfs needs nfsd in the Docker host's kernel. This machine's kernel has none, so what
 //! is tested here is the fast failure: a clear message, exit code 6, and nothing created.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, leftovers, text};
+use crate::support::artifacts;
+use crate::support::docker::{self, benchhost, leftovers, text};
 
 fn host_has_nfsd() -> bool {
     let fs = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
@@ -17,6 +15,7 @@ fn kernel_nfs_fails_fast_without_nfsd_and_creates_nothing() {
         eprintln!("SKIPPED: this host has nfsd; the fail-fast path cannot be exercised here");
         return;
     }
+    artifacts::benchhost_bin(); // built before the clock starts
     let started = std::time::Instant::now();
     let out = benchhost(&["up", "kernel-nfs"], &[]);
     let err = text(&out.stderr);

@@ -4,10 +4,7 @@
 //! must work with any S3-compatible image. S3 is driven with curl (SigV4-signed with the
 //! default keys `test`/`test`, path-style), as an S3 client would.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, text};
 use std::process::Command;
 use std::time::Instant;
 

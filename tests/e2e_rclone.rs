@@ -4,10 +4,7 @@
 //! (libnfs-utils, NFSv3); the bucket is read back through LocalStack's S3 API with curl
 //! (SigV4-signed, as any S3 client signs).
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
+use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -2,10 +2,7 @@
 //! Debian packages by `tests/images/build.sh samba` / `postgres`) and real clients: `smbclient`
 //! (this kernel has no CIFS client) and `psql`.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, text};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;

@@ -10,12 +10,8 @@
 //! ganesha and rclone plugins (rclone over real LocalStack, `benchhost-test/localstack`). Nothing
 //! is pulled.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{dangling_volumes, engine_or_skip, text};
+use crate::support::corpus;
+use crate::support::docker::{self, dangling_volumes, engine_or_skip, text};
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,21 +1,15 @@
 //! `docker-compose.yml` and `.env.example` are generated from the plugins: these tests fail
 //! when the committed files are stale, and validate the compose file with a real Compose v2.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, text};
-use std::path::{Path, PathBuf};
+use crate::support::docker::{benchhost, text};
+use crate::support::repo_root;
+use std::path::PathBuf;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 #[test]
 fn committed_compose_and_env_example_are_in_sync_with_the_plugins() {
     for (cmd, file) in [("compose", "docker-compose.yml"), ("env-example", ".env.example")] {
-        let path = root().join(file);
+        let path = repo_root().join(file);
         let out = benchhost(&[cmd, "--check", "--output", path.to_str().unwrap()], &[]);
         assert!(out.status.success(), "{file} is stale; run `benchhost {cmd}` at the repository root:\n{}", text(&out.stderr));
     }
@@ -36,7 +30,7 @@ fn check_fails_on_a_stale_file_and_names_the_command() {
 
 #[test]
 fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
-    let yaml = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let yaml = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
     let doc: serde_json::Value = serde_norway::from_str(&yaml).expect("valid YAML");
     let list: Vec<serde_json::Value> = serde_json::from_slice(&benchhost(&["list", "--json"], &[]).stdout).unwrap();
     let services = doc["services"].as_object().unwrap();
@@ -79,7 +73,7 @@ fn compose_has_a_profile_per_benchhost_profile_with_shared_infrastructure() {
 
 #[test]
 fn env_example_declares_every_setting_once_with_its_default() {
-    let env = std::fs::read_to_string(root().join(".env.example")).unwrap();
+    let env = std::fs::read_to_string(repo_root().join(".env.example")).unwrap();
     let keys: Vec<&str> = env.lines().filter(|l| !l.starts_with('#') && l.contains('=')).map(|l| l.split('=').next().unwrap()).collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -90,7 +84,7 @@ fn env_example_declares_every_setting_once_with_its_default() {
     }
     assert!(env.contains("BENCH_CPU_LIMIT=2\n") && env.contains("DITTOFS_IMAGE=marmos91c/dittofs:v0.29.0\n"));
     // benchhost itself reads it: a profile resolves with it as --env-file.
-    let out = benchhost(&["--env-file", root().join(".env.example").to_str().unwrap(), "list"], &[]);
+    let out = benchhost(&["--env-file", repo_root().join(".env.example").to_str().unwrap(), "list"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
@@ -113,8 +107,8 @@ fn compose_v2_validates_the_file_for_every_profile() {
         eprintln!("SKIPPED: no Compose v2 (run tests/setup.sh)");
         return;
     };
-    let file = root().join("docker-compose.yml");
-    let env = root().join(".env.example");
+    let file = repo_root().join("docker-compose.yml");
+    let env = repo_root().join(".env.example");
     let run = |extra: &[&str]| {
         let mut cmd = Command::new(&compose[0]);
         cmd.args(&compose[1..]).args(["-f", file.to_str().unwrap(), "--env-file", env.to_str().unwrap()]).args(extra);
@@ -144,7 +138,7 @@ fn wit_package_version(wit: &Path) -> String {
 /// Every contract version in `wit/`: `(version, path of its plugin.wit)`, oldest first.
 fn contract_versions() -> Vec<(semver::Version, PathBuf)> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(root().join("wit")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("wit")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name == "RELEASED" {
@@ -162,10 +156,10 @@ fn contract_versions() -> Vec<(semver::Version, PathBuf)> {
 #[test]
 fn released_contract_versions_are_frozen() {
     let versions = contract_versions();
-    let released = std::fs::read_to_string(root().join("wit/RELEASED")).unwrap();
+    let released = std::fs::read_to_string(repo_root().join("wit/RELEASED")).unwrap();
     for line in released.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let (version, hash) = line.split_once(' ').expect("`<version> <sha256>`");
-        let wit = root().join(format!("wit/since_v{version}/plugin.wit"));
+        let wit = repo_root().join(format!("wit/since_v{version}/plugin.wit"));
         assert!(wit.is_file(), "released contract {version} has no wit/since_v{version}/plugin.wit");
         let out = Command::new("sha256sum").arg(&wit).output().unwrap();
         let actual = text(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
@@ -186,14 +180,14 @@ fn the_contract_version_is_written_once() {
     let version = benchhost::runtime::version::CURRENT_API;
     let module = format!("host/src/runtime/contract/since_v{}.rs", version.replace('.', "_"));
     let mut found: Vec<String> = Vec::new();
-    let mut scan = vec![root().join("host/src"), root().join("host/build.rs"), root().join("host/templates"), root().join("plugins/sdk"), root().join("wit/RELEASED")];
+    let mut scan = vec![repo_root().join("host/src"), repo_root().join("host/build.rs"), repo_root().join("host/templates"), repo_root().join("plugins/sdk"), repo_root().join("wit/RELEASED")];
     while let Some(path) = scan.pop() {
         if path.is_dir() {
             scan.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
             continue;
         }
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let rel = path.strip_prefix(root()).unwrap().display().to_string();
+        let rel = path.strip_prefix(repo_root()).unwrap().display().to_string();
         for (at, _) in text.match_indices(version) {
             if !text[..at].ends_with("since_v") {
                 found.push(rel.clone());

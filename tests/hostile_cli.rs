@@ -7,13 +7,8 @@
 //! an exit code other than 4 then proves nothing was created. The tests at the end run real
 //! containers (local test images) and hold the engine lock.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-#[path = "support/docker.rs"]
-mod docker;
-
-use corpus::{fixture_path, INVALID_OUTPUT, LOADABLE, UNLOADABLE};
-use docker::{engine_or_skip, leftovers, text};
+use crate::support::corpus::{fixture_path, INVALID_OUTPUT, LOADABLE, UNLOADABLE};
+use crate::support::docker::{self, engine_or_skip, leftovers, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -290,8 +285,9 @@ fn traps_loops_and_memory_exhaustion_in_compose_service_exit_3_with_a_hint() {
         ("hostile", "hostile-loop", &["error: plugin \"hostile\" 0.1.0 compose-service: timed out after 5s"]),
     ];
     for (plugin, profile, parts) in cases {
+        let file = fixture_path(plugin); // the first call builds the corpus: before the clock starts
         let started = Instant::now();
-        let r = run(&["up", profile], &[fixture_path(plugin)], &[DEAD_ENGINE]);
+        let r = run(&["up", profile], &[file], &[DEAD_ENGINE]);
         assert!(started.elapsed() < Duration::from_secs(20), "{profile} took {:?}", started.elapsed());
         assert_eq!(r.code, Some(3), "{profile}:\n{}", r.err);
         for part in *parts {

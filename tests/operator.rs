@@ -4,10 +4,9 @@
 //! `drop-caches`, `--dry-run`, builds from a source checkout (`<PLUGIN>_SRC`), `BENCH_TMPFS`,
 //! `BENCH_WAL_ENABLED` / `--with-profiling`, and the Makefile.
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, nfs_roundtrip, pattern, text};
+use crate::support::artifacts::benchhost_bin;
+use crate::support::repo_root;
+use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, nfs_roundtrip, pattern, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -422,7 +421,7 @@ fn progress_on_a_terminal_prints_one_line_per_step() {
     let Some(_engine) = engine_or_skip("progress_on_a_terminal_prints_one_line_per_step", Some(GANESHA)) else { return };
     force_clean("ganesha");
     // `script` gives benchhost a pseudo-terminal, where spinners are enabled.
-    let bin = env!("CARGO_BIN_EXE_benchhost");
+    let bin = benchhost_bin().display();
     let results = tempfile::tempdir().unwrap();
     let cmd = format!("GANESHA_IMAGE={GANESHA} {bin} up ganesha --results-dir {}", results.path().display());
     let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script (util-linux)");
@@ -457,7 +456,7 @@ fn drop_caches_evicts_a_file_from_the_page_cache() {
 
 #[test]
 fn makefile_help_lists_a_target_for_every_command() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = repo_root();
     let out = std::process::Command::new("make").arg("-s").arg("-C").arg(root).output().expect("make");
     ok(&out, "make help");
     let help = text(&out.stdout);

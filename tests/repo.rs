@@ -3,18 +3,16 @@
 //! clients), and the GitHub Actions workflow runs the same entry point as CI (`.ci/run`, which
 //! runs the README's test command).
 
-use std::path::{Path, PathBuf};
+use crate::support::repo_root;
+use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// Every file git tracks or would add (not ignored), relative to the root.
 fn repository_files() -> Vec<String> {
     let out = Command::new("git")
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-        .current_dir(root())
+        .current_dir(repo_root())
         .output()
         .expect("git ls-files");
     assert!(out.status.success(), "git ls-files failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -85,7 +83,7 @@ fn no_file_names_a_package_registry_host() {
         if f.ends_with("Cargo.lock") {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(root().join(&f)) else { continue };
+        let Ok(text) = std::fs::read_to_string(repo_root().join(&f)) else { continue };
         for (n, line) in text.lines().enumerate() {
             let lower = line.to_ascii_lowercase();
             for host in &hosts {
@@ -103,16 +101,16 @@ fn no_file_names_a_package_registry_host() {
 
 #[test]
 fn the_github_workflow_runs_the_ci_entry_point_which_runs_the_readme_test_command() {
-    let workflow = std::fs::read_to_string(root().join(".github/workflows/ci.yml")).expect(".github/workflows/ci.yml");
+    let workflow = std::fs::read_to_string(repo_root().join(".github/workflows/ci.yml")).expect(".github/workflows/ci.yml");
     let run_lines: Vec<&str> = workflow.lines().filter(|l| l.trim_start().starts_with("run:")).collect();
     assert!(run_lines.iter().any(|l| l.contains(".ci/run")), "the workflow must run .ci/run: {run_lines:?}");
     assert!(workflow.contains("timeout-minutes: 90"), "CI's 90-minute bound");
-    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    let ci = std::fs::read_to_string(repo_root().join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "make test"), ".ci/run must run `make test`:\n{ci}");
     assert!(ci.contains("BENCHHOST_REQUIRE_DOCKER=1"), "Docker tests must fail, not skip, in CI");
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     assert!(readme.contains("| `make test` |"), "the README's test command is `make test`");
-    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
     let test_target: Vec<&str> = makefile.lines().skip_while(|l| !l.starts_with("test:")).skip(1).take_while(|l| l.starts_with('\t')).collect();
     for step in ["tests/setup.sh", "tests/shellcheck.sh", "cargo test --workspace"] {
         assert!(test_target.iter().any(|l| l.contains(step)), "`make test` must run {step}: {test_target:?}");

@@ -3,19 +3,11 @@
 //! later runtimes (what keeps a warm `benchhost list` fast); a damaged file is compiled again
 //! and replaced; the directory keeps only the newest `MAX_ARTIFACTS` files.
 
+use crate::support::corpus::fixture_component;
 use benchhost::runtime::{Limits, PluginRuntime, RuntimeOptions, MAX_ARTIFACTS};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// `(origin, bytes)` of a well-behaved fixture component (`tests/fixtures/faults`).
-fn fixture() -> (String, Vec<u8>) {
-    let dir = env!("BENCHHOST_FIXTURES_DIR");
-    assert!(!dir.is_empty(), "the wasm fixtures were not built (BENCHHOST_SKIP_PLUGIN_BUILD was set when benchhost was built)");
-    let path = PathBuf::from(dir).join("benchhost_fixture_faults.wasm");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    (path.display().to_string(), bytes)
-}
 
 fn runtime(cache: &Path) -> PluginRuntime {
     PluginRuntime::new(RuntimeOptions { cache_dir: Some(cache.to_path_buf()), limits: Limits::default() }).expect("runtime starts")
@@ -32,7 +24,7 @@ fn artifacts(cache: &Path) -> Vec<PathBuf> {
 
 /// Loads the fixture in a fresh runtime on `cache` and checks that `describe` answered.
 async fn load(cache: &Path) {
-    let (origin, bytes) = fixture();
+    let (origin, bytes) = fixture_component("faults");
     let plugin = runtime(cache).load(&origin, &bytes).await.expect("the fixture loads");
     assert_eq!((plugin.info.name.as_str(), plugin.info.version.as_str()), ("faults", "0.4.2"));
 }
@@ -43,7 +35,7 @@ async fn a_compiled_plugin_is_stored_once_and_mapped_afterwards() {
     load(cache.path()).await;
     let files = artifacts(cache.path());
     assert_eq!(files.len(), 1, "{files:?}");
-    let digest: String = sha2::Sha256::digest(fixture().1).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sha2::Sha256::digest(fixture_component("faults").1).iter().map(|b| format!("{b:02x}")).collect();
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&format!("{digest}-")), "{name} is not keyed by the wasm's sha256 {digest}");
     let artifact = std::fs::read(&files[0]).unwrap();

@@ -3,22 +3,16 @@
 //! check` validates it, `plugin install` installs it, and `up`/`down` run its real container
 //! (NFS-Ganesha from the local test image).
 
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{benchhost, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{benchhost, engine_or_skip, force_clean, leftovers, text};
+use crate::support::repo_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// Scaffolds `name` into a fresh directory outside the repository and builds it. Without
 /// `sdk` the crate carries its own SDK copy and nothing in it names the checkout.
 fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new().prefix("benchhost-scaffold-").tempdir_in(std::env::temp_dir()).unwrap();
-    assert!(!dir.path().starts_with(repo()), "the scaffold must live outside the repository");
+    assert!(!dir.path().starts_with(repo_root()), "the scaffold must live outside the repository");
     let crate_dir = dir.path().join(name);
     let port = port.to_string();
     let mut args = vec!["plugin", "new", name, "--dir", crate_dir.to_str().unwrap(), "--port", &port];
@@ -33,7 +27,7 @@ fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::T
         None => {
             assert!(manifest.contains(r#"benchhost-plugin-sdk = { path = "benchhost-plugin-sdk" }"#), "{manifest}");
             assert!(crate_dir.join(format!("benchhost-plugin-sdk/wit/since_v{}/plugin.wit", benchhost::runtime::version::CURRENT_API)).exists() && crate_dir.join("benchhost-plugin-sdk/src/lib.rs").exists());
-            let repo_path = repo().canonicalize().unwrap().display().to_string();
+            let repo_path = repo_root().canonicalize().unwrap().display().to_string();
             for f in ["Cargo.toml", "src/lib.rs", "README.md", "benchhost-plugin-sdk/Cargo.toml", "benchhost-plugin-sdk/src/lib.rs"] {
                 let body = std::fs::read_to_string(crate_dir.join(f)).unwrap();
                 assert!(!body.contains(&repo_path) && !body.contains(".workspace = true"), "{f} depends on the checkout:\n{body}");
@@ -47,13 +41,13 @@ fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::T
     let build = Command::new(cargo)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", repo().join("target").join("scaffold"))
+        .env("CARGO_TARGET_DIR", repo_root().join("target").join("scaffold"))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
     assert!(build.status.success(), "cargo build of the scaffold:\n{}", text(&build.stderr));
-    let wasm = repo().join("target/scaffold/wasm32-wasip2/release").join(format!("benchhost_plugin_{}.wasm", name.replace('-', "_")));
+    let wasm = repo_root().join("target/scaffold/wasm32-wasip2/release").join(format!("benchhost_plugin_{}.wasm", name.replace('-', "_")));
     assert!(wasm.exists(), "{} missing", wasm.display());
     (dir, wasm)
 }
@@ -162,7 +156,7 @@ fn a_plugin_claiming_a_builtin_profile_or_port_is_refused_naming_both() {
 #[test]
 fn api_version_outside_the_range_is_named_before_compiling() {
     // From a checkout's SDK (`--sdk`), the other way to get one.
-    let (_dir, wasm) = scaffold_and_build("future", 52051, Some(&repo().join("plugins/sdk")));
+    let (_dir, wasm) = scaffold_and_build("future", 52051, Some(&repo_root().join("plugins/sdk")));
     let mut bytes = std::fs::read(&wasm).unwrap();
     let section = format!("benchhost:api-version{}", benchhost::runtime::version::CURRENT_API).into_bytes();
     let at = bytes.windows(section.len()).position(|w| w == section).expect("the SDK stamps the API version");

@@ -7,12 +7,8 @@
 //! secret through host logs, its stdout/stderr, panics and error messages. Each value is also
 //! shown to have reached its container, so the search is not vacuous.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-#[path = "support/docker.rs"]
-mod docker;
-
-use docker::{engine_or_skip, text};
+use crate::support::corpus;
+use crate::support::docker::{self, engine_or_skip, text};
 use std::path::Path;
 
 const GANESHA: &str = "benchhost-test/ganesha:latest";

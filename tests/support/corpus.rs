@@ -1,17 +1,23 @@
 //! The hostile plugin corpus (`tests/fixtures/`, one crate per theme) as the tests see it:
 //! where each component is, and what the host must answer to each invalid output.
 
-#![allow(dead_code)]
-
+use super::artifacts;
 use std::path::PathBuf;
 
-/// The component file of fixture crate `name` (e.g. `bad-image`), built by host/build.rs.
+/// The component file of fixture crate `name` (e.g. `bad-image`); the first call builds the
+/// corpus ([`artifacts::fixtures_dir`]).
 pub fn fixture_path(name: &str) -> PathBuf {
-    let dir = env!("BENCHHOST_FIXTURES_DIR");
-    assert!(!dir.is_empty(), "the wasm fixtures were not built (BENCHHOST_SKIP_PLUGIN_BUILD was set when benchhost was built)");
-    let path = PathBuf::from(dir).join(format!("benchhost_fixture_{}.wasm", name.replace('-', "_")));
+    let path = artifacts::fixtures_dir().join(format!("benchhost_fixture_{}.wasm", name.replace('-', "_")));
     assert!(path.is_file(), "fixture {} is missing", path.display());
     path
+}
+
+/// `(origin, bytes)` of fixture `name`'s component, e.g. `fixture_component("hostile")`: what
+/// `PluginRuntime::load` takes.
+pub fn fixture_component(name: &str) -> (String, Vec<u8>) {
+    let path = fixture_path(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()));
+    (path.display().to_string(), bytes)
 }
 
 /// Fixtures that load (their `describe` is valid) but whose profiles misbehave later.

@@ -2,8 +2,6 @@
 //! real server (`tests/e2e_dittofs.rs`) cannot be made to show on demand. Everything else the
 //! plugin does is tested on the real server.
 //!
-//! Include it with `#[path = "support/dittofs_fake.rs"] mod dittofs_fake;`.
-//!
 //! It answers the plugin's conversation the way v0.29.0 does when nothing goes wrong (login,
 //! GET 404 then POST 201 for each store and the share, a `healthy` remote-store and share
 //! status, PATCH of the share's NFS options, PUT and list of the adapters), plus one [`Fault`],
@@ -22,7 +20,6 @@
 //!
 //! The server runs on its own thread and runtime on 127.0.0.1:<free port> and stops when the
 //! [`FakeDittofs`] is dropped.
-#![allow(dead_code)]
 
 use axum::body::Bytes;
 use axum::extract::State;

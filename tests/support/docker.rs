@@ -4,8 +4,7 @@
 //! `BENCHHOST_REQUIRE_DOCKER=1` (set by `.ci/run` and `make test`), which turns a skip into a
 //! failure: in CI, Docker tests must run.
 
-#![allow(dead_code)]
-
+use super::artifacts;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
@@ -33,6 +32,8 @@ pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<EngineGuard> {
         eprintln!("SKIPPED {test}: {why} (set BENCHHOST_REQUIRE_DOCKER=1 to fail instead)");
         return None;
     }
+    // Built before the engine is held: a build never delays other processes' Docker tests.
+    artifacts::benchhost_bin();
     let thread = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let path = std::env::temp_dir().join("benchhost-docker-tests.lock");
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -48,7 +49,7 @@ pub fn docker(args: &[&str]) -> Output {
 /// The benchhost binary with `args`, run in the temp dir, with no third-party plugins, and
 /// with results and mount records under the temp dir (never the user's `./results`).
 pub fn benchhost_command(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_benchhost"));
+    let mut cmd = Command::new(artifacts::benchhost_bin());
     let scratch = std::env::temp_dir().join("benchhost-tests");
     cmd.args(args)
         .env_remove("BENCHHOST_PLUGIN_PATH")
