@@ -3,7 +3,7 @@
 
 use crate::support::docker::{benchhost, text};
 use crate::support::repo_root;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[test]

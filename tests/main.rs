@@ -34,6 +34,7 @@ mod e2e_localstack;
 mod e2e_rclone;
 mod e2e_samba_postgres;
 mod faults;
+mod images;
 mod operator;
 mod scaffold;
 mod secrets;

@@ -1,5 +1,5 @@
 //! The command line's schema (clap): every command, flag and help text. Parsing only; see
-//! [`super::dispatch`] for what each command does.
+//! `cli::dispatch` for what each command does.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -35,7 +35,7 @@ macro_rules! say {
 }
 
 pub mod args;
-mod render;
+pub mod render;
 
 pub use args::{Cli, Command, OsArg, PluginCommand};
 pub use commands::list::ListEntry;

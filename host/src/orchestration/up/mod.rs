@@ -55,7 +55,7 @@ pub struct UpReport {
     pub mount: Option<MountCommand>,
     /// Seconds from the start of `up` to ready.
     pub seconds: f64,
-    /// What the plugins logged while bootstrapping, as `<plugin>: <line>` (see [`Notes`]).
+    /// What the plugins logged while bootstrapping, as `<plugin>: <line>` (see [`gateway::Notes`]).
     pub bootstrap_log: Vec<String>,
 }
 
@@ -79,7 +79,7 @@ pub fn new_run_id() -> String {
 }
 
 /// Brings the planned stack up. The caller holds the run lock
-/// ([`crate::orchestration::run_lock::acquire`]) and has checked [`refuse_when_up`] under it (before it
+/// ([`crate::orchestration::run_lock::acquire`]) and has checked [`crate::orchestration::teardown::status::refuse_when_up`] under it (before it
 /// created the run's results directory). On failure, removes everything labelled with this
 /// run id (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {

@@ -20,7 +20,7 @@ wasmtime::component::bindgen!({
 });
 
 use super::since_v0_2_0::benchhost::plugin::host as latest;
-use benchhost::plugin::host::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
+use self::benchhost::plugin::host::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
 
 /// WASI 0.2 (backed by the empty context of each store) and this version's host imports.
 pub(in crate::runtime) fn linker(engine: &Engine) -> anyhow::Result<Linker<State>> {

@@ -17,7 +17,7 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-use benchhost::plugin::host::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
+use self::benchhost::plugin::host::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
 
 /// WASI 0.2 (backed by the empty context of each store) and this version's host imports.
 pub(in crate::runtime) fn linker(engine: &Engine) -> anyhow::Result<Linker<State>> {
@@ -27,7 +27,7 @@ pub(in crate::runtime) fn linker(engine: &Engine) -> anyhow::Result<Linker<State
     Ok(linker)
 }
 
-impl benchhost::plugin::types::Host for State {}
+impl self::benchhost::plugin::types::Host for State {}
 
 impl wit::Host for State {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
