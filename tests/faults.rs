@@ -93,6 +93,9 @@ impl Drop for Cleanup {
 
 /// The engine lock plus a clean start: nothing managed exists, and the dangling volumes now.
 fn clean_engine(test: &str, images: &[&str]) -> Option<(docker::EngineGuard, Vec<String>)> {
+    // The fixtures are built (on first use, about a minute) before the engine is held, so the
+    // build never keeps other processes' Docker tests waiting.
+    crate::support::artifacts::fixtures_dir();
     for image in &images[1..] {
         drop(engine_or_skip(test, Some(image))?);
     }
