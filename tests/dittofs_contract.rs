@@ -112,7 +112,7 @@ async fn plan_compose_service_and_refused_settings() {
         (("DITTOFS_JWT_SECRET", "short"), "DITTOFS_JWT_SECRET must be at least 32 characters (it has 5)"),
         (("BENCH_CACHE_SIZE", "256MiB"), "BENCH_CACHE_SIZE=256MiB is too small for DittoFS on S3"),
         (("BENCH_CACHE_SIZE", "lots"), "BENCH_CACHE_SIZE: "),
-        (("BENCH_WAL_ENABLED", "maybe"), "setting BENCH_WAL_ENABLED=\"maybe\" is not a yes/no value"),
+        (("BENCH_WAL_ENABLED", "maybe"), "BENCH_WAL_ENABLED=\"maybe\" is not a yes/no value"),
     ] {
         let ctx = context_for(&reg, PROFILE, &[env]);
         let err = reg.runtime.compose_service(plugin(&reg), &ctx).await.unwrap_err().to_string();

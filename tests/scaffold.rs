@@ -11,6 +11,11 @@ use std::process::Command;
 /// Scaffolds `name` into a fresh directory outside the repository and builds it. Without
 /// `sdk` the crate carries its own SDK copy and nothing in it names the checkout.
 fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::TempDir, PathBuf) {
+    scaffold_edit_and_build(name, port, sdk, |lib| lib)
+}
+
+/// [`scaffold_and_build`] with the plugin's `src/lib.rs` passed through `edit` before the build.
+fn scaffold_edit_and_build(name: &str, port: u16, sdk: Option<&Path>, edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new().prefix("benchhost-scaffold-").tempdir_in(std::env::temp_dir()).unwrap();
     assert!(!dir.path().starts_with(repo_root()), "the scaffold must live outside the repository");
     let crate_dir = dir.path().join(name);
@@ -37,6 +42,7 @@ fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::T
     }
     let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
     assert!(lib.lines().count() < 150, "the plugin source is {} lines", lib.lines().count());
+    std::fs::write(crate_dir.join("src/lib.rs"), edit(lib)).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let build = Command::new(cargo)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
@@ -47,6 +53,8 @@ fn scaffold_and_build(name: &str, port: u16, sdk: Option<&Path>) -> (tempfile::T
         .output()
         .unwrap();
     assert!(build.status.success(), "cargo build of the scaffold:\n{}", text(&build.stderr));
+    let warnings = text(&build.stderr).lines().filter(|l| l.starts_with("warning")).count();
+    assert_eq!(warnings, 0, "the scaffold builds with warnings:\n{}", text(&build.stderr));
     let wasm = repo_root().join("target/scaffold/wasm32-wasip2/release").join(format!("benchhost_plugin_{}.wasm", name.replace('-', "_")));
     assert!(wasm.exists(), "{} missing", wasm.display());
     (dir, wasm)
@@ -141,14 +149,23 @@ fn scaffold_builds_checks_installs_and_runs_a_real_container() {
 
 #[test]
 fn a_plugin_claiming_a_builtin_profile_or_port_is_refused_naming_both() {
-    // Same profile name as the built-in ganesha.
-    let (_dir, wasm) = scaffold_and_build("ganesha", 52050, None);
+    // `plugin new` refuses a name or port a loaded plugin claims, before anything is written.
+    let refused = benchhost(&["plugin", "new", "ganesha", "--dir", "/tmp/benchhost-never-written"], &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("profile \"ganesha\" is already plugin \"ganesha\" 0.1.0's"), "{}", text(&refused.stderr));
+    let refused = benchhost(&["plugin", "new", "porthog", "--dir", "/tmp/benchhost-never-written", "--port", "22049"], &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("host port 22049 is profile ganesha's"), "{}", text(&refused.stderr));
+    assert!(!Path::new("/tmp/benchhost-never-written").exists());
+    // Made by hand anyway, such a plugin is refused when it loads. Same profile name as the
+    // built-in ganesha:
+    let (_dir, wasm) = scaffold_edit_and_build("ganeshx", 52050, None, |lib| lib.replace("Profile::target(\"ganeshx\")", "Profile::target(\"ganesha\")"));
     let check = benchhost(&["plugin", "check", wasm.to_str().unwrap()], &[]);
     assert_eq!(check.status.code(), Some(2), "{}", text(&check.stderr));
     let err = text(&check.stderr);
     assert!(err.contains("profile \"ganesha\" is claimed by two plugins: ganesha (built-in plugin ganesha)") && err.contains(wasm.to_str().unwrap()), "{err}");
     // A port another plugin publishes.
-    let (_dir2, wasm2) = scaffold_and_build("porthog", 22049, None);
+    let (_dir2, wasm2) = scaffold_edit_and_build("porthog", 52052, None, |lib| lib.replace("const HOST_PORT: u16 = 52052;", "const HOST_PORT: u16 = 22049;"));
     let err = text(&benchhost(&["plugin", "check", wasm2.to_str().unwrap()], &[]).stderr);
     assert!(err.contains("port 22049 is claimed by two plugins: ganesha") && err.contains("porthog"), "{err}");
 }

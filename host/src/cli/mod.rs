@@ -139,16 +139,16 @@ async fn dispatch(command: Command, session: &Session<'_>) -> Result<(), BenchEr
         Command::DropCaches { dry_run } => render::drop_caches(&commands::drop_caches::drop_caches(dry_run)?),
         Command::Compose { output, check } => render::written(&commands::compose::compose(registry, &output, check).await?),
         Command::EnvExample { output, check } => render::written(&commands::compose::env_example(registry, &output, check)?),
-        Command::Plugin { command } => plugin_command(command).await,
+        Command::Plugin { command } => plugin_command(registry, command).await,
         Command::Status { json } => render::status(&commands::status::status().await?, json),
     }
 }
 
 /// The `plugin` subcommands.
-async fn plugin_command(command: PluginCommand) -> Result<(), BenchError> {
+async fn plugin_command(registry: &Registry, command: PluginCommand) -> Result<(), BenchError> {
     use commands::plugin;
     match command {
-        PluginCommand::New { name, dir, sdk, port } => render::scaffolded(&plugin::new(&name, dir, sdk, port)?),
+        PluginCommand::New { name, dir, sdk, port } => render::scaffolded(&plugin::new(registry, &name, dir, sdk, port)?),
         PluginCommand::Check { file, json } => {
             let report = plugin::check(&file).await?;
             render::plugin_check(&report, json);

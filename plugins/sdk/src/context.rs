@@ -50,20 +50,22 @@ impl Context {
     }
 
     /// A declared yes/no setting (`1`/`true`/`yes`/`on`, `0`/`false`/`no`/`off`); `None` when
-    /// empty (the system's own default). The error names the setting and the value.
+    /// empty (the system's own default). The error starts with `NAME=`, so benchhost reads it
+    /// as the user's mistake when the user gave the value (exit 2, naming where it came from).
     pub fn setting_flag(&self, name: &str) -> Result<Option<bool>, String> {
         match self.setting(name).trim().to_ascii_lowercase().as_str() {
             "" => Ok(None),
             "1" | "true" | "yes" | "on" => Ok(Some(true)),
             "0" | "false" | "no" | "off" => Ok(Some(false)),
-            other => Err(format!("setting {name}={other:?} is not a yes/no value; use 1 or 0")),
+            other => Err(format!("{name}={other:?} is not a yes/no value; use 1 or 0")),
         }
     }
 
-    /// A declared setting parsed as a number; the error names the setting and the value.
+    /// A declared setting parsed as a number; the error starts with `NAME=` (the user's mistake
+    /// when the user gave the value, as for [`Context::setting_flag`]).
     pub fn setting_u64(&self, name: &str) -> Result<u64, String> {
         let v = self.setting(name);
-        v.trim().parse().map_err(|_| format!("setting {name}={v:?} is not a whole number"))
+        v.trim().parse().map_err(|_| format!("{name}={v:?} is not a whole number"))
     }
 }
 

@@ -26,7 +26,23 @@ pub struct Scaffolded {
 
 /// Writes a new plugin crate `name` in `dir` (default `./<name>`) on the SDK at `sdk` (default: a
 /// copy of the SDK this benchhost was built with, written into the crate), publishing `port`.
-pub fn new(name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>, port: u16) -> Result<Scaffolded, BenchError> {
+/// Errors (usage, nothing written): an invalid name, a non-empty `dir`, a profile name or a
+/// host port a loaded plugin already claims (the new plugin would be refused when it loads).
+pub fn new(registry: &Registry, name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>, port: u16) -> Result<Scaffolded, BenchError> {
+    if let Ok(taken) = registry.find(name) {
+        let owner = &registry.plugin(taken.plugin).info;
+        return Err(BenchError::Usage(format!(
+            "profile {name:?} is already plugin \"{}\" {}'s; a plugin that claims it again would not load\n  hint: choose another name, e.g. {name}2",
+            owner.name, owner.version
+        )));
+    }
+    if let Some(taken) = registry.profiles().into_iter().find(|p| p.profile.port == Some(port)) {
+        let owner = &registry.plugin(taken.plugin).info;
+        return Err(BenchError::Usage(format!(
+            "host port {port} is profile {}'s (plugin \"{}\" {}); a plugin that claims it again would not load\n  hint: choose another with --port, one no loaded plugin claims (`benchhost list` shows them)",
+            taken.profile.name, owner.name, owner.version
+        )));
+    }
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     let files = scaffold::scaffold(name, &dir, sdk.as_deref(), port)?;
     let krate = format!("benchhost_plugin_{}", name.replace('-', "_"));
