@@ -234,8 +234,10 @@ pub fn plugin_check(report: &CheckReport, as_json: bool) {
 /// `plugin install`: where it went and its profiles.
 pub fn installed((report, installed): &(CheckReport, Installed)) -> Result<(), BenchError> {
     say!("installed {} {} as {} (sha256 {})", report.name, report.version, installed.file.display(), installed.sha256);
-    if let Some(old) = &installed.replaced {
-        say!("  replaced the installed {} {old}", report.name);
+    match installed.replaced.as_deref() {
+        Some(old) if old.ends_with("(identical)") => say!("  this file was installed already; nothing changed"),
+        Some(old) => say!("  replaced the installed {} {old}", report.name),
+        None => {}
     }
     say!("profiles: {}", report.profiles.iter().map(|p| p.split(' ').next().unwrap_or("")).collect::<Vec<_>>().join(", "));
     Ok(())
