@@ -195,3 +195,24 @@ fn a_refused_setting_from_an_env_file_names_the_file() {
         assert!(err.contains(&format!("\n  ({setting} was set in {file}; plugin \"{plugin}\" 0.1.0 refused it in compose-service)\n")), "{profile}: {err}");
     }
 }
+
+/// A `.env` line dotenvy cannot parse is named by file, line and setting, never by its value
+/// (it may be a secret); commands that need no settings still work, with a warning.
+#[test]
+fn an_env_file_that_does_not_parse_never_shows_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("leak.env");
+    std::fs::write(&env_file, "BENCH_CPU_LIMIT=2\nexport SAMBA_PASSWORD=Sup3r Secret\\Pw\n").unwrap();
+    let file = env_file.to_str().unwrap();
+    let up = benchhost(&["--env-file", file, "up", "samba", "--dry-run"], &[]);
+    let err = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("error: {file}: line 2: cannot parse the value of SAMBA_PASSWORD (not shown: it may be a secret)")), "{err}");
+    assert!(err.contains("hint: quote a value with spaces or backslashes, e.g. SAMBA_PASSWORD='...'"), "{err}");
+    assert!(!err.contains("Sup3r") && !err.contains("Secret"), "the value leaked: {err}");
+    let list = benchhost(&["--env-file", file, "list"], &[]);
+    let err = text(&list.stderr);
+    assert!(list.status.success(), "{err}");
+    assert!(err.contains("warning: ") && err.contains("line 2") && err.contains("list needs none"), "{err}");
+    assert!(!err.contains("Sup3r") && text(&list.stdout).contains("samba"), "{err}");
+}

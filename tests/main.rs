@@ -38,3 +38,4 @@ mod images;
 mod operator;
 mod scaffold;
 mod secrets;
+mod signals;

@@ -87,6 +87,13 @@ async fn run() -> i32 {
     }
     let settings = match SettingsSource::load(cli.env_file.as_deref()) {
         Ok(s) => s.with_allow(&cli.allow),
+        // Commands that start nothing still work without the file's settings (a broken .env
+        // must not keep anyone from `status`, `down` or `clean`).
+        // A named --env-file that is not there stays an error.
+        Err(e) if !cli.command.needs_settings() && cli.env_file.as_ref().is_none_or(|f| f.exists()) => {
+            say!("warning: {e}\n  (its settings are not used; {} needs none)", cli.command.name());
+            SettingsSource::environment_only().with_allow(&cli.allow)
+        }
         Err(e) => {
             say!("error: {e}");
             return e.exit_code();

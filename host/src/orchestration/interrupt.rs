@@ -5,10 +5,13 @@
 //! `clean`, `logs --follow`), the command is told instead, so it can remove what it created
 //! (`up`) or finish removing (`down`, `clean`) before exiting.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::watch;
 
 static GUARDED: AtomicUsize = AtomicUsize::new(0);
+/// Whether a guarded section has ended: what the command changed is done, so a later signal
+/// must not claim that nothing was created.
+static FINISHED_WORK: AtomicBool = AtomicBool::new(false);
 
 /// The signal listener: [`Signals::install`] once, then [`Signals::guard`] around work that
 /// must not be cut short.
@@ -68,7 +71,12 @@ impl Signals {
 /// Ends the process for a signal outside a guarded section: nothing needs undoing.
 fn exit_unguarded() -> ! {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "error: interrupted (before anything was created)");
+    let what = if FINISHED_WORK.load(Ordering::SeqCst) {
+        "error: interrupted after the command had finished its work (what it printed above holds)"
+    } else {
+        "error: interrupted (before anything was created)"
+    };
+    let _ = writeln!(std::io::stderr(), "{what}");
     std::process::exit(130);
 }
 
@@ -93,6 +101,7 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        FINISHED_WORK.store(true, Ordering::SeqCst);
         GUARDED.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -8,6 +8,24 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Where in `path` dotenvy failed to parse, without the value (it may be a secret): dotenvy
+/// reports the rest of the file from the line it could not parse (`fragment`), so the line is
+/// found again by its text, and only its number and setting name are shown.
+fn parse_error_at(path: &Path, fragment: &str) -> String {
+    let first = fragment.lines().next().unwrap_or_default().trim_end();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let found = text.lines().enumerate().find(|(_, l)| !first.is_empty() && l.contains(first));
+    match found {
+        Some((i, line)) => {
+            let key = line.trim_start().trim_start_matches("export ").split('=').next().unwrap_or_default().trim();
+            let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            let setting = if valid && line.contains('=') { format!("the value of {key}") } else { "it".to_string() };
+            format!("line {}: cannot parse {setting} (not shown: it may be a secret)\n  hint: quote a value with spaces or backslashes, e.g. {}='...'", i + 1, if valid { key } else { "NAME" })
+        }
+        None => "cannot parse a line (not shown: it may be a secret)\n  hint: quote values with spaces or backslashes in single quotes".to_string(),
+    }
+}
+
 /// Global settings the host applies itself: (name, default, description).
 pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_CPU_LIMIT", "2", "CPUs per container, the same for every system"),
@@ -52,10 +70,7 @@ impl SettingsSource {
                 // the setting's name and the position are shown.
                 let (k, v) = item.map_err(|e| {
                     let what = match &e {
-                        dotenvy::Error::LineParse(line, at) => {
-                            let name = line.split('=').next().unwrap_or("").trim();
-                            format!("cannot parse the line of {name} (at character {at}); check its quoting")
-                        }
+                        dotenvy::Error::LineParse(fragment, _) => parse_error_at(p, fragment),
                         other => other.to_string(),
                     };
                     BenchError::Usage(format!("{}: {what}", p.display()))
@@ -70,6 +85,15 @@ impl SettingsSource {
         }
         let grants = crate::orchestration::plugins::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
         Ok(SettingsSource { values, env_file: path, from_environment, grants })
+    }
+
+    /// The process environment alone, for a command that needs no settings when `.env` cannot
+    /// be read ([`Self::load`] failed).
+    pub fn environment_only() -> Self {
+        let values: HashMap<String, String> = std::env::vars().collect();
+        let from_environment = values.keys().cloned().collect();
+        let grants = crate::orchestration::plugins::grants::Grants::new(&[], values.get("BENCHHOST_ALLOW").map(String::as_str));
+        SettingsSource { values, env_file: None, from_environment, grants }
     }
 
     /// A source with exactly `values` (tests).
