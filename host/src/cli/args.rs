@@ -176,25 +176,6 @@ impl Command {
     pub fn needs_settings(&self) -> bool {
         matches!(self, Command::Up { .. } | Command::Mount { .. } | Command::Doctor { .. } | Command::Compose { .. } | Command::EnvExample { .. })
     }
-
-    /// The command's name, as typed.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::List { .. } => "list",
-            Command::Up { .. } => "up",
-            Command::Down { .. } => "down",
-            Command::Mount { .. } => "mount",
-            Command::Umount { .. } => "umount",
-            Command::Logs { .. } => "logs",
-            Command::Doctor { .. } => "doctor",
-            Command::Clean { .. } => "clean",
-            Command::DropCaches { .. } => "drop-caches",
-            Command::Compose { .. } => "compose",
-            Command::EnvExample { .. } => "env-example",
-            Command::Plugin { .. } => "plugin",
-            Command::Status { .. } => "status",
-        }
-    }
 }
 
 /// `--os` of `mount`.

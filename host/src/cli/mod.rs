@@ -91,7 +91,7 @@ async fn run() -> i32 {
         // must not keep anyone from `status`, `down` or `clean`).
         // A named --env-file that is not there stays an error.
         Err(e) if !cli.command.needs_settings() && cli.env_file.as_ref().is_none_or(|f| f.exists()) => {
-            say!("warning: {e}\n  (its settings are not used; {} needs none)", cli.command.name());
+            say!("warning: {e}\n  (its settings are not used; {} needs none)", matches.subcommand_name().unwrap_or("this command"));
             SettingsSource::environment_only().with_allow(&cli.allow)
         }
         Err(e) => {
