@@ -98,6 +98,37 @@ fn compose_v2() -> Option<Vec<String>> {
     bin.exists().then(|| vec![bin.display().to_string()])
 }
 
+/// Compose v2 with the committed file and `env` as its `.env`: the resolved model (JSON).
+fn compose_config(profile: &str, env: &str) -> serde_json::Value {
+    let compose = compose_v2().expect("Compose v2 is missing (tests/setup.sh fetches it)");
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("test.env");
+    std::fs::write(&env_file, env).unwrap();
+    let file = repo_root().join("docker-compose.yml");
+    let out = Command::new(&compose[0])
+        .args(&compose[1..])
+        .args(["-f", file.to_str().unwrap(), "--env-file", env_file.to_str().unwrap(), "--profile", profile, "config", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "compose config: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_compose_file_honours_settings_a_plugin_checks_or_converts() {
+    // SAMBA_USER must be a lower-case user name and BENCH_CACHE_SIZE a size: both were written
+    // as their defaults (`bench`, `JFS_CACHE_MIB: '1024'`) whatever .env said.
+    let samba = compose_config("samba", "SAMBA_USER=alice\n");
+    let svc = &samba["services"]["samba"];
+    assert_eq!(svc["environment"]["SAMBA_USER"], "alice", "{svc}");
+    let conf = samba["configs"]["samba-etc-samba-smb-conf"]["content"].as_str().unwrap();
+    assert!(conf.contains("valid users = alice"), "{conf}");
+    let defaults = compose_config("samba", "");
+    assert_eq!(defaults["services"]["samba"]["environment"]["SAMBA_USER"], "bench");
+    let juicefs = compose_config("juicefs", "BENCH_CACHE_SIZE=2g\n");
+    assert_eq!(juicefs["services"]["juicefs"]["environment"]["JFS_CACHE_SIZE"], "2g", "{}", juicefs["services"]["juicefs"]);
+}
+
 #[test]
 fn compose_v2_validates_the_file_for_every_profile() {
     let Some(compose) = compose_v2() else {

@@ -26,6 +26,7 @@ mod hostile_cli;
 mod repo;
 
 // On the real Docker engine with real servers and clients (local test images, `tests/images/`).
+mod clashes;
 mod e2e_dittofs;
 mod e2e_ganesha;
 mod e2e_juicefs;
@@ -39,3 +40,4 @@ mod operator;
 mod scaffold;
 mod secrets;
 mod signals;
+mod user_errors;

@@ -390,7 +390,7 @@ fn dry_run_takes_no_action_and_hides_secrets() {
     assert_eq!(cmd[at + 1], "512MiB");
     let juicefs = benchhost(&["up", "juicefs", "--dry-run"], &[("BENCH_CACHE_SIZE", "512MiB"), ("BENCH_WAL_ENABLED", "0"), ("JUICEFS_MOUNT", "")]);
     ok(&juicefs, "juicefs dry run");
-    assert!(text(&juicefs.stdout).contains("\"JFS_CACHE_MIB=512\"") && text(&juicefs.stdout).contains("\"JFS_WRITEBACK=1\""), "{}", text(&juicefs.stdout));
+    assert!(text(&juicefs.stdout).contains("\"JFS_CACHE_SIZE=512MiB\"") && text(&juicefs.stdout).contains("\"JFS_WRITEBACK=1\""), "{}", text(&juicefs.stdout));
     let profiling = benchhost(&["up", "dittofs-badger-fs", "--dry-run", "--with-profiling"], &[]);
     ok(&profiling, "dittofs --with-profiling dry run");
     assert!(text(&profiling.stdout).contains("pprof: true") && text(&profiling.stdout).contains("\"9090/tcp\""), "{}", text(&profiling.stdout));

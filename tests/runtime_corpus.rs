@@ -69,7 +69,7 @@ async fn panic_in_every_operation_is_trapped_and_attributed() {
         let err = attributed(result.expect_err("the operation panics"), "panic-ops", "0.3.1", op);
         assert!(matches!(&err.kind, PluginErrorKind::Trapped(m) if m.contains("panicked")), "{op}: {:?}", err.kind);
         assert!(err.guest_output.contains(message), "{op}: guest output {:?}", err.guest_output);
-        let hint = BenchError::Plugin(err).hint().expect("a trap has a hint");
+        let hint = BenchError::from(err).hint().expect("a trap has a hint");
         assert!(hint.contains("plugin \"panic-ops\" 0.3.1") && hint.contains("benchhost plugin remove panic-ops"), "{hint}");
     }
     // Every call had a fresh instance: the profiles that do not panic in an operation still work.

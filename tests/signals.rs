@@ -46,3 +46,28 @@ fn sigint_right_after_up_succeeded_does_not_claim_nothing_was_created() {
     assert!(down.status.success(), "{}", text(&down.stderr));
     assert_eq!(leftovers("ganesha"), Vec::<String>::new());
 }
+
+#[test]
+fn a_second_ctrl_c_during_cleanup_is_answered_with_what_is_running_and_for_how_long() {
+    const SAMBA: &str = "benchhost-test/samba:latest";
+    let Some(_engine) = engine_or_skip("ctrl-c during cleanup", Some(SAMBA)) else { return };
+    force_clean("samba");
+    let mut child = benchhost_command(&["up", "samba"]).env("SAMBA_IMAGE", SAMBA).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut seen = read_stderr_until(&mut child, "benchhost-samba-samba started");
+    let kill = |pid: u32| assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    kill(child.id());
+    seen.push_str(&read_stderr_until(&mut child, "interrupted: removing what this run created"));
+    // Removing samba takes its stop grace (seconds): a second Ctrl-C then was met with silence.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    kill(child.id());
+    let mut rest = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    let all = format!("{seen}{rest}");
+    assert_eq!(code, Some(130), "{all}");
+    let first = all.lines().find(|l| l.contains("interrupted: removing what this run created")).unwrap();
+    assert!(first.contains("(up to ") && first.contains(" s: each container gets its stop grace)"), "{first}");
+    assert!(rest.contains("benchhost: still removing what this run created (up to "), "{all}");
+    assert!(rest.contains("benchhost exits when it is done"), "{all}");
+    assert_eq!(leftovers("samba"), Vec::<String>::new());
+}

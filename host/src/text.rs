@@ -9,10 +9,14 @@ pub fn printable_text(s: &str) -> String {
         .collect()
 }
 
+/// The shortest secret [`redact`] hides, in characters: a shorter one would blank the same
+/// letters in every word (`plan` refuses such a secret instead).
+pub const REDACT_MIN: usize = 3;
+
 /// Replaces every occurrence of each secret (3+ characters) in `text` with `***`, longest
 /// first, so a secret that contains another (`bench1xyz`, `bench1`) is hidden whole.
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.chars().count() >= REDACT_MIN).collect();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_string();
     for s in ordered {
@@ -49,6 +53,12 @@ pub fn cut(msg: String, max: usize) -> String {
     format!("{}… ({} more bytes cut)", &msg[..end], msg.len() - end)
 }
 
+/// `msg` with every line longer than `max` bytes cut ([`cut`]): an error that quotes a value
+/// the user gave (a 10 MB setting, say) stays a few lines on the terminal.
+pub fn cut_lines(msg: &str, max: usize) -> String {
+    msg.split('\n').map(|line| cut(line.to_string(), max)).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +73,15 @@ mod tests {
     fn cut_keeps_whole_characters() {
         assert_eq!(cut("short".into(), 8), "short");
         assert_eq!(cut("ééé".into(), 3), "é… (4 more bytes cut)");
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_short_ones_kept() {
+        let long = format!("error: X={}\n  hint: h", "a".repeat(10_000));
+        let cut = cut_lines(&long, 100);
+        assert_eq!(cut.lines().count(), 2);
+        assert!(cut.lines().next().unwrap().len() < 140, "{cut}");
+        assert!(cut.contains("more bytes cut") && cut.ends_with("\n  hint: h"), "{cut}");
+        assert_eq!(cut_lines("a\nb", 100), "a\nb");
     }
 }

@@ -9,7 +9,11 @@ use crate::orchestration::interrupt::Signals;
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::{redact, BenchError};
-use crate::text::printable_text;
+use crate::text::{cut_lines, printable_text};
+
+/// The longest line of an error shown on stderr, in bytes; the rest of a longer one (a huge
+/// value quoted back) is cut and counted.
+const ERROR_LINE_MAX: usize = 10 << 10;
 use clap::{CommandFactory, FromArgMatches};
 
 /// `println!` that ends the process quietly when stdout is closed (`benchhost list | head`)
@@ -58,7 +62,7 @@ async fn run() -> i32 {
     let registry = match Registry::start().await {
         Ok(r) => r,
         Err(e) => {
-            say!("error: {e}");
+            say!("error: {}", cut_lines(&e.to_string(), ERROR_LINE_MAX));
             return e.exit_code();
         }
     };
@@ -91,11 +95,11 @@ async fn run() -> i32 {
         // must not keep anyone from `status`, `down` or `clean`).
         // A named --env-file that is not there stays an error.
         Err(e) if !cli.command.needs_settings() && cli.env_file.as_ref().is_none_or(|f| f.exists()) => {
-            say!("warning: {e}\n  (its settings are not used; {} needs none)", matches.subcommand_name().unwrap_or("this command"));
+            say!("warning: {}\n  (its settings are not used; {} needs none)", cut_lines(&e.to_string(), ERROR_LINE_MAX), matches.subcommand_name().unwrap_or("this command"));
             SettingsSource::environment_only().with_allow(&cli.allow)
         }
         Err(e) => {
-            say!("error: {e}");
+            say!("error: {}", cut_lines(&e.to_string(), ERROR_LINE_MAX));
             return e.exit_code();
         }
     };
@@ -105,7 +109,7 @@ async fn run() -> i32 {
     match dispatch(cli.command, &session).await {
         Ok(()) => 0,
         Err(e) => {
-            say!("error: {}", printable_text(&redact(&e.to_string(), &secrets)));
+            say!("error: {}", printable_text(&cut_lines(&redact(&e.to_string(), &secrets), ERROR_LINE_MAX)));
             if let Some(hint) = e.hint() {
                 say!("  hint: {}", printable_text(&hint));
             }

@@ -7,12 +7,14 @@
 
 mod images;
 mod logs;
+mod names;
 mod request;
 mod spec;
 mod wait;
 
 pub use images::{BuiltImage, ImageInfo};
 pub use logs::LogLine;
+pub use names::ResourceKind;
 pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
 
 use bollard::Docker;
@@ -110,6 +112,14 @@ pub struct DockerEngine {
     pub api_version: String,
     /// Engine version, e.g. `20.10.24+dfsg1`.
     pub engine_version: String,
+    /// The engine's own id (`docker info`'s `ID`, the same from every client and whatever
+    /// `DOCKER_HOST` names it by), or the endpoint when the engine has none.
+    pub engine_id: String,
+    /// CPUs the engine's host has (`docker info`'s `NCPU`), when it says: the most a
+    /// container's CPU limit may be.
+    pub cpus: Option<u32>,
+    /// Memory of the engine's host in bytes (`MemTotal`), when it says.
+    pub memory_bytes: Option<u64>,
 }
 
 impl DockerEngine {
@@ -123,10 +133,13 @@ impl DockerEngine {
             .await
             .map_err(|_| unreachable("no answer within 10 s".into()))?
             .map_err(|e| unreachable(docker_message(&e)))?;
-        let version = docker.version().await.map_err(|e| unreachable(docker_message(&e)))?;
+        let (version, info) = futures_util::future::try_join(docker.version(), docker.info()).await.map_err(|e| unreachable(docker_message(&e)))?;
         Ok(DockerEngine {
             api_version: docker.client_version().to_string(),
             engine_version: version.version.unwrap_or_default(),
+            engine_id: info.id.filter(|id| !id.is_empty()).unwrap_or_else(|| endpoint.clone()),
+            cpus: info.ncpu.filter(|n| *n > 0).map(|n| n as u32),
+            memory_bytes: info.mem_total.filter(|n| *n > 0).map(|n| n as u64),
             docker,
         })
     }

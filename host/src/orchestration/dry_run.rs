@@ -124,11 +124,10 @@ pub fn removal_actions(found: &LabelledResources, mounts: &[(String, crate::orch
 fn blank_secret_env(request: &mut serde_json::Value, secret_values: &[String]) {
     if let Some(env) = request.pointer_mut("/create/Env").and_then(|e| e.as_array_mut()) {
         for item in env.iter_mut() {
-            if let Some((k, v)) = item.as_str().and_then(|s| s.split_once('=')) {
-                if secret_values.iter().any(|s| !s.is_empty() && s == v) {
+            if let Some((k, v)) = item.as_str().and_then(|s| s.split_once('='))
+                && secret_values.iter().any(|s| !s.is_empty() && s == v) {
                     *item = serde_json::Value::String(format!("{k}={}", crate::orchestration::results::REDACTED));
                 }
-            }
         }
     }
 }

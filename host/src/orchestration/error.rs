@@ -1,6 +1,6 @@
 //! The error of a benchhost command, classified for the exit code (see README "Exit codes").
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, ResourceKind};
 use crate::runtime::PluginError;
 
 /// Everything a command can fail with.
@@ -10,14 +10,18 @@ pub enum BenchError {
     #[error("{0}")]
     Usage(String),
     /// A plugin trapped, timed out, or reported an error (exit 3), or refused a setting (exit 2).
+    /// (Boxed: it is the largest variant, and every `Result` carries the error's size.)
     #[error(transparent)]
-    Plugin(#[from] PluginError),
+    Plugin(Box<PluginError>),
     /// A plugin returned something the host refuses (exit 3).
     #[error("plugin \"{plugin}\" {version} {operation}: {message}")]
     InvalidPluginOutput { plugin: String, version: String, operation: &'static str, message: String },
     /// The Docker engine failed or refused (exit 4).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Names the run would create are taken by resources benchhost did not make (exit 4).
+    #[error("{}", name_taken_message(.0))]
+    NameTaken(Vec<(crate::engine::ResourceKind, String)>),
     /// A service did not become ready in time (exit 5).
     #[error("{0}")]
     Timeout(String),
@@ -30,6 +34,12 @@ pub enum BenchError {
     /// Anything else (exit 1).
     #[error("{0}")]
     Other(String),
+}
+
+impl From<PluginError> for BenchError {
+    fn from(e: PluginError) -> Self {
+        BenchError::Plugin(Box::new(e))
+    }
 }
 
 impl BenchError {
@@ -56,10 +66,23 @@ impl BenchError {
             BenchError::Usage(_) => 2,
             BenchError::Plugin(e) if matches!(e.kind, crate::runtime::PluginErrorKind::Setting { .. }) => 2,
             BenchError::Plugin(_) | BenchError::InvalidPluginOutput { .. } => 3,
-            BenchError::Engine(_) => 4,
+            BenchError::Engine(_) | BenchError::NameTaken(_) => 4,
             BenchError::Timeout(_) => 5,
             BenchError::HostUnsupported(_) => 6,
             BenchError::Interrupted => 130,
         }
     }
+}
+
+/// The message of [`BenchError::NameTaken`]: what is taken, why it is refused, how to free it.
+pub(crate) fn name_taken_message(taken: &[(ResourceKind, String)]) -> String {
+    let what: Vec<String> = taken.iter().map(|(kind, name)| format!("{} {name}", kind.noun())).collect();
+    let removes: Vec<String> = taken.iter().map(|(kind, name)| format!("docker {} rm {name}", kind.noun())).collect();
+    let (exist, was, names, them) = if taken.len() == 1 { ("exists", "was", "that name", "it") } else { ("exist", "were", "those names", "them") };
+    format!(
+        "{} already {exist} and {was} not made by benchhost (no {} label): benchhost needs {names} for this run and never uses or removes what it did not create\n  hint: rename or remove {them} if you no longer need {them} (`{}`), then rerun",
+        what.join(", "),
+        crate::orchestration::labels::LABEL_MANAGED,
+        removes.join("; ")
+    )
 }

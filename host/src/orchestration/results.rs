@@ -52,7 +52,11 @@ impl RunDir {
         let mut dirs: Vec<PathBuf> = profiles.iter().map(|p| path.join("raw").join(p)).collect();
         dirs.extend(["metrics", "charts", "logs"].map(|d| path.join(d)));
         for d in dirs {
-            std::fs::create_dir_all(&d).map_err(|e| fail(&d, e))?;
+            if let Err(e) = std::fs::create_dir_all(&d) {
+                // No half-made run directory stays behind.
+                let _ = std::fs::remove_dir_all(&path);
+                return Err(fail(&d, e));
+            }
         }
         Ok(RunDir { path })
     }

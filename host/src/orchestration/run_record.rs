@@ -114,9 +114,19 @@ impl RunRecord {
     }
 
     /// Writes `run.json` (pretty JSON).
+    /// Writes `run.json` whole or not at all: into `run.json.tmp`, then renamed over it, so a
+    /// full disk leaves the last complete record (or none), never a cut or empty one.
     fn write(&self) -> Result<(), BenchError> {
         let text = serde_json::to_string_pretty(&self.value).expect("JSON values serialise");
-        std::fs::write(self.path(), text + "\n").map_err(|e| BenchError::Other(format!("writing {}: {e}", self.path().display())))
+        let tmp = self.path().with_extension("json.tmp");
+        let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, self.path()));
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            BenchError::Usage(format!(
+                "cannot write the run record {}: {e}\n  hint: free space there, or choose another results root with --results-dir DIR or {RESULTS_SETTING}",
+                self.path().display()
+            ))
+        })
     }
 
     /// `run.json` as JSON, or an empty object when it is missing or unreadable.

@@ -41,7 +41,9 @@ const START_SH: &str = r#"#!/bin/sh
 #   JFS_META_URL    postgres://USER@postgres:5432/DB?sslmode=disable (password: META_PASSWORD)
 #   JFS_BUCKET_URL  <S3 endpoint>/<bucket>          (keys: ACCESS_KEY, SECRET_KEY)
 #   JFS_VOLUME      volume name (object prefix)
-#   JFS_CACHE_MIB   local cache size in MiB
+#   JFS_CACHE_SIZE  local cache size as BENCH_CACHE_SIZE is written (bytes, or K/M/G/T with an
+#                   optional i/B, 1024-based: plugins/sdk/src/size.rs), passed as is so that
+#                   docker-compose.yml can carry ${BENCH_CACHE_SIZE}; turned into MiB below
 #   JFS_WRITEBACK   1: mount with --writeback (BENCH_WAL_ENABLED=0)
 set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -54,6 +56,12 @@ else
 fi
 # The keys are stored in the metadata by format; mount does not need them.
 unset ACCESS_KEY SECRET_KEY
+JFS_CACHE_MIB=$(awk -v s="$JFS_CACHE_SIZE" 'BEGIN {
+    u = tolower(s); sub(/^[ ]*[0-9.]+[ ]*/, "", u); sub(/[ ]+$/, "", u)
+    m = (u == "" || u == "b") ? 1 : (u ~ /^k(i?b)?$/) ? 2^10 : (u ~ /^m(i?b)?$/) ? 2^20 : (u ~ /^g(i?b)?$/) ? 2^30 : (u ~ /^t(i?b)?$/) ? 2^40 : -1
+    if (m < 0 || s !~ /^[ ]*[0-9]/) exit 1
+    v = int((s + 0) * m) / 2^20; printf "%d\n", (v == int(v)) ? v : int(v) + 1 }') \
+    || { echo "benchhost: JFS_CACHE_SIZE=$JFS_CACHE_SIZE is not a size" >&2; exit 2; }
 exec juicefs mount --no-usage-report ${JFS_WRITEBACK:+--writeback} --cache-size "$JFS_CACHE_MIB" --cache-dir /var/jfsCache "$JFS_META_URL" /jfs
 "#;
 
@@ -88,7 +96,9 @@ impl Plugin for JuiceFs {
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
         ctx.check_profile(&[PROFILE])?;
         let host_path = host_mount(ctx)?;
-        let cache_mib = cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
+        // Checked here; passed as written and turned into MiB by the start script, so the
+        // compose file can carry `${BENCH_CACHE_SIZE}` (see START_SH).
+        cache_mib(ctx.setting("BENCH_CACHE_SIZE"))?;
         let bucket_url = bucket_url(ctx.setting("S3_ENDPOINT"), ctx.setting("S3_BUCKET"))?;
         let meta_url = meta_url(ctx.setting("POSTGRES_USER"), ctx.setting("POSTGRES_DB"))?;
         Ok(vec![Service::new(SERVICE, ctx.setting("JUICEFS_IMAGE"))
@@ -100,7 +110,7 @@ impl Plugin for JuiceFs {
             .env("ACCESS_KEY", ctx.setting("AWS_ACCESS_KEY_ID"))
             .env("SECRET_KEY", ctx.setting("AWS_SECRET_ACCESS_KEY"))
             .env("JFS_VOLUME", VOLUME_NAME)
-            .env("JFS_CACHE_MIB", &cache_mib.to_string())
+            .env("JFS_CACHE_SIZE", ctx.setting("BENCH_CACHE_SIZE").trim())
             .env("JFS_WRITEBACK", if ctx.setting_flag("BENCH_WAL_ENABLED")? == Some(false) { "1" } else { "" })
             .volume("cache", CACHE_DIR)
             .cap_add("SYS_ADMIN")

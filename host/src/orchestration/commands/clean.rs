@@ -18,6 +18,7 @@ pub enum CleanOutcome {
 
 /// Cleans up (with `images`, also the images benchhost built from source).
 pub async fn clean(session: &Session<'_>, images: bool, dry_run: bool) -> Result<CleanOutcome, BenchError> {
+    crate::orchestration::interrupt::before_work("before anything was removed");
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let (mounts, found, built) = clean::targets(&engine, images).await?;
@@ -29,8 +30,9 @@ pub async fn clean(session: &Session<'_>, images: bool, dry_run: bool) -> Result
         }));
         return Ok(CleanOutcome::DryRun(actions));
     }
-    let _lock = run_lock::acquire().await?;
+    let _lock = run_lock::acquire(&engine).await?;
     // Like down: once started, clean finishes.
-    let _guard = session.signals.guard();
+    let guard = session.signals.guard();
+    guard.notice("still cleaning up (each container is given its stop grace, 10 s unless its plugin sets another); benchhost exits when it is done".into());
     Ok(CleanOutcome::Done(clean::clean(&engine, images, session.secrets).await?))
 }

@@ -2,10 +2,11 @@
 //! from the plugins, so users who prefer `docker compose --profile P up` get the same stacks.
 //!
 //! Values a user may override stay `${NAME:-default}`: each profile is rendered once with
-//! the declared defaults (validated like `up`) and once with a sentinel per setting; when the
-//! sentinel rendering has the same shape, its sentinels become `${NAME:-default}` and every
-//! other `$` is escaped as `$$`. A plugin that cannot take a sentinel (it parses the value in
-//! compose-service) keeps its defaults literally for that profile.
+//! the declared defaults (validated like `up`), then with a stand-in value per setting (a
+//! token, a lower-case name or a size, whichever the plugin takes); when the rendering keeps
+//! its shape and shows the stand-in, the stand-in becomes `${NAME:-default}` and every other
+//! `$` is escaped as `$$`. A setting the plugin turns into another value (a yes/no into a
+//! flag) keeps its default literally for that profile.
 
 use crate::orchestration::error::BenchError;
 use crate::orchestration::plan::{self, PlannedProfile};
@@ -54,9 +55,12 @@ pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
         .flat_map(|p| p.services.iter().map(move |s| ((p.profile.clone(), s.name.clone()), compose_name(p, s))))
         .collect();
     let mut doc = Doc { planned: &planned, names: &names, volumes: Map::new(), configs: Map::new() };
+    let index: BTreeMap<String, usize> = all_settings.keys().enumerate().map(|(i, name)| (name.clone(), i)).collect();
+    let mut stand_ins: BTreeMap<String, String> = BTreeMap::new();
     for p in order {
         let plugin = registry.plugin(p.plugin);
-        let rendered = render_with_placeholders(registry, p).await;
+        let (rendered, chosen) = render_with_placeholders(registry, p, &index).await;
+        stand_ins.extend(chosen);
         for (s, text) in p.services.iter().zip(&rendered) {
             let name = compose_name(p, s);
             let profiles: Vec<String> = users_of.get(&p.profile).into_iter().flatten().cloned().collect();
@@ -75,7 +79,7 @@ pub async fn render_compose(registry: &Registry) -> Result<String, BenchError> {
         top.insert("configs".into(), Value::Object(configs));
     }
     let yaml = serde_norway::to_string(&Value::Object(top)).map_err(|e| BenchError::Other(format!("rendering YAML: {e}")))?;
-    let yaml = substitute(&yaml, &all_settings);
+    let yaml = substitute(&yaml, &all_settings, &stand_ins);
     Ok(format!(
         "{GENERATED_BY}\n# Usage: cp .env.example .env && docker compose --profile ganesha up -d --wait\n# (benchhost up also provisions the systems that need it, e.g. DittoFS; compose alone does not.)\n{yaml}"
     ))
@@ -242,22 +246,44 @@ fn duration(ms: u32) -> String {
     if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
-/// The profile's services rendered with sentinels when the plugin accepts them (same shape as
-/// the default rendering), else the default rendering itself. Strings are `$`-escaped here.
-/// The plugin's services with `${SETTING:-default}` placeholders wherever it accepts them.
-/// A setting the plugin parses (a size, a yes/no) cannot be a placeholder: it keeps its
-/// default value. Starting from all defaults, each setting in turn becomes a placeholder if
-/// the plugin still renders the same shape with it.
-async fn render_with_placeholders(registry: &Registry, p: &PlannedProfile) -> Vec<Service> {
+/// The stand-ins tried for setting `name` (number `index` among all settings), in order, so a
+/// plugin that checks a value's shape still takes one: a token no value has, a lower-case name
+/// (for settings that must be a user or bucket name), and a size (for sizes the plugin passes
+/// on as given). Each is unique in the rendered file.
+fn stand_ins(name: &str, index: usize) -> [String; 3] {
+    [sentinel(name), format!("bhs-{}", name.to_ascii_lowercase().replace('_', "-")), format!("{}m", 7_100_000 + index)]
+}
+
+/// Whether `text` appears in any string of `services` that the compose file carries.
+fn mentions(services: &[Service], text: &str) -> bool {
+    services.iter().any(|s| {
+        let strings = [s.image.as_str()]
+            .into_iter()
+            .chain(s.entrypoint.iter().flatten().map(String::as_str))
+            .chain(s.command.iter().flatten().map(String::as_str))
+            .chain(s.environment.iter().map(|(_, v)| v.as_str()))
+            .chain(s.files.iter().map(|f| f.contents.as_str()))
+            .chain(s.healthcheck.iter().flat_map(|h| h.test.iter().map(String::as_str)))
+            .chain(s.user.as_deref());
+        strings.into_iter().any(|x| x.contains(text))
+    })
+}
+
+/// The profile's services with a stand-in for each setting the plugin takes one for, and the
+/// stand-ins chosen (text → setting name), which [`substitute`] turns into `${NAME:-default}`.
+/// A stand-in is taken when the plugin renders the same shape with it and the stand-in shows
+/// in the result; a setting the plugin takes no stand-in for (it turns the value into another,
+/// e.g. a yes/no into a flag) keeps its default value, written as is. Strings are `$`-escaped.
+async fn render_with_placeholders(registry: &Registry, p: &PlannedProfile, index: &BTreeMap<String, usize>) -> (Vec<Service>, BTreeMap<String, String>) {
     let plugin = registry.plugin(p.plugin);
-    let attempt = |placeholders: &BTreeSet<String>| {
+    let attempt = |chosen: &BTreeMap<String, String>| {
         let ctx = Context {
             profile: p.profile.clone(),
             settings: plugin
                 .info
                 .settings
                 .iter()
-                .map(|s| (s.name.clone(), if placeholders.contains(&s.name) { sentinel(&s.name) } else { s.default_value.clone() }))
+                .map(|s| (s.name.clone(), chosen.get(&s.name).cloned().unwrap_or_else(|| s.default_value.clone())))
                 .collect(),
             host_os: p.ctx.host_os,
         };
@@ -268,26 +294,42 @@ async fn render_with_placeholders(registry: &Registry, p: &PlannedProfile) -> Ve
             }
         }
     };
-    let all: BTreeSet<String> = plugin.info.settings.iter().map(|s| s.name.clone()).collect();
-    let chosen = match attempt(&all).await {
-        Some(services) => services,
-        None => {
-            let mut placeholders = BTreeSet::new();
-            let mut best = p.services.clone();
-            for name in &all {
-                placeholders.insert(name.clone());
-                match attempt(&placeholders).await {
-                    Some(services) => best = services,
-                    None => {
-                        tracing::info!("{}: {name} is parsed by the plugin; its default is written as is", p.profile);
-                        placeholders.remove(name);
-                    }
+    let mut chosen: BTreeMap<String, String> = BTreeMap::new();
+    let mut best = p.services.clone();
+    // Services compare by their debug text (the contract's types derive no equality).
+    let same = |a: &[Service], b: &[Service]| format!("{a:?}") == format!("{b:?}");
+    for setting in &plugin.info.settings {
+        let n = index.get(&setting.name).copied().unwrap_or_default();
+        let mut outcome = "is checked or converted by the plugin; its default is written as is";
+        for stand_in in stand_ins(&setting.name, n) {
+            if mentions(&p.services, &stand_in) {
+                continue;
+            }
+            chosen.insert(setting.name.clone(), stand_in.clone());
+            match attempt(&chosen).await {
+                Some(services) if mentions(&services, &stand_in) => {
+                    best = services;
+                    outcome = "";
+                    break;
+                }
+                // Taken, and nothing changed: the setting is not in the compose file at all
+                // (a plugin may use it only in bootstrap).
+                Some(services) if same(&services, &best) => {
+                    chosen.remove(&setting.name);
+                    outcome = "";
+                    break;
+                }
+                _ => {
+                    chosen.remove(&setting.name);
                 }
             }
-            best
         }
-    };
-    chosen.into_iter().map(escape_service).collect()
+        if !outcome.is_empty() {
+            tracing::info!("{}: {} {outcome}", p.profile, setting.name);
+        }
+    }
+    let by_text = chosen.into_iter().map(|(name, text)| (text, name)).collect();
+    (best.into_iter().map(escape_service).collect(), by_text)
 }
 
 /// Same services, ports, volumes, files and variables. Dependencies always come from the
@@ -323,11 +365,15 @@ fn escape_service(mut s: Service) -> Service {
     s
 }
 
-/// Replaces each sentinel with `${NAME:-default}`.
-fn substitute(yaml: &str, settings: &BTreeMap<String, Setting>) -> String {
+/// Replaces each stand-in (`stand_ins`: text → setting name) with `${NAME:-default}`, longest
+/// first so no stand-in is cut by a shorter one.
+fn substitute(yaml: &str, settings: &BTreeMap<String, Setting>, stand_ins: &BTreeMap<String, String>) -> String {
+    let mut texts: Vec<(&String, &String)> = stand_ins.iter().collect();
+    texts.sort_by_key(|(text, _)| std::cmp::Reverse(text.len()));
     let mut out = yaml.to_string();
-    for (name, s) in settings {
-        out = out.replace(&sentinel(name), &format!("${{{name}:-{}}}", esc(&s.default_value)));
+    for (text, name) in texts {
+        let default = settings.get(name).map(|s| s.default_value.as_str()).unwrap_or_default();
+        out = out.replace(text.as_str(), &format!("${{{name}:-{}}}", esc(default)));
     }
     out
 }

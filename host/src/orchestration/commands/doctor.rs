@@ -299,11 +299,10 @@ async fn arch_check(registry: &Registry, settings: &SettingsSource, os: HostOs, 
         for p in registry.profiles().iter().filter(|p| p.profile.role == Role::Target) {
             let Ok(plan) = plan::plan(registry, settings, &p.profile.name, os).await else { continue };
             for (_, s) in plan.services() {
-                if let Ok(Some(info)) = engine.image_info(&s.image).await {
-                    if !info.architecture.is_empty() && info.architecture != docker_arch && !foreign.iter().any(|f: &String| f.starts_with(&s.image)) {
+                if let Ok(Some(info)) = engine.image_info(&s.image).await
+                    && !info.architecture.is_empty() && info.architecture != docker_arch && !foreign.iter().any(|f: &String| f.starts_with(&s.image)) {
                         foreign.push(format!("{} ({})", s.image, info.architecture));
                     }
-                }
             }
         }
     }

@@ -33,6 +33,7 @@ pub struct DownDone {
 /// directory. Errors: an unknown profile with nothing to remove (usage), a mount that will not
 /// go away, logs that cannot be saved (nothing removed), engine errors.
 pub async fn down(session: &Session<'_>, profile: &str, results_dir: Option<PathBuf>, dry_run: bool) -> Result<DownOutcome, BenchError> {
+    crate::orchestration::interrupt::before_work("before anything was removed");
     let engine = DockerEngine::connect().await?;
     if dry_run {
         let found = engine.list_labelled(LABEL_PROFILE, profile).await?;
@@ -43,9 +44,10 @@ pub async fn down(session: &Session<'_>, profile: &str, results_dir: Option<Path
         return Ok(DownOutcome::DryRun(dry_run::removal_actions(&found, &recorded, true)));
     }
     let root = results_dir.map(|d| std::path::absolute(&d).unwrap_or(d));
-    let _lock = run_lock::acquire().await?;
+    let _lock = run_lock::acquire(&engine).await?;
     // An interrupted down would leave a half-removed stack: it finishes, then says so.
     let guard = session.signals.guard();
+    guard.notice(format!("still taking {profile} down (each container is given its stop grace, 10 s unless its plugin sets another); benchhost exits when it is done"));
     let report = remove_profile(&engine, profile, &DownOptions { results_root: root, secrets: session.secrets.to_vec() }).await?;
     let nothing = report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty();
     if nothing {

@@ -53,11 +53,10 @@ pub async fn mount(session: &Session<'_>, profile: &str, dir: Option<String>, pr
     // The directory as the kernel will report it (symlinks and `..` resolved), so umount/down
     // find the mount again; created now, and removed again if the mount fails.
     let created = !std::path::Path::new(&dir).exists();
-    if cmd.argv.first().is_some_and(|a| a != "echo") {
-        if let Err(e) = std::fs::create_dir_all(&dir) {
+    if cmd.argv.first().is_some_and(|a| a != "echo")
+        && let Err(e) = std::fs::create_dir_all(&dir) {
             return Err(BenchError::Usage(format!("cannot create the mount directory {dir}: {e}\n  hint: choose another with --dir DIR")));
         }
-    }
     let canonical = std::fs::canonicalize(&dir).map(|p| p.display().to_string()).unwrap_or(dir.clone());
     let cmd = command_for(registry, found.plugin, &spec, os, &canonical)?;
     say(&format!("running: {}", mounts::display(&mounts::privileged(&cmd.argv, mounts::is_root()))));

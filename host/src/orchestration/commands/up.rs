@@ -1,6 +1,7 @@
 //! `benchhost up`: plan, opt-in checks, source builds, preflight, then (under the run lock and
-//! the signal guard) `--replace`, the results directory, the run record, the stack itself and,
-//! when interrupted, the sweep of what this run created.
+//! the signal guard) `--replace`, the check that every name it will create is free, the
+//! results directory, the run record, the stack itself and, when interrupted, the sweep of
+//! what this run created.
 
 use super::{absolute_dir, refuse_empty_dir, Session};
 use crate::engine::DockerEngine;
@@ -19,7 +20,7 @@ use crate::orchestration::run_record::{RunRecord, RunStart, UpEnd};
 use crate::orchestration::teardown::down::{down, DownOptions, DownReport};
 use crate::orchestration::teardown::remove::remove_run;
 use crate::orchestration::teardown::status::{profiles_up, refuse_when_up};
-use crate::orchestration::up::{self as stack, preflight, UpOptions, UpReport};
+use crate::orchestration::up::{self as stack, names, preflight, UpOptions, UpReport};
 use std::path::PathBuf;
 
 /// What `up` is asked to do.
@@ -92,7 +93,8 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         return Ok(UpOutcome::DryRun(dry_run_actions(registry, &settings, &plan, &opts, &builds, req.replace).await?));
     }
     let engine = DockerEngine::connect().await?;
-    let _lock = run_lock::acquire().await?;
+    preflight::check_engine_capacity(&engine, &opts.globals, &settings)?;
+    let _lock = run_lock::acquire(&engine).await?;
     // Until here nothing exists and a signal ends the process; from here it is handled.
     let mut guard = session.signals.guard();
     let progress = Progress::new(false);
@@ -109,12 +111,20 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         }
     }
     refuse_when_up(&engine, &profile).await?;
+    names::check_names_free(&engine, &names::run_names(registry, &plan, &opts.globals)).await?;
     let root = results_root(req.results_dir.as_deref(), &settings);
     let names: Vec<String> = plan.profiles.iter().map(|p| p.profile.clone()).collect();
     let dir = RunDir::create(&root, &names)?;
     opts.results = Some(dir.clone());
     let start = RunStart { registry, plan: &plan, settings: &settings, root: &root, builds: &builds, engine: &engine, run_id: &opts.run_id };
-    let mut record = RunRecord::start(&dir, &start)?;
+    let mut record = match RunRecord::start(&dir, &start) {
+        Ok(record) => record,
+        Err(e) => {
+            // Nothing is on the engine yet: no run directory without its record stays either.
+            let _ = std::fs::remove_dir_all(&dir.path);
+            return Err(e);
+        }
+    };
     progress.step(&format!(
         "bringing up {profile} (run {}, engine {} API {}; results in {})",
         opts.run_id,
@@ -129,7 +139,9 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
     let outcome = tokio::select! {
         r = work => r,
         _ = guard.interrupted() => {
-            progress.step("interrupted: removing what this run created");
+            let grace = stop_grace_of(&plan);
+            progress.step(&format!("interrupted: removing what this run created (up to {grace} s: each container gets its stop grace)"));
+            guard.notice(format!("still removing what this run created (up to {grace} s in all); benchhost exits when it is done"));
             if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                 let _ = dir.save_logs(&engine, &found.containers, secrets).await;
             }
@@ -149,10 +161,12 @@ async fn dry_run_actions(registry: &Registry, settings: &SettingsSource, plan: &
     let engine = DockerEngine::connect().await.ok();
     let mut replaced = Vec::new();
     if let Some(engine) = &engine {
+        preflight::check_engine_capacity(engine, &opts.globals, settings)?;
         let up = profiles_up(engine).await?;
         if !replace || up.contains_key(&plan.target) {
             refuse_when_up(engine, &plan.target).await?;
         }
+        names::check_names_free(engine, &names::run_names(registry, plan, &opts.globals)).await?;
         for (other, names) in up {
             replaced.push(Action {
                 action: "replace",
@@ -161,10 +175,22 @@ async fn dry_run_actions(registry: &Registry, settings: &SettingsSource, plan: &
             });
         }
     }
-    let shown = settings.secret_values(registry.plugins.iter().map(|r| &r.plugin.info), true);
+    // The user's secrets; a default is published (`.env.example`) and blanking it would blank
+    // equal values that are no secret (`SAMBA_USER=bench`).
+    let shown = settings.secrets(registry.plugins.iter().map(|r| &r.plugin.info));
     let mut actions = dry_run::up_actions(registry, plan, opts, builds, engine.as_ref(), &shown).await?;
     actions.splice(0..0, replaced);
     Ok(actions)
+}
+
+/// How long removing `plan`'s containers may take, in seconds: systems under test are stopped
+/// together, then infrastructure, each wave as long as its longest stop grace (Docker's
+/// default, 10 s, where a service sets none).
+fn stop_grace_of(plan: &Plan) -> u64 {
+    let wave = |role: crate::runtime::contract::Role| {
+        plan.services().filter(|(p, _)| p.role == role).map(|(_, s)| u64::from(s.stop_grace_ms.unwrap_or(10_000)).div_ceil(1000)).max().unwrap_or(0)
+    };
+    wave(crate::runtime::contract::Role::Target) + wave(crate::runtime::contract::Role::Infrastructure)
 }
 
 /// The step line of a profile `--replace` took down.

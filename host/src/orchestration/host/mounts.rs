@@ -218,7 +218,7 @@ pub struct Mounted {
 pub fn mounted_at(dir: &str) -> Option<Mounted> {
     let dir = Path::new(dir);
     if let Some(mounts) = super::mountinfo::this_machine() {
-        return mounts.into_iter().filter(|m| Path::new(&m.mount_point) == dir).map(|m| Mounted { source: m.source, fstype: m.fstype }).last();
+        return mounts.into_iter().filter(|m| Path::new(&m.mount_point) == dir).map(|m| Mounted { source: m.source, fstype: m.fstype }).next_back();
     }
     // macOS: "SOURCE on DIR (FSTYPE, options)".
     let out = Command::new("mount").output().ok()?;

@@ -89,6 +89,7 @@ fn plan_profile<'a>(
         if let crate::orchestration::plugins::registry::Origin::File(path) = &registry.plugins[index].origin {
             settings.grants.check(&plugin.info, &path.display().to_string())?;
         }
+        check_value_sizes(plugin, settings)?;
         let ctx = settings.context(&plugin.info, name, host_os);
         let services = registry.runtime.compose_service(plugin, &ctx).await.map_err(|e| users_setting_error(plugin, settings, e))?;
         let invalid = |message: String| BenchError::InvalidPluginOutput {
@@ -136,6 +137,40 @@ fn plan_profile<'a>(
         out.push(PlannedProfile { plugin: index, profile: name.to_string(), role, ctx, services, depends_on_profiles: deps });
         Ok(())
     })
+}
+
+/// The most one `NAME=value` environment entry of a process may hold, its NUL included: Linux's
+/// `MAX_ARG_STRLEN` (32 pages of 4 KiB; `execve(2)`, "Limits on size of arguments and
+/// environment").
+const MAX_ENV_ENTRY: usize = 32 * 4096;
+
+/// Refuses a value the user gave one of `plugin`'s settings that is too long for any process to
+/// receive in its environment, or a secret too short to be redacted (exit 2, naming the
+/// setting and where it was set, never the value). Without this a plugin passing the long
+/// value on would be blamed, and the short secret would show in output.
+fn check_value_sizes(plugin: &LoadedPlugin, settings: &SettingsSource) -> Result<(), BenchError> {
+    for s in &plugin.info.settings {
+        let (Some(value), Some(origin)) = (settings.get(&s.name), settings.origin(&s.name)) else { continue };
+        if s.name.len() + 1 + value.len() + 1 > MAX_ENV_ENTRY {
+            return Err(BenchError::Usage(format!(
+                "{} (from {origin}) is {} bytes long, more than the {} KiB one environment variable of a process may hold (Linux's MAX_ARG_STRLEN), so no container could receive it (value not shown)\n  hint: give {} a shorter value",
+                s.name,
+                value.len(),
+                MAX_ENV_ENTRY / 1024,
+                s.name
+            )));
+        }
+        if s.secret && !value.is_empty() && value.chars().count() < crate::text::REDACT_MIN {
+            return Err(BenchError::Usage(format!(
+                "{} (from {origin}) is a secret shorter than {} characters, which benchhost cannot hide in its output and logs (blanking it would blank those letters everywhere); value not shown\n  hint: give {} a value of at least {} characters",
+                s.name,
+                crate::text::REDACT_MIN,
+                s.name,
+                crate::text::REDACT_MIN
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A compose-service error about a setting the user gave is the user's to fix, not a defect of

@@ -104,6 +104,8 @@ impl Registry {
         for ((origin, _, bytes), result) in sources.into_iter().zip(results) {
             let sha256 = sha256_hex(&bytes);
             // What describe returned must be valid too; third-party plugins get the stricter rules.
+            // (The runtime's own error type, as `load` returns it.)
+            #[allow(clippy::result_large_err)]
             let result = result.and_then(|plugin| {
                 match crate::orchestration::validate::describe::check_info(&plugin.info, matches!(origin, Origin::File(_))) {
                     Ok(()) => Ok(plugin),

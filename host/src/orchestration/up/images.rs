@@ -34,22 +34,6 @@ fn image_hint(plugin: &crate::runtime::contract::PluginInfo, image: &str) -> Str
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn local_images_are_the_recipes_in_tests_images() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/images");
-        let mut found: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().join("recipe.sh").is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        found.sort();
-        assert_eq!(found, super::LOCAL_IMAGES, "LOCAL_IMAGES must list every tests/images/NAME");
-    }
-}
-
 /// Checks (and pulls) every image of the plan, all at the same time, before anything is
 /// created; every missing one is named with its hint.
 pub async fn ensure_all(registry: &Registry, engine: &DockerEngine, plan: &Plan, progress: &Progress) -> Result<(), BenchError> {
@@ -93,4 +77,20 @@ pub async fn ensure_all(registry: &Registry, engine: &DockerEngine, plan: &Plan,
     }
 
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_images_are_the_recipes_in_tests_images() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/images");
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("recipe.sh").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, super::LOCAL_IMAGES, "LOCAL_IMAGES must list every tests/images/NAME");
+    }
 }

@@ -18,6 +18,7 @@ pub mod container_spec;
 pub mod creations;
 pub mod gateway;
 pub mod images;
+pub mod names;
 pub mod preflight;
 pub mod ready;
 pub mod waves;
@@ -89,15 +90,14 @@ pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &
         if opts.keep_on_failure {
             progress.step(&format!("keeping what this run created (--keep-on-failure); remove it with `benchhost down {}`", plan.target));
         } else {
-            if let Some(dir) = &opts.results {
-                if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
+            if let Some(dir) = &opts.results
+                && let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                     match dir.save_logs(engine, &found.containers, &opts.secrets).await {
                         Ok(saved) if !saved.is_empty() => progress.step(&format!("saved the logs of {} container(s) in {}", saved.len(), dir.path.join("logs").display())),
                         Ok(_) => {}
                         Err(problems) => progress.step(&format!("could not save every log: {}", problems.join("; "))),
                     }
                 }
-            }
             progress.step("removing what this run created");
             remove_run(engine, &opts.run_id).await;
         }

@@ -11,6 +11,8 @@ use crate::orchestration::plan::Plan;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::up::gateway::dial_address;
 use crate::runtime::contract::Transport;
+use crate::engine::DockerEngine;
+use crate::orchestration::plan::settings::{GlobalSettings, SettingsSource};
 use std::path::Path;
 
 /// Fails with [`BenchError::HostUnsupported`] naming the plugin, the feature and a hint when the
@@ -81,4 +83,20 @@ pub fn check_ports_free(plan: &Plan, bind: &str) -> Result<(), BenchError> {
         }
     }
     Ok(())
+}
+
+/// Refuses a `BENCH_CPU_LIMIT` above the CPUs of the engine's host (the engine would refuse
+/// each container, "Range of CPUs is from 0.01 to N", only once `up` had started). A usage
+/// error (exit 2) naming the setting, its value, where it was set and the engine's CPUs; an
+/// engine that does not say how many CPUs it has is not checked.
+pub fn check_engine_capacity(engine: &DockerEngine, globals: &GlobalSettings, settings: &SettingsSource) -> Result<(), BenchError> {
+    let Some(cpus) = engine.cpus else { return Ok(()) };
+    if globals.cpus <= f64::from(cpus) {
+        return Ok(());
+    }
+    let from = settings.origin("BENCH_CPU_LIMIT").map(|o| format!(" (from {o})")).unwrap_or_default();
+    Err(BenchError::Usage(format!(
+        "BENCH_CPU_LIMIT={}{from} is more CPUs than the Docker engine's host has ({cpus}): a container cannot be given more\n  hint: set BENCH_CPU_LIMIT to at most {cpus}; every system gets the same limit",
+        globals.cpus
+    )))
 }
