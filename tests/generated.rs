@@ -1,7 +1,7 @@
 //! `docker-compose.yml` and `.env.example` are generated from the plugins: these tests fail
 //! when the committed files are stale, and validate the compose file with a real Compose v2.
 
-use crate::support::docker::{benchhost, text};
+use crate::support::docker::{benchhost, compose_v2_or_skip, text};
 use crate::support::repo_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,19 +88,9 @@ fn env_example_declares_every_setting_once_with_its_default() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
-/// Compose v2: `docker compose`, or the copy tests/setup.sh puts in the cache.
-fn compose_v2() -> Option<Vec<String>> {
-    if Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success()) {
-        return Some(vec!["docker".into(), "compose".into()]);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    let bin = cache.join("benchhost/compose-v2/docker-compose");
-    bin.exists().then(|| vec![bin.display().to_string()])
-}
-
 /// Compose v2 with the committed file and `env` as its `.env`: the resolved model (JSON).
 fn compose_config(profile: &str, env: &str) -> serde_json::Value {
-    let compose = compose_v2().expect("Compose v2 is missing (tests/setup.sh fetches it)");
+    let compose = compose_v2_or_skip("the_compose_file_honours_settings_a_plugin_checks_or_converts").expect("Compose v2 (tests/setup.sh fetches it)");
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("test.env");
     std::fs::write(&env_file, env).unwrap();
@@ -116,6 +106,7 @@ fn compose_config(profile: &str, env: &str) -> serde_json::Value {
 
 #[test]
 fn the_compose_file_honours_settings_a_plugin_checks_or_converts() {
+    let Some(_) = compose_v2_or_skip("the_compose_file_honours_settings_a_plugin_checks_or_converts") else { return };
     // SAMBA_USER must be a lower-case user name and BENCH_CACHE_SIZE a size: both were written
     // as their defaults (`bench`, `JFS_CACHE_MIB: '1024'`) whatever .env said.
     let samba = compose_config("samba", "SAMBA_USER=alice\n");
@@ -131,13 +122,7 @@ fn the_compose_file_honours_settings_a_plugin_checks_or_converts() {
 
 #[test]
 fn compose_v2_validates_the_file_for_every_profile() {
-    let Some(compose) = compose_v2() else {
-        if std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-            panic!("Compose v2 is missing (tests/setup.sh fetches it), and BENCHHOST_REQUIRE_DOCKER=1");
-        }
-        eprintln!("SKIPPED: no Compose v2 (run tests/setup.sh)");
-        return;
-    };
+    let Some(compose) = compose_v2_or_skip("compose_v2_validates_the_file_for_every_profile") else { return };
     let file = repo_root().join("docker-compose.yml");
     let env = repo_root().join(".env.example");
     let run = |extra: &[&str]| {

@@ -19,6 +19,7 @@ mod runtime_sandbox;
 
 // The benchhost binary, without an engine (or with one that is unreachable).
 mod cli;
+mod env_file;
 mod generated;
 mod hostile_cli;
 

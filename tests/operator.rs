@@ -388,7 +388,7 @@ fn dry_run_takes_no_action_and_hides_secrets() {
         .collect();
     let at = cmd.iter().position(|a| a == "--vfs-cache-max-size").expect("rclone gets a cache size");
     assert_eq!(cmd[at + 1], "512MiB");
-    let juicefs = benchhost(&["up", "juicefs", "--dry-run"], &[("BENCH_CACHE_SIZE", "512MiB"), ("BENCH_WAL_ENABLED", "0"), ("JUICEFS_MOUNT", "")]);
+    let juicefs = benchhost(&["up", "juicefs", "--dry-run"], &[("BENCH_CACHE_SIZE", "512MiB"), ("BENCH_WAL_ENABLED", "0"), ("JUICEFS_MOUNT", "none")]);
     ok(&juicefs, "juicefs dry run");
     assert!(text(&juicefs.stdout).contains("\"JFS_CACHE_SIZE=512MiB\"") && text(&juicefs.stdout).contains("\"JFS_WRITEBACK=1\""), "{}", text(&juicefs.stdout));
     let profiling = benchhost(&["up", "dittofs-badger-fs", "--dry-run", "--with-profiling"], &[]);

@@ -5,6 +5,7 @@
 //! failure: in CI, Docker tests must run.
 
 use super::artifacts;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
@@ -39,6 +40,24 @@ pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<EngineGuard> {
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     file.lock().unwrap_or_else(|e| panic!("locking {}: {e}", path.display()));
     Some(EngineGuard { _thread: thread, _file: file })
+}
+
+/// Compose v2 as a command line (`docker compose`, or the copy tests/setup.sh puts at
+/// `${XDG_CACHE_HOME:-~/.cache}/benchhost/compose-v2/docker-compose`); `None` means skip (the
+/// reason was printed), and with `BENCHHOST_REQUIRE_DOCKER=1` a missing Compose fails `test`.
+pub fn compose_v2_or_skip(test: &str) -> Option<Vec<String>> {
+    if Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success()) {
+        return Some(vec!["docker".into(), "compose".into()]);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    if let Some(bin) = cache.map(|c| c.join("benchhost/compose-v2/docker-compose")).filter(|b| b.exists()) {
+        return Some(vec![bin.display().to_string()]);
+    }
+    if std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        panic!("{test}: Compose v2 is missing (tests/setup.sh fetches it), and BENCHHOST_REQUIRE_DOCKER=1");
+    }
+    eprintln!("SKIPPED {test}: no Compose v2 (run tests/setup.sh; set BENCHHOST_REQUIRE_DOCKER=1 to fail instead)");
+    None
 }
 
 /// Runs the docker CLI (an independent check of what benchhost did).

@@ -27,7 +27,7 @@ fn act(action: &'static str, description: String) -> Action {
 }
 
 /// What `up` would do for `plan`. `engine` (when reachable) tells present images from ones to
-/// pull; `secret_values` are the values of every secret setting (defaults included), blanked
+/// pull; `secret_values` are the user's secret values ([`crate::orchestration::plan::settings::SettingsSource::secrets`]), blanked
 /// wherever an environment value equals one.
 pub async fn up_actions(
     registry: &Registry,

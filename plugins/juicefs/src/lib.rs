@@ -14,8 +14,9 @@
 //! - the bucket is created by LocalStack's bootstrap (JuiceFS would also create it);
 //! - the FUSE mount is made inside the container at `/jfs`, which is the host path
 //!   `JUICEFS_MOUNT` bind-mounted with `rshared` propagation, so it appears on the host there
-//!   (the host checks the path sits on a shared mount first). An empty `JUICEFS_MOUNT` keeps
-//!   the mount inside the container only.
+//!   (the host checks the path sits on a shared mount first). `JUICEFS_MOUNT=none` keeps the
+//!   mount inside the container only (an empty value means the default, as for every setting:
+//!   benchhost, like Compose's `${NAME:-default}`, gives a plugin the default then).
 
 use benchhost_plugin_sdk::shared_settings::{cache_size, check_bucket_chars};
 use benchhost_plugin_sdk::*;
@@ -76,7 +77,7 @@ impl Plugin for JuiceFs {
         PluginInfo::new("juicefs").version(env!("CARGO_PKG_VERSION")).description("JuiceFS Community Edition: POSIX over FUSE, metadata in PostgreSQL, data in S3")
             .profile(Profile::target(PROFILE).description("JuiceFS over FUSE: PostgreSQL metadata, S3 (LocalStack) data, local disk cache").protocol(Protocol::Fuse))
             .setting(Setting::new("JUICEFS_IMAGE").default_value("juicedata/mount:ce-v1.3.0").description("JuiceFS image with juicefs at /usr/local/bin or /usr/bin (build one locally with `tests/images/build.sh juicefs`)"))
-            .setting(Setting::new("JUICEFS_MOUNT").default_value("/tmp/bench-juicefs").description("Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). Empty: the mount stays inside the container"))
+            .setting(Setting::new("JUICEFS_MOUNT").default_value("/tmp/bench-juicefs").description("Host path where the JuiceFS FUSE mount appears, under /tmp, /mnt, /media or /srv; it must be on a shared mount (`sudo mount --bind P P && sudo mount --make-shared P`). `none`: the mount stays inside the container"))
             .s3_settings()
             .postgres_settings()
             .cache_size_setting("JuiceFS: --cache-size, in MiB")
@@ -151,7 +152,7 @@ impl Plugin for JuiceFs {
         let container = format!("benchhost-{}-{SERVICE}", ctx.profile);
         if host_path.is_empty() {
             let note = format!(
-                "JUICEFS_MOUNT is empty: JuiceFS is FUSE-mounted only inside {container} at {MOUNT_POINT} (run the client there: `docker exec -it {container} sh`)"
+                "JUICEFS_MOUNT=none: JuiceFS is FUSE-mounted only inside {container} at {MOUNT_POINT} (run the client there: `docker exec -it {container} sh`)"
             );
             return Ok(MountSpec::fuse(MOUNT_POINT).note(&note));
         }
@@ -160,14 +161,15 @@ impl Plugin for JuiceFs {
     }
 }
 
-/// `JUICEFS_MOUNT`: empty, or an absolute host path without `..`.
+/// `JUICEFS_MOUNT`: an absolute host path without `..`, or `""` for `none` (the mount stays in
+/// the container; an empty value, which an older benchhost passes on, means the same).
 fn host_mount(ctx: &Context) -> Result<&str, String> {
     let p = ctx.setting("JUICEFS_MOUNT");
-    if p.is_empty() {
-        return Ok(p);
+    if p.is_empty() || p == "none" {
+        return Ok("");
     }
     if !p.starts_with('/') || p.split('/').any(|c| c == "..") || p.chars().any(|c| c.is_control()) {
-        return Err(format!("JUICEFS_MOUNT={p:?} must be an absolute host path without '..'"));
+        return Err(format!("JUICEFS_MOUNT={p:?} must be an absolute host path without '..' (or none)"));
     }
     Ok(p)
 }
@@ -232,6 +234,7 @@ mod tests {
         assert_eq!(meta_url("a b@c", "d/e").unwrap(), "postgres://a%20b%40c@postgres:5432/d%2Fe?sslmode=disable");
         let ctx = |p: &str| Context { profile: PROFILE.into(), settings: vec![("JUICEFS_MOUNT".into(), p.into())], host_os: HostOs::Linux };
         assert_eq!(host_mount(&ctx("/tmp/bench-juicefs")), Ok("/tmp/bench-juicefs"));
+        assert_eq!(host_mount(&ctx("none")), Ok(""));
         assert!(host_mount(&ctx("tmp/x")).is_err());
         assert!(host_mount(&ctx("/tmp/../etc")).is_err());
     }

@@ -5,6 +5,7 @@
 //! `localstack`), which is planned too, before it. Everything a plugin returns is validated here,
 //! on every path, before any container exists.
 
+pub mod env_file;
 pub mod opt_in;
 pub mod settings;
 pub mod source_build;

@@ -1,4 +1,6 @@
-//! Settings: the process environment over `.env` (dotenvy). A plugin receives only the
+//! Settings: the process environment over `.env` (read as Compose v2 reads it:
+//! [`super::env_file`]). A setting whose value is empty is unset, so its default applies, as
+//! `${NAME:-default}` in the generated `docker-compose.yml` does. A plugin receives only the
 //! settings it declared; the host applies the global ones (`BENCH_CPU_LIMIT`,
 //! `BENCH_MEM_LIMIT`, ...) to every container itself so every system gets the same caps.
 
@@ -7,24 +9,6 @@ use crate::runtime::contract::{Context, HostOs, PluginInfo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Where in `path` dotenvy failed to parse, without the value (it may be a secret): dotenvy
-/// reports the rest of the file from the line it could not parse (`fragment`), so the line is
-/// found again by its text, and only its number and setting name are shown.
-fn parse_error_at(path: &Path, fragment: &str) -> String {
-    let first = fragment.lines().next().unwrap_or_default().trim_end();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let found = text.lines().enumerate().find(|(_, l)| !first.is_empty() && l.contains(first));
-    match found {
-        Some((i, line)) => {
-            let key = line.trim_start().trim_start_matches("export ").split('=').next().unwrap_or_default().trim();
-            let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-            let setting = if valid && line.contains('=') { format!("the value of {key}") } else { "it".to_string() };
-            format!("line {}: cannot parse {setting} (not shown: it may be a secret)\n  hint: quote a value with spaces or backslashes, e.g. {}='...'", i + 1, if valid { key } else { "NAME" })
-        }
-        None => "cannot parse a line (not shown: it may be a secret)\n  hint: quote values with spaces or backslashes in single quotes".to_string(),
-    }
-}
 
 /// Global settings the host applies itself: (name, default, description).
 pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
@@ -41,9 +25,12 @@ pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
 mod size;
 pub use size::parse_size;
 
-/// Where setting values come from.
+/// Where setting values come from. A value that is empty, wherever it came from, counts as
+/// unset (its default applies): [`Self::get`] and [`Self::origin`] are the one place that says so.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsSource {
+    /// Every value as given, empty ones included (an empty one in the environment still hides
+    /// the `.env` value, as in Compose).
     values: HashMap<String, String>,
     /// The `.env` file that was read, if any.
     pub env_file: Option<PathBuf>,
@@ -64,19 +51,9 @@ impl SettingsSource {
             None => Some(PathBuf::from(".env")).filter(|p| p.exists()),
         };
         if let Some(p) = &path {
-            let iter = dotenvy::from_path_iter(p).map_err(|e| BenchError::Usage(format!("reading {}: {e}", p.display())))?;
-            for item in iter {
-                // dotenvy's message quotes the whole line, which may hold a secret value: only
-                // the setting's name and the position are shown.
-                let (k, v) = item.map_err(|e| {
-                    let what = match &e {
-                        dotenvy::Error::LineParse(fragment, _) => parse_error_at(p, fragment),
-                        other => other.to_string(),
-                    };
-                    BenchError::Usage(format!("{}: {what}", p.display()))
-                })?;
-                values.insert(k, v);
-            }
+            let bytes = std::fs::read(p).map_err(|e| BenchError::Usage(format!("reading {}: {e}", p.display())))?;
+            let environment = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+            values = super::env_file::read(&bytes, environment).map_err(|e| BenchError::Usage(format!("{}: {e}", p.display())))?;
         }
         let mut from_environment = std::collections::HashSet::new();
         for (k, v) in std::env::vars() {
@@ -115,9 +92,9 @@ impl SettingsSource {
 
     /// Where the user's value of `name` came from, for error messages: `"the environment"`,
     /// the `.env` file's path, or `"the given settings"` (a source built by [`Self::from_map`]);
-    /// `None` when `name` is not set (its default applies).
+    /// `None` when `name` is unset or empty (its default applies).
     pub fn origin(&self, name: &str) -> Option<String> {
-        if !self.values.contains_key(name) {
+        if self.get(name).is_none() {
             None
         } else if self.from_environment.contains(name) {
             Some("the environment".into())
@@ -133,12 +110,15 @@ impl SettingsSource {
         self.origin(name).map(|o| format!(" (from {o})")).unwrap_or_default()
     }
 
-    /// The raw value of `name`, if set.
+    /// The value of `name`; `None` when it is unset or empty, so that its default applies
+    /// (Compose's `${NAME:-default}` treats an empty value as unset, and the one `.env` serves
+    /// both). This holds for global and plugin settings, from the environment and `.env` alike.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
-    /// The context for `profile` of `info`: each declared setting's value or default, nothing else.
+    /// The context for `profile` of `info`: each declared setting's value, or its default when
+    /// unset or empty ([`Self::get`]), nothing else.
     pub fn context(&self, info: &PluginInfo, profile: &str, host_os: HostOs) -> Context {
         let settings = info
             .settings
@@ -239,25 +219,15 @@ impl SettingsSource {
         }
     }
 
-    /// The values the user set for settings `infos` declare secret (to redact from output).
-    /// Published defaults (LocalStack's `test` keys) are not secrets and are left alone, so
-    /// redaction does not mangle ordinary words.
+    /// The values the user set for settings `infos` declare secret (to redact from output and
+    /// blank in a dry run). Published defaults (LocalStack's `test` keys, `bench`) are no secrets
+    /// and are left alone, so redaction does not mangle ordinary words (`SAMBA_USER=bench`).
     pub fn secrets<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>) -> Vec<String> {
-        self.secret_values(infos, false)
-    }
-
-    /// The value of every setting `infos` declare secret; with `defaults`, also the published
-    /// defaults of those left unset (a dry run blanks an environment value equal to any of them).
-    pub fn secret_values<'a>(&self, infos: impl IntoIterator<Item = &'a PluginInfo>, defaults: bool) -> Vec<String> {
         infos
             .into_iter()
             .flat_map(|i| i.settings.iter())
             .filter(|s| s.secret)
-            .filter_map(|s| match self.get(&s.name) {
-                Some(v) if !v.is_empty() && (defaults || v != s.default_value) => Some(v.to_string()),
-                None if defaults && !s.default_value.is_empty() => Some(s.default_value.clone()),
-                _ => None,
-            })
+            .filter_map(|s| self.get(&s.name).filter(|v| !v.is_empty() && *v != s.default_value).map(str::to_string))
             .collect()
     }
 }
@@ -302,6 +272,27 @@ mod tests {
             let e = bad.global().unwrap_err().to_string();
             assert!(e.contains(k) && e.contains(v), "{k}={v}: {e}");
         }
+    }
+
+    #[test]
+    fn an_empty_value_is_unset_so_its_default_applies() {
+        let empty = |names: &[&str]| SettingsSource::from_map(names.iter().map(|n| (n.to_string(), String::new())).collect());
+        let s = empty(&["BENCH_CPU_LIMIT", "BENCH_MEM_LIMIT", "BENCH_STARTUP_TIMEOUT", "BENCH_BIND_ADDRESS", "BENCH_TMPFS", "MY_SETTING"]);
+        assert_eq!(s.global().unwrap(), SettingsSource::default().global().unwrap());
+        assert_eq!((s.get("MY_SETTING"), s.origin("MY_SETTING")), (None, None));
+        use crate::runtime::contract::{Capabilities, Setting};
+        let info = PluginInfo {
+            name: "my".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            profiles: vec![],
+            settings: vec![Setting { name: "MY_SETTING".into(), default_value: "dflt".into(), description: String::new(), secret: false }],
+            capabilities: Capabilities { privileged: false, cap_add: vec![], devices: vec![], host_binds: vec![], host_kernel: vec![] },
+        };
+        assert_eq!(s.context(&info, "p", HostOs::Linux).settings, vec![("MY_SETTING".to_string(), "dflt".to_string())]);
+        // An empty value set later (the environment over `.env`) still hides the earlier one.
+        let hidden = SettingsSource::from_map(HashMap::from([("BENCH_CPU_LIMIT".into(), "4".into())])).with_value("BENCH_CPU_LIMIT", "");
+        assert_eq!(hidden.global().unwrap().cpus, 2.0);
     }
 
     #[test]
