@@ -204,6 +204,35 @@ fn a_container_that_exits_while_starting_is_named_with_its_code_and_logs() {
 }
 
 #[test]
+fn a_container_short_of_memory_is_named_with_the_setting_to_raise() {
+    let Some((_engine, dangling)) = clean_engine("a_container_short_of_memory_is_named_with_the_setting_to_raise", &[IMAGE]) else { return };
+    let _cleanup = Cleanup;
+    // Killed: looked like any crash ("exited with code 137") with nothing about memory.
+    let r = run(&["up", "fault-oom"], &[("BENCH_MEM_LIMIT", "64m")]);
+    assert_eq!(r.code, Some(2), "the limit the user set is theirs to raise: {}", r.err);
+    assert!(r.err.contains("error: container benchhost-fault-oom-app exited with code 137 while starting"), "{}", r.err);
+    assert!(
+        r.err.contains("out of memory: benchhost-fault-oom-app (killed by the kernel for lack of memory) under BENCH_MEM_LIMIT=64m (from the environment)"),
+        "{}",
+        r.err
+    );
+    assert!(r.err.contains("hint: raise BENCH_MEM_LIMIT"), "{}", r.err);
+    assert!(!r.err.contains("defect of the plugin"), "{}", r.err);
+    assert_clean("a container killed for memory", &dangling);
+    // Starved but alive: the readiness wait ends first, and the memory in use is named.
+    let r = run(&["up", "fault-starve"], &[("BENCH_MEM_LIMIT", "64m"), ("BENCH_STARTUP_TIMEOUT", "4")]);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    let line = r.err.lines().find(|l| l.contains("out of memory: benchhost-fault-starve-app (")).unwrap_or_else(|| panic!("{}", r.err));
+    assert!(line.contains(" of its 64 MiB limit in use) under BENCH_MEM_LIMIT=64m") || line.contains("(killed by the kernel"), "{line}");
+    assert_clean("a container starved of memory", &dangling);
+    // With room, the same fault is no memory problem: nothing is said about memory.
+    let r = run(&["up", "fault-starve"], &[("BENCH_MEM_LIMIT", "1g"), ("BENCH_STARTUP_TIMEOUT", "4")]);
+    assert_eq!(r.code, Some(5), "{}", r.err);
+    assert!(!r.err.contains("out of memory"), "{}", r.err);
+    assert_clean("a container that is only slow", &dangling);
+}
+
+#[test]
 fn a_service_that_never_gets_ready_times_out_with_the_last_check_and_logs() {
     let Some((_engine, dangling)) = clean_engine("a_service_that_never_gets_ready_times_out_with_the_last_check_and_logs", &[IMAGE]) else { return };
     let _cleanup = Cleanup;

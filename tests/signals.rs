@@ -71,3 +71,22 @@ fn a_second_ctrl_c_during_cleanup_is_answered_with_what_is_running_and_for_how_l
     assert!(rest.contains("benchhost exits when it is done"), "{all}");
     assert_eq!(leftovers("samba"), Vec::<String>::new());
 }
+
+#[test]
+fn sigint_while_down_waits_for_the_engine_lock_says_nothing_was_removed() {
+    let Some(_engine) = engine_or_skip("sigint while down waits", Some(GANESHA)) else { return };
+    // Hold the engine's run lock (as another benchhost would) so `down` waits before removing
+    // anything; it said "before anything was created", which is `up`'s word, not down's.
+    let id: String = text(&crate::support::docker::docker(&["info", "-f", "{{.ID}}"]).stdout).chars().filter(char::is_ascii_alphanumeric).collect();
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(format!("/tmp/benchhost-engine-{id}.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut child = benchhost_command(&["down", "ganesha"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let seen = read_stderr_until(&mut child, "waiting for another benchhost up/down/clean on this engine to finish");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let mut rest = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    drop(lock);
+    assert_eq!(code, Some(130), "{seen}{rest}");
+    assert!(rest.contains("error: interrupted (before anything was removed)"), "{seen}{rest}");
+}

@@ -7,6 +7,7 @@
 
 mod images;
 mod logs;
+mod memory;
 mod names;
 mod request;
 mod spec;
@@ -14,6 +15,7 @@ mod wait;
 
 pub use images::{BuiltImage, ImageInfo};
 pub use logs::LogLine;
+pub use memory::MemoryUse;
 pub use names::ResourceKind;
 pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
 

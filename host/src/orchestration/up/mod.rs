@@ -18,6 +18,7 @@ pub mod container_spec;
 pub mod creations;
 pub mod gateway;
 pub mod images;
+pub mod memory;
 pub mod names;
 pub mod preflight;
 pub mod ready;
@@ -45,6 +46,9 @@ pub struct UpOptions {
     pub results: Option<crate::orchestration::results::RunDir>,
     /// Secret values, removed from saved logs.
     pub secrets: Vec<String>,
+    /// `BENCH_MEM_LIMIT=… (from …)` when the user set the memory limit, for the message of a
+    /// failure caused by too little memory ([`memory`]).
+    pub memory_setting: Option<String>,
 }
 
 /// What `up` reports when the stack is ready.
@@ -85,7 +89,12 @@ pub fn new_run_id() -> String {
 /// run id (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
     check_ports_free(plan, &opts.globals.bind_address)?;
-    let result = bring_up(registry, engine, plan, opts, progress).await;
+    let mut result = bring_up(registry, engine, plan, opts, progress).await;
+    if let Err(e) = result {
+        // Before anything is removed: what ran out of memory can only be asked of live containers.
+        let starved = memory::starved(engine, &opts.run_id).await;
+        result = Err(if starved.is_empty() { e } else { BenchError::OutOfMemory { cause: Box::new(e), containers: starved, setting: opts.memory_setting.clone() } });
+    }
     if result.is_err() {
         if opts.keep_on_failure {
             progress.step(&format!("keeping what this run created (--keep-on-failure); remove it with `benchhost down {}`", plan.target));
