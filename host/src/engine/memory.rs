@@ -34,13 +34,11 @@ impl DockerEngine {
         let mut out = MemoryUse { oom_killed: state.oom_killed.unwrap_or(false), ..Default::default() };
         if state.running.unwrap_or(false) {
             let opts = StatsOptionsBuilder::new().stream(false).one_shot(true).build();
-            if let Some(Ok(stats)) = self.docker.stats(id, Some(opts)).next().await {
-                if let Some(m) = stats.memory_stats {
-                    let stat = |k: &str| m.stats.as_ref().and_then(|s| s.get(k)).copied();
-                    let inactive = stat("total_inactive_file").or_else(|| stat("inactive_file")).unwrap_or(0);
-                    out.working_set_bytes = m.usage.unwrap_or(0).saturating_sub(inactive);
-                    out.limit_bytes = m.limit.unwrap_or(0);
-                }
+            if let Some(Ok(bollard::models::ContainerStatsResponse { memory_stats: Some(m), .. })) = self.docker.stats(id, Some(opts)).next().await {
+                let stat = |k: &str| m.stats.as_ref().and_then(|s| s.get(k)).copied();
+                let inactive = stat("total_inactive_file").or_else(|| stat("inactive_file")).unwrap_or(0);
+                out.working_set_bytes = m.usage.unwrap_or(0).saturating_sub(inactive);
+                out.limit_bytes = m.limit.unwrap_or(0);
             }
         }
         Ok(out)
