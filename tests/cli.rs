@@ -218,3 +218,31 @@ fn an_env_file_that_does_not_parse_never_shows_the_value() {
     assert!(err.contains("warning: ") && err.contains("line 2") && err.contains("list needs none"), "{err}");
     assert!(!err.contains("Sup3r") && text(&list.stdout).contains("samba"), "{err}");
 }
+
+#[test]
+fn mount_commands_name_the_server_address_clients_reach() {
+    let print = |profile: &str, os: &str, env: &[(&str, &str)]| {
+        let out = benchhost(&["mount", profile, "--print", "--os", os], env);
+        assert!(out.status.success(), "{profile} {os} {env:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // Default: where the ports are published on this machine.
+    assert!(print("ganesha", "linux", &[]).contains(" 127.0.0.1:/export /mnt/benchhost/ganesha"));
+    // Inside a QEMU guest the host is 10.0.2.2; every protocol's source says so.
+    let vm = [("BENCH_SERVER_ADDRESS", "10.0.2.2")];
+    assert!(print("ganesha", "linux", &vm).contains(" 10.0.2.2:/export /mnt/benchhost/ganesha"));
+    assert!(print("rclone", "linux", &vm).contains(" 10.0.2.2:/ /mnt/benchhost/rclone"));
+    assert!(print("samba", "linux", &vm).contains(" //10.0.2.2/export /mnt/benchhost/samba"));
+    assert!(print("samba", "macos", &vm).contains(" //bench@10.0.2.2:22445/export "));
+    // An IPv6 address is bracketed (and shell-quoted, for the brackets).
+    assert!(print("ganesha", "linux", &[("BENCH_SERVER_ADDRESS", "fd00::5")]).contains(" '[fd00::5]:/export' "));
+    // Unset, a specific bind address is where clients reach the ports; 0.0.0.0 is not an address to dial.
+    assert!(print("ganesha", "linux", &[("BENCH_BIND_ADDRESS", "192.168.7.9")]).contains(" 192.168.7.9:/export "));
+    assert!(print("ganesha", "linux", &[("BENCH_BIND_ADDRESS", "0.0.0.0")]).contains(" 127.0.0.1:/export "));
+    // The dry run prints the same command.
+    let dry = benchhost(&["up", "ganesha", "--dry-run"], &vm);
+    assert!(text(&dry.stdout).contains(" 10.0.2.2:/export "), "{}", text(&dry.stdout));
+    let bad = benchhost(&["mount", "ganesha", "--print"], &[("BENCH_SERVER_ADDRESS", "host name;rm")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("BENCH_SERVER_ADDRESS=\"host name;rm\" (from the environment) is neither an IP address nor a host name"), "{}", text(&bad.stderr));
+}

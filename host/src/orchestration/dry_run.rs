@@ -94,6 +94,7 @@ pub async fn up_actions(
     if let Some(target) = plan.profiles.last().filter(|t| t.role == crate::runtime::contract::Role::Target) {
         let plugin = registry.plugin(target.plugin);
         let spec = registry.runtime.mount_options(plugin, &target.ctx).await?;
+        let spec = crate::orchestration::host::mount_command::at_server(&spec, &opts.globals.server_address).unwrap_or(spec);
         if let Ok(m) = crate::orchestration::host::mount_command::mount_command(&spec, opts.host_os, &opts.mount_dir) {
             actions.push(act("mount", format!("print the mount command: {}", m.shell_line(crate::orchestration::host::mounts::is_root()))));
         }

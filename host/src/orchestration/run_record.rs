@@ -185,6 +185,10 @@ pub fn settings_record(registry: &Registry, plan: &Plan, settings: &SettingsSour
     for (name, default) in crate::orchestration::plan::settings::GLOBAL_SETTINGS.iter().map(|g| (g.0, g.1)) {
         out.insert(name.to_string(), settings.get(name).unwrap_or(default).to_string());
     }
+    // The address the mount command names, as resolved (its default depends on the bind address).
+    if let Ok(globals) = settings.global() {
+        out.insert("BENCH_SERVER_ADDRESS".to_string(), globals.server_address);
+    }
     out
 }
 

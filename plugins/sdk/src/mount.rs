@@ -3,6 +3,12 @@
 //!
 //! ```ignore
 //! Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", 52049).note("exported by MyNFS"))
+//! ```
+//!
+//! The host part of a source is this machine as the plugin sees it; benchhost replaces it with
+//! `BENCH_SERVER_ADDRESS`, the address the client reaches the published ports at.
+//!
+//! ```ignore
 //! Ok(MountSpec::fuse("/tmp/bench-myfs").note("FUSE-mounted by the container"))
 //! ```
 

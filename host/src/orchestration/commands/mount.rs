@@ -35,10 +35,11 @@ pub async fn mount(session: &Session<'_>, profile: &str, dir: Option<String>, pr
         return Err(BenchError::Usage(format!("{profile} is infrastructure (it serves other systems); nothing to mount")));
     }
     refuse_empty_dir("--dir", dir.as_deref())?;
+    let server = session.settings.global()?.server_address;
     let ctx = session.settings.context(&plugin.info, profile, os);
     let spec = registry.runtime.mount_options(plugin, &ctx).await?;
     let dir = absolute_dir(dir, profile);
-    let cmd = command_for(registry, found.plugin, &spec, os, &dir)?;
+    let cmd = command_for(registry, found.plugin, &spec, os, &dir, &server)?;
     if print {
         return Ok(MountOutcome::Printed(cmd));
     }
@@ -58,15 +59,15 @@ pub async fn mount(session: &Session<'_>, profile: &str, dir: Option<String>, pr
             return Err(BenchError::Usage(format!("cannot create the mount directory {dir}: {e}\n  hint: choose another with --dir DIR")));
         }
     let canonical = std::fs::canonicalize(&dir).map(|p| p.display().to_string()).unwrap_or(dir.clone());
-    let cmd = command_for(registry, found.plugin, &spec, os, &canonical)?;
+    let cmd = command_for(registry, found.plugin, &spec, os, &canonical, &server)?;
     say(&format!("running: {}", mounts::display(&mounts::privileged(&cmd.argv, mounts::is_root()))));
     let note = mounts::mount_now(profile, &cmd, os, created)?;
     Ok(MountOutcome::Mounted { note })
 }
 
-/// The mount command of plugin `index`'s `spec` on `dir` (see [`plugin_mount_command`]).
-fn command_for(registry: &Registry, index: usize, spec: &MountSpec, os: HostOs, dir: &str) -> Result<MountCommand, BenchError> {
-    plugin_mount_command(&registry.plugin(index).info, spec, os, dir)
+/// The mount command of plugin `index`'s `spec` on `dir`, naming `server` (see [`plugin_mount_command`]).
+fn command_for(registry: &Registry, index: usize, spec: &MountSpec, os: HostOs, dir: &str, server: &str) -> Result<MountCommand, BenchError> {
+    plugin_mount_command(&registry.plugin(index).info, spec, os, dir, server)
 }
 
 /// What `umount` did, in order.

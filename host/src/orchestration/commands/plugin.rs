@@ -125,7 +125,9 @@ pub async fn check(file: &Path) -> Result<CheckReport, BenchError> {
                     if p.role == crate::runtime::contract::Role::Target {
                         match registry.runtime.mount_options(registry.plugin(index), &target.ctx).await {
                             Ok(spec) => {
-                                if let Err(e) = crate::orchestration::host::mount_command::mount_command(&spec, os, "/mnt/x") {
+                                let checked = crate::orchestration::host::mount_command::at_server(&spec, "127.0.0.1")
+                                    .and_then(|spec| crate::orchestration::host::mount_command::mount_command(&spec, os, "/mnt/x"));
+                                if let Err(e) = checked {
                                     problems.push(format!("profile {} mount-options (for {}): {e}", p.name, os_name(os)));
                                 }
                             }

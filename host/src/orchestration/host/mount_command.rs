@@ -71,6 +71,43 @@ pub fn mount_command(spec: &MountSpec, os: crate::runtime::contract::HostOs, dir
     Ok(MountCommand { argv, dir: dir.into(), note: spec.note.clone() })
 }
 
+/// `spec` with the server in its source replaced by `server`, the address clients reach the
+/// published ports at (`BENCH_SERVER_ADDRESS`): plugins name the server as this machine sees
+/// it (`127.0.0.1`), which is wrong inside a VM (QEMU's user network shows the host as
+/// 10.0.2.2) or on another machine. NFS `host:/path` (`[v6]:/path`), SMB `//host/share` and
+/// `//user@host:port/share` (macOS); a FUSE path is left alone. An IPv6 `server` is bracketed
+/// (`[::1]:/export`, RFC 3986 authority). Errors: a source of neither shape.
+pub fn at_server(spec: &MountSpec, server: &str) -> Result<MountSpec, String> {
+    let host = if server.contains(':') { format!("[{server}]") } else { server.to_string() };
+    let source = match spec.protocol.as_str() {
+        "nfs" => {
+            let path = match spec.source.strip_prefix('[') {
+                Some(rest) => rest.split_once("]:").map(|(_, path)| path),
+                None => spec.source.split_once(':').map(|(_, path)| path),
+            };
+            match path {
+                Some(path) if path.starts_with('/') => format!("{host}:{path}"),
+                _ => return Err(format!("mount-spec source {:?} of an NFS mount must be host:/path", spec.source)),
+            }
+        }
+        "smb" => {
+            let rest = spec.source.strip_prefix("//").ok_or_else(|| format!("mount-spec source {:?} of an SMB mount must be //host/share", spec.source))?;
+            let (authority, share) = rest.split_once('/').ok_or_else(|| format!("mount-spec source {:?} of an SMB mount must be //host/share", spec.source))?;
+            let (user, host_port) = match authority.rsplit_once('@') {
+                Some((user, hp)) => (format!("{user}@"), hp),
+                None => (String::new(), authority),
+            };
+            let port = match host_port.strip_prefix('[') {
+                Some(v6) => v6.split_once(']').map(|(_, after)| after).unwrap_or_default(),
+                None => host_port.find(':').map(|i| &host_port[i..]).unwrap_or_default(),
+            };
+            format!("//{user}{host}{port}/{share}")
+        }
+        _ => spec.source.clone(),
+    };
+    Ok(MountSpec { source, ..spec.clone() })
+}
+
 /// Quotes `s` for a POSIX shell (as is when it holds only safe characters).
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c)) {
@@ -114,5 +151,19 @@ mod tests {
         assert_eq!(c.shell_line(true), "mkdir -p '/tmp/a b;touch x' && mount -t nfs -o vers=4.1 'h:/e; rm -rf /' '/tmp/a b;touch x'");
         let f = mount_command(&spec("fuse", "/mnt/j k", &[]), HostOs::Linux, "/ignored").unwrap();
         assert_eq!(f.shell_line(true), "# FUSE: already mounted at '/mnt/j k'");
+    }
+
+    #[test]
+    fn the_server_is_the_address_clients_reach() {
+        let nfs = spec("nfs", "127.0.0.1:/export", &["vers=4.1"]);
+        assert_eq!(at_server(&nfs, "10.0.2.2").unwrap().source, "10.0.2.2:/export");
+        assert_eq!(at_server(&nfs, "::1").unwrap().source, "[::1]:/export");
+        assert_eq!(at_server(&spec("nfs", "[::1]:/", &[]), "nas.lan").unwrap().source, "nas.lan:/");
+        assert_eq!(at_server(&spec("smb", "//127.0.0.1/export", &[]), "10.0.2.2").unwrap().source, "//10.0.2.2/export");
+        assert_eq!(at_server(&spec("smb", "//bench@127.0.0.1:22445/export", &[]), "10.0.2.2").unwrap().source, "//bench@10.0.2.2:22445/export");
+        assert_eq!(at_server(&spec("fuse", "/tmp/bench-juicefs", &[]), "10.0.2.2").unwrap().source, "/tmp/bench-juicefs");
+        assert_eq!(at_server(&nfs, "10.0.2.2").unwrap().options, ["vers=4.1"]);
+        assert!(at_server(&spec("nfs", "export", &[]), "h").unwrap_err().contains("host:/path"));
+        assert!(at_server(&spec("smb", "127.0.0.1/export", &[]), "h").unwrap_err().contains("//host/share"));
     }
 }

@@ -16,6 +16,7 @@ pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_MEM_LIMIT", "4g", "Memory per container (no swap), the same for every system"),
     ("BENCH_STARTUP_TIMEOUT", "180", "Seconds each service may take to become ready (benchhost up)"),
     ("BENCH_BIND_ADDRESS", "127.0.0.1", "Address the published ports listen on"),
+    ("BENCH_SERVER_ADDRESS", "", "Address clients reach the published ports at, written into every mount command (e.g. 10.0.2.2 in a QEMU guest, or this machine's LAN address for a client elsewhere); empty: BENCH_BIND_ADDRESS when it is one address, else 127.0.0.1"),
     ("BENCH_TMPFS", "0", "1: every data volume is a tmpfs (RAM) instead of a Docker volume, for every system"),
     ("BENCH_DATA_DIR", "", "Disk under test: each data volume is bound to <dir>/<profile>/<volume> there (created by up, removed by down); empty: Docker's own volumes (benchhost up only; not this compose file)"),
     ("BENCH_RESULTS_DIR", "results", "Root of the per-run results directories (benchhost up/down; --results-dir wins)"),
@@ -175,6 +176,7 @@ impl SettingsSource {
         if bind_address.parse::<std::net::IpAddr>().is_err() {
             return Err(BenchError::Usage(format!("BENCH_BIND_ADDRESS={bind_address:?}{} is not an IP address", self.from("BENCH_BIND_ADDRESS"))));
         }
+        let server_address = self.server_address(&bind_address)?;
         let tmpfs = self.flag("BENCH_TMPFS")?.unwrap_or(false);
         let data_dir = self.data_dir()?;
         if tmpfs && data_dir.is_some() {
@@ -182,7 +184,28 @@ impl SettingsSource {
                 "BENCH_TMPFS=1 and BENCH_DATA_DIR are both set: data lives either in RAM or on the disk of BENCH_DATA_DIR\n  hint: unset one of them".into(),
             ));
         }
-        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, tmpfs, data_dir })
+        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, server_address, tmpfs, data_dir })
+    }
+
+    /// `BENCH_SERVER_ADDRESS`: an IP address or a host name; when unset, `bind` if it is one
+    /// address (not `0.0.0.0` or `::`), else `127.0.0.1`. Errors: anything else (exit 2).
+    fn server_address(&self, bind: &str) -> Result<String, BenchError> {
+        let Some(raw) = self.get("BENCH_SERVER_ADDRESS") else {
+            let unspecified = bind.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+            return Ok(if unspecified { "127.0.0.1".into() } else { bind.into() });
+        };
+        let name = raw.trim();
+        let host_name = |n: &str| {
+            n.len() <= 253 && n.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-') && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        };
+        if name.parse::<std::net::IpAddr>().is_ok() || host_name(name) {
+            return Ok(name.to_string());
+        }
+        Err(BenchError::Usage(format!(
+            "BENCH_SERVER_ADDRESS={}{} is neither an IP address nor a host name\n  hint: the address clients reach this machine's published ports at, e.g. 10.0.2.2 inside a QEMU guest or 192.168.1.20",
+            crate::text::cut(format!("{raw:?}"), 200),
+            self.from("BENCH_SERVER_ADDRESS")
+        )))
     }
 
     /// `BENCH_DATA_DIR` as an absolute path (a relative one is taken from the working
@@ -243,6 +266,9 @@ pub struct GlobalSettings {
     pub startup_timeout: Duration,
     /// `BENCH_BIND_ADDRESS`, where published ports listen (default 127.0.0.1).
     pub bind_address: String,
+    /// `BENCH_SERVER_ADDRESS`, where clients reach the published ports: the host part of every
+    /// mount command's source (default: the bind address when it is one address, else 127.0.0.1).
+    pub server_address: String,
     /// `BENCH_TMPFS=1`: every named data volume becomes a tmpfs (RAM), for every system.
     pub tmpfs: bool,
     /// `BENCH_DATA_DIR`: every named data volume is a bind of `<dir>/<profile>/<volume>` on

@@ -7,7 +7,7 @@
 //! anything behind (unless `--keep-on-failure`).
 
 use crate::orchestration::error::BenchError;
-use crate::orchestration::host::mount_command::{mount_command, MountCommand};
+use crate::orchestration::host::mount_command::{at_server, mount_command, MountCommand};
 use crate::orchestration::plan::Plan;
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::plan::settings::GlobalSettings;
@@ -66,10 +66,11 @@ pub struct UpReport {
 
 pub use crate::orchestration::progress::Progress;
 
-/// The mount command of a plugin's mount options on `dir`; an invalid spec is the plugin's
-/// defect ([`BenchError::InvalidPluginOutput`], exit 3) naming it and `mount-options`.
-pub fn plugin_mount_command(plugin: &PluginInfo, spec: &MountSpec, os: HostOs, dir: &str) -> Result<MountCommand, BenchError> {
-    mount_command(spec, os, dir).map_err(|message| BenchError::InvalidPluginOutput {
+/// The mount command of a plugin's mount options on `dir`, its source naming `server` (the
+/// address clients reach, [`at_server`]); an invalid spec is the plugin's defect
+/// ([`BenchError::InvalidPluginOutput`], exit 3) naming it and `mount-options`.
+pub fn plugin_mount_command(plugin: &PluginInfo, spec: &MountSpec, os: HostOs, dir: &str, server: &str) -> Result<MountCommand, BenchError> {
+    at_server(spec, server).and_then(|spec| mount_command(&spec, os, dir)).map_err(|message| BenchError::InvalidPluginOutput {
         plugin: plugin.name.clone(),
         version: plugin.version.clone(),
         operation: "mount-options",
@@ -133,7 +134,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     let plugin = registry.plugin(target.plugin);
     let mount = if target.role == crate::runtime::contract::Role::Target {
         let spec = registry.runtime.mount_options(plugin, &target.ctx).await?;
-        Some(plugin_mount_command(&plugin.info, &spec, opts.host_os, &opts.mount_dir)?)
+        Some(plugin_mount_command(&plugin.info, &spec, opts.host_os, &opts.mount_dir, &opts.globals.server_address)?)
     } else {
         None
     };
