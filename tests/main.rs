@@ -39,3 +39,6 @@ mod operator;
 mod scaffold;
 mod secrets;
 mod signals;
+
+// The client VM (`benchhost vm run`, built by `make vm`): the Linux kernel's own NFS client.
+mod vm;
