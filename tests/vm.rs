@@ -104,6 +104,7 @@ t=$(now)
 {mount_command}
 echo "mount_status=$?"
 echo "mount_seconds=$(since "$t")"
+echo "mount_tool=$(mount -V | head -1 | cut -d' ' -f1-3)"
 echo "fstype=$(awk -v d="$D" '$2 == d {{ print $3 }}' /proc/mounts)"
 echo "options=$(awk -v d="$D" '$2 == d {{ print $4 }}' /proc/mounts)"
 dd if=/dev/urandom of=/root/src bs=1M count=8 2>/dev/null
@@ -129,6 +130,8 @@ umask 022
 echo x >"$D/owned.txt"
 echo "owner=$(stat -c %u:%g "$D/owned.txt")"
 echo "mode=$(stat -c %a "$D/owned.txt")"
+echo y >"$D/given.txt" && chown 1000:1000 "$D/given.txt"
+echo "given_owner=$(stat -c %u:%g "$D/given.txt")"
 umount "$D"
 echo "umount_status=$?"
 echo "mounted_after=$(awk -v d="$D" '$2 == d' /proc/mounts | wc -l)"
@@ -156,7 +159,7 @@ fn vm_kernel_client_mounts_ganesha_with_the_printed_command() {
     let vm = benchhost(&["vm", "run", &file, "--timeout", "120"], &[]);
     let (stdout, stderr) = (text(&vm.stdout), text(&vm.stderr));
     // The server's view, before it goes.
-    let server = docker(&["exec", "benchhost-ganesha-ganesha", "sh", "-c", "stat -c '%u:%g %a' /export/owned.txt; stat -c %s /export/big.bin; sha256sum /export/big.bin | cut -d' ' -f1; ls -a /export"]);
+    let server = docker(&["exec", "benchhost-ganesha-ganesha", "sh", "-c", "stat -c '%u:%g %a' /export/owned.txt; stat -c %u:%g /export/given.txt; stat -c %s /export/big.bin; sha256sum /export/big.bin | cut -d' ' -f1; ls -a /export"]);
     let down = benchhost(&["down", "ganesha"], &[]);
     eprintln!("mount command (in the guest): {command}\njob output:\n{stdout}\nvm run stderr:\n{stderr}");
     assert!(down.status.success(), "down: {}", text(&down.stderr));
@@ -165,6 +168,8 @@ fn vm_kernel_client_mounts_ganesha_with_the_printed_command() {
     let v = values(&stdout);
     let get = |k: &str| v.get(k).map(String::as_str).unwrap_or_else(|| panic!("{k} missing from the job's output:\n{stdout}\n{stderr}"));
     assert_eq!(get("mount_status"), "0", "{stderr}");
+    // util-linux's mount (and so mount.nfs), as on a user's Linux, not busybox's.
+    assert_eq!(get("mount_tool"), "mount from util-linux");
     assert_eq!(get("fstype"), "nfs4");
     assert!(get("options").split(',').any(|o| o == "vers=4.1") && get("options").split(',').any(|o| o == "port=22049"), "{}", get("options"));
     assert_eq!(get("write_status"), "0");
@@ -175,12 +180,14 @@ fn vm_kernel_client_mounts_ganesha_with_the_printed_command() {
     // The owner as the kernel client shows it, and as the server stores it.
     assert_eq!(get("owner"), "0:0", "a file root created shows as {} in the client (NFSv4 owner strings the client cannot map show as nobody, 4294967294)", get("owner"));
     assert_eq!(get("mode"), "644");
+    assert_eq!(get("given_owner"), "1000:1000", "chown to a uid the client has no name for");
     assert_eq!((get("umount_status"), get("mounted_after")), ("0", "0"));
     let server = text(&server.stdout);
     let lines: Vec<&str> = server.lines().collect();
     assert_eq!(lines.first().copied(), Some("0:0 644"), "the server's view of owned.txt:\n{server}");
-    assert_eq!(lines.get(1).copied(), Some("8388608"), "{server}");
-    assert_eq!(lines.get(2).copied(), Some(get("sha_src")), "the server's copy differs:\n{server}");
+    assert_eq!(lines.get(1).copied(), Some("1000:1000"), "the server's view of given.txt:\n{server}");
+    assert_eq!(lines.get(2).copied(), Some("8388608"), "{server}");
+    assert_eq!(lines.get(3).copied(), Some(get("sha_src")), "the server's copy differs:\n{server}");
     assert!(!lines.contains(&"dir1"), "{server}");
     let boot = seconds_after(&stderr, "booted to the job in").unwrap_or(-1.0);
     let mb = 8.0;

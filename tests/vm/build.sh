@@ -5,9 +5,9 @@
 #   - the kernel of linux-image-cloud-amd64 (apt-get download + dpkg -x; nothing is installed)
 #   - busybox-static (the guest's shell and tools)
 #   - fio, built statically from Debian's fio source package (apt-get source fio)
-#   - mount/umount (util-linux), mount.nfs (nfs-common) and mount.cifs (cifs-utils) with the
-#     shared libraries they need, so `mount -t nfs …` / `mount -t cifs …` run the same helpers
-#     as on a user's Linux
+#   - dash as /bin/sh, mount/umount (util-linux), mount.nfs (nfs-common) and mount.cifs
+#     (cifs-utils) with the shared libraries they need, so `mount -t nfs …` / `mount -t cifs …`
+#     run the same shell and helpers as on a user's Debian
 #   - the module closure of nfs, nfsv3, nfsv4, sunrpc, lockd, cifs (with its soft
 #     dependencies), virtio_net and qemu_fw_cfg, and the kernel's crypto modules (SMB3 signing
 #     needs them), with the ones SMB3 asks for first loaded at boot
@@ -47,8 +47,13 @@ FIO_CONFIGURE=(--build-static --disable-native --disable-numa --disable-rdma --d
                --disable-http --disable-gfapi --disable-libnfs --disable-pmem --disable-xnvme
                --disable-libzbc --disable-tcmalloc --disable-dfs)
 # Packages whose binaries the guest runs (their lib* dependencies are added and resolved).
-HELPER_PACKAGES=(mount nfs-common cifs-utils libtirpc-common netbase)
-HELPERS=(bin/mount bin/umount sbin/mount.nfs sbin/umount.nfs sbin/mount.cifs)
+# dash is /bin/sh, as on Debian: busybox's ash would run its own applets (mount, umount) before
+# anything on PATH, so a job's `mount -t nfs …` would never reach util-linux and mount.nfs.
+# request-key + nfsidmap: the kernel's NFSv4 id mapper asks them to map owner strings
+# (`root@localdomain`) to ids, as on a Debian with nfs-common; the nsswitch plugin is dlopen()ed.
+HELPER_PACKAGES=(dash mount nfs-common cifs-utils libtirpc-common netbase keyutils libnfsidmap1)
+HELPERS=(bin/dash bin/mount bin/umount sbin/mount.nfs sbin/umount.nfs sbin/mount.cifs sbin/request-key usr/sbin/nfsidmap
+         usr/lib/x86_64-linux-gnu/libnfsidmap/nsswitch.so)
 
 T0=$(date +%s.%N)
 log() { awk -v t0="$T0" -v t1="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "[vm/build.sh %6.1fs] %s\n", t1 - t0, m }' >&2; }
@@ -191,15 +196,20 @@ for h in "${HELPERS[@]}"; do
     rm -f "$R/$h"
     copy_elf "$h"
 done
+ln -sf dash "$R/bin/sh"
 # nfs-common's aliases: mount.nfs4, umount.nfs4 (and cifs-utils' mount.smb3) are links.
 for link in sbin/mount.nfs4 sbin/umount.nfs4 sbin/mount.smb3; do
     [[ -L "$W/pkg/$link" ]] && cp -a "$W/pkg/$link" "$R/$link"
 done
-# What libtirpc and libc read: transports, protocol and service names.
-for f in etc/netconfig etc/protocols etc/services; do
+# What libtirpc and libc read (transports, protocol and service names), and the id mapper's
+# configuration (nfs-common's postinst would install its idmapd.conf).
+for f in etc/netconfig etc/protocols etc/services etc/request-key.conf etc/request-key.d/id_resolver.conf; do
     [[ -f "$W/pkg/$f" ]] || die "/$f is not in ${HELPER_PACKAGES[*]}"
+    mkdir -p "$(dirname "$R/$f")"
     cp "$W/pkg/$f" "$R/$f"
 done
+cp "$W/pkg/usr/share/nfs-common/conffiles/idmapd.conf" "$R/etc/idmapd.conf" || die "nfs-common has no conffiles/idmapd.conf"
+
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$R/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
 printf '127.0.0.1 localhost\n10.0.2.15 client-vm\n' >"$R/etc/hosts"
