@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The command that builds the client VM, for hints.
-pub const BUILD_HINT: &str = "build it with `make vm` (tests/vm/build.sh in a benchhost checkout; about two minutes from Debian packages, cached per user)";
+pub const BUILD_HINT: &str = "build it with `make vm` (tests/vm/build.sh in a benchhost checkout; under a minute from Debian packages, cached per user)";
 
 /// A client VM build on disk.
 #[derive(Clone, Debug)]
