@@ -4,7 +4,7 @@ PROFILE ?= dittofs-badger-s3
 BENCHHOST := target/release/benchhost
 
 .DEFAULT_GOAL := help
-.PHONY: help build up down status list logs mount umount doctor clean drop-caches dry-run test images local-images clean-cache
+.PHONY: help build up down status list logs mount umount doctor clean drop-caches dry-run test images local-images clean-cache vm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ dry-run: build ## Print every action `make up` would take for PROFILE, and take 
 
 images: ## Build every local image (each tests/images/NAME/recipe.sh) from Debian packages, PyPI and the Go module proxy (needs root)
 	for r in tests/images/*/recipe.sh; do tests/images/build.sh "$$(basename "$$(dirname "$$r")")" || exit 1; done
+
+vm: ## Build the client VM `benchhost vm run` boots (tests/vm/build.sh; Debian kernel, busybox, static fio, mount helpers; cached in ~/.cache/benchhost/client-vm; FORCE=1 rebuilds)
+	tests/vm/build.sh $(if $(FORCE),--force)
 
 local-images: ## For machines without an image registry: build the local images and point .env's *_IMAGE settings at them
 	tests/local-images.sh

@@ -42,3 +42,6 @@ mod scaffold;
 mod secrets;
 mod signals;
 mod user_errors;
+
+// The client VM (`benchhost vm run`, built by `make vm`): the Linux kernel's own NFS client.
+mod vm;

@@ -7,6 +7,7 @@
 #   - debootstrap (builds the local test images); the tests' real clients: libnfs-utils (NFS),
 #     smbclient (SMB), postgresql-client (psql); shellcheck (make test lints every script)
 #   - the local test images (tests/images/build.sh)
+#   - the client VM, a real Linux NFS/SMB client for the tests (tests/vm/build.sh; cached per user)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,4 +103,6 @@ for image in "${images[@]}"; do
         tests/images/build.sh "$image" >/dev/null
     fi
 done
+# The client VM (kernel, busybox, fio, mount helpers) from Debian packages; reused when current.
+tests/vm/build.sh || die "could not build the client VM (tests/vm/build.sh, output above)"
 say "ready"

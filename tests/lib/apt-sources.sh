@@ -63,3 +63,28 @@ apt_with_suite() {
     rm -rf "$dir"
     return "$rc"
 }
+
+# apt_private_init DIR SUITE: a private apt state in DIR (created) whose sources are SUITE of
+# debian_mirror (`deb` and `deb-src`, plus SUITE-updates) and, when the configured sources have
+# one, SUITE-security of debian_security_mirror; runs `apt-get update` on it once and sets the
+# array APT_PRIVATE_OPTS, so `apt-get "${APT_PRIVATE_OPTS[@]}" download|source …` and
+# `apt-cache "${APT_PRIVATE_OPTS[@]}" …` use only it (the machine's own state is not touched).
+APT_PRIVATE_OPTS=()
+apt_private_init() {
+    local dir=$1 suite=$2 mirror sec
+    mirror=$(debian_mirror) || return 1
+    sec=$(debian_security_mirror)
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc/preferences.d"
+    {
+        printf 'deb %s %s main\ndeb-src %s %s main\n' "$mirror" "$suite" "$mirror" "$suite"
+        printf 'deb %s %s-updates main\ndeb-src %s %s-updates main\n' "$mirror" "$suite" "$mirror" "$suite"
+        if [[ -n "$sec" ]]; then
+            printf 'deb %s %s-security main\ndeb-src %s %s-security main\n' "$sec" "$suite" "$sec" "$suite"
+        fi
+    } >"$dir/sources.list"
+    APT_PRIVATE_OPTS=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+                      -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$dir/etc/preferences.d"
+                      -o "Dir::State::Lists=$dir/lists" -o "Dir::State::Status=/dev/null" -o "Dir::Cache=$dir/cache"
+                      -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root" -o "APT::Architecture=amd64")
+    apt-get "${APT_PRIVATE_OPTS[@]}" -q update >/dev/null
+}

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 pub mod artifacts;
+pub mod client_vm;
 pub mod corpus;
 pub mod dittofs_fake;
 pub mod docker;

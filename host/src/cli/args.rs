@@ -161,6 +161,12 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// The client VM: a Debian kernel with the Linux NFS and SMB clients under QEMU (built by
+    /// `make vm`), for machines whose own kernel cannot mount the systems.
+    Vm {
+        #[command(subcommand)]
+        command: VmCommand,
+    },
     /// Show the profiles that are up, with their containers and health.
     Status {
         /// JSON: [{profile, run_id, containers: [{name, service, plugin, state, health}], networks, volumes}].
@@ -176,6 +182,36 @@ impl Command {
     pub fn needs_settings(&self) -> bool {
         matches!(self, Command::Up { .. } | Command::Mount { .. } | Command::Doctor { .. } | Command::Compose { .. } | Command::EnvExample { .. })
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VmCommand {
+    /// Boot the client VM, run JOBFILE in it as root with `sh` (the host's 127.0.0.1 is
+    /// 10.0.2.2 there), print what the job writes (stdout to stdout, stderr to stderr) and exit
+    /// with its status. Exit 124 when the VM does not reach the job or the job does not end in
+    /// time (the VM is stopped), 6 when the VM is not built.
+    Run {
+        /// The shell script to run.
+        job: PathBuf,
+        /// Seconds the job may run once it started.
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
+        /// Seconds the VM may take to boot to the job (about 5 to 10 under tcg, 1 under kvm).
+        #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+        boot_timeout: u64,
+        /// kvm, tcg, or auto: KVM when a probe boots under it (checked once, then cached), else
+        /// tcg (software emulation).
+        #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
+        accel: AccelArg,
+    },
+}
+
+/// `--accel` of `vm run`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AccelArg {
+    Auto,
+    Kvm,
+    Tcg,
 }
 
 /// `--os` of `mount`.

@@ -41,7 +41,7 @@ macro_rules! say {
 pub mod args;
 pub mod render;
 
-pub use args::{Cli, Command, OsArg, PluginCommand};
+pub use args::{AccelArg, Cli, Command, OsArg, PluginCommand, VmCommand};
 pub use commands::list::ListEntry;
 
 /// Runs the command line; returns the process exit code.
@@ -107,7 +107,7 @@ async fn run() -> i32 {
     registry.set_redactions(&secrets);
     let session = Session { registry: &registry, settings: &settings, secrets: &secrets, signals: &signals };
     match dispatch(cli.command, &session).await {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             say!("error: {}", printable_text(&cut_lines(&redact(&e.to_string(), &secrets), ERROR_LINE_MAX)));
             if let Some(hint) = e.hint() {
@@ -119,10 +119,22 @@ async fn run() -> i32 {
 }
 
 
-/// Calls the command `command` names and renders its report.
-async fn dispatch(command: Command, session: &Session<'_>) -> Result<(), BenchError> {
+/// Calls the command `command` names and renders its report; the process exit code (0 except
+/// for `vm run`, which ends with its job's status).
+async fn dispatch(command: Command, session: &Session<'_>) -> Result<i32, BenchError> {
     let registry = session.registry;
-    match command {
+    let done = match command {
+        Command::Vm { command: VmCommand::Run { job, timeout, boot_timeout, accel } } => {
+            use crate::orchestration::client_vm::AccelRequest;
+            let accel = match accel {
+                AccelArg::Auto => AccelRequest::Auto,
+                AccelArg::Kvm => AccelRequest::Kvm,
+                AccelArg::Tcg => AccelRequest::Tcg,
+            };
+            let req = commands::vm::VmRunRequest { job, timeout_seconds: timeout, boot_timeout_seconds: boot_timeout, accel };
+            let report = commands::vm::run(session, req, render::vm_line).await?;
+            return Ok(render::vm_run(&report));
+        }
         Command::List { json } => render::list(&commands::list::list(registry), json),
         Command::Up { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling } => {
             let req = commands::up::UpRequest { profile: profile.clone(), keep_on_failure, mount_dir, replace, dry_run, results_dir, with_profiling };
@@ -152,7 +164,8 @@ async fn dispatch(command: Command, session: &Session<'_>) -> Result<(), BenchEr
         Command::EnvExample { output, check } => render::written(&commands::compose::env_example(registry, &output, check)?),
         Command::Plugin { command } => plugin_command(registry, command).await,
         Command::Status { json } => render::status(&commands::status::status().await?, json),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// The `plugin` subcommands.

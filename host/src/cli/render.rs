@@ -10,6 +10,7 @@ use crate::orchestration::commands::list::ListEntry;
 use crate::orchestration::commands::mount::{MountOutcome, UmountReport};
 use crate::orchestration::commands::plugin::{bullets, CheckReport, Installed, Scaffolded};
 use crate::orchestration::commands::status::ProfileStatus;
+use crate::orchestration::client_vm::{JobLine, JobReport};
 use crate::orchestration::commands::up::UpOutcome;
 use crate::orchestration::dry_run::Action;
 use crate::orchestration::host::mounts::is_root;
@@ -129,6 +130,27 @@ pub fn log_line(label: Option<&str>, line: &str) {
         Some(label) => out!("{label:<10} | {line}"),
         None => out!("{line}"),
     }
+}
+
+/// `vm run`: one line of the job, as it comes (stdout to stdout, stderr to stderr).
+pub fn vm_line(line: JobLine) {
+    match line {
+        JobLine::Stdout(l) => out!("{l}"),
+        JobLine::Stderr(l) => say!("{l}"),
+    }
+}
+
+/// `vm run`: the timings on stderr; returns the job's status, the process's exit code.
+pub fn vm_run(report: &JobReport) -> i32 {
+    say!(
+        "client VM: booted to the job in {:.1} s (guest uptime {:.1} s, {}), job ran {:.1} s, exit status {}",
+        report.boot_seconds,
+        report.guest_boot_seconds,
+        report.accel.accel.name(),
+        report.job_seconds,
+        report.status
+    );
+    report.status
 }
 
 /// `doctor`: the checks as text or JSON.

@@ -36,6 +36,10 @@ pub enum BenchError {
     /// The Docker host lacks something a profile needs, e.g. the kernel NFS server (exit 6).
     #[error("{0}")]
     HostUnsupported(String),
+    /// `vm run`: the client VM did not reach the job, or the job did not end, within its limit;
+    /// the VM was stopped (exit 124, as timeout(1)).
+    #[error("{0}")]
+    JobTimedOut(String),
     /// SIGINT/SIGTERM (exit 130).
     #[error("interrupted; removed what this run had created")]
     Interrupted,
@@ -79,6 +83,7 @@ impl BenchError {
             BenchError::OutOfMemory { setting: None, .. } => 1,
             BenchError::Timeout(_) => 5,
             BenchError::HostUnsupported(_) => 6,
+            BenchError::JobTimedOut(_) => 124,
             BenchError::Interrupted => 130,
         }
     }

@@ -8,10 +8,12 @@
 //! - [`up`]: images, creations, container specs, readiness, the gateway plugins reach services by.
 //! - [`teardown`]: `down`, `clean`, removing resources, what is up.
 //! - [`host`]: this machine: kernel features, mounts, ports, page cache, `doctor`'s checks.
+//! - [`client_vm`]: the client VM (a Debian kernel's NFS/SMB client under QEMU) and its jobs.
 //! - [`commands`]: one function per command, each the whole job, returning a typed report.
 //! - [`labels`], [`results`], [`run_record`], [`progress`], [`interrupt`], [`run_lock`],
 //!   [`log_lines`], [`dry_run`]: what several stages share.
 
+pub mod client_vm;
 pub mod commands;
 pub mod dry_run;
 pub mod error;

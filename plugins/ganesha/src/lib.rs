@@ -11,8 +11,11 @@ const NFS_PORT: u16 = 2049;
 const HOST_PORT: u16 = 22049;
 
 /// Ganesha 4.3 configuration: one FSAL_VFS export of `/export` (pseudo path `/export`), NFSv4
-/// only (v3 would need rpcbind), no root squash, no grace period. Verified against Debian
-/// bookworm's nfs-ganesha 4.3 (tests/images/README.md).
+/// only (v3 would need rpcbind), no root squash, no grace period, numeric NFSv4 owners: the
+/// Linux kernel client shows an owner string it cannot map (`root@localdomain` on a client
+/// without nfsidmap, or whose idmapd domain is not `localdomain`) as nobody, and takes numbers
+/// as they are (tests/vm.rs). Verified against Debian bookworm's nfs-ganesha 4.3
+/// (tests/images/README.md).
 const GANESHA_CONF: &str = r#"NFS_CORE_PARAM {
     Protocols = 4;
     NFS_Port = 2049;
@@ -25,6 +28,7 @@ NFS_KRB5 {
 }
 NFSv4 {
     Graceless = true;
+    Only_Numeric_Owners = true;
 }
 LOG {
     Default_Log_Level = INFO;

@@ -110,6 +110,9 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
             Some(why) => why.lines().next().unwrap_or_default().to_string(),
         }, nfsd.as_deref().and_then(|w| w.split("hint: ").nth(1)).unwrap_or_default()));
     }
+    if os == HostOs::Linux && std::env::consts::ARCH == "x86_64" {
+        checks.push(client_vm_check().await);
+    }
     checks.push(ports_check(registry, settings, os).await);
     checks.push(disk_check(results_root));
     checks.push(arch_check(registry, settings, os, engine.as_ref().ok()).await);
@@ -117,6 +120,41 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
         checks.push(images_check(registry, settings, os, e).await);
     }
     checks
+}
+
+/// The client VM of `vm run`: whether it is built, QEMU is there, and which accelerator it
+/// would use (a KVM probe boots once, at most [`client_vm::accel::PROBE_LIMIT`], then its
+/// verdict is cached).
+async fn client_vm_check() -> Check {
+    use crate::orchestration::client_vm;
+    let name = "client VM (vm run)";
+    // An error's text is "what\n  hint: what to do".
+    let split = |text: String| {
+        let (what, hint) = text.split_once("\n  hint: ").unwrap_or((text.as_str(), ""));
+        (what.to_string(), hint.to_string())
+    };
+    let artifacts = match client_vm::locate() {
+        Ok(a) => a,
+        Err(e) => {
+            let (what, hint) = split(e);
+            return check(name, Status::Warn, false, what, hint);
+        }
+    };
+    let qemu = match client_vm::find_qemu() {
+        Ok(q) => q,
+        Err(e) => {
+            let (what, hint) = split(e);
+            return check(name, Status::Warn, false, format!("built (kernel {}), but {what}", artifacts.kernel_release()), hint);
+        }
+    };
+    let accel = client_vm::accel::choose(&qemu, &artifacts, client_vm::AccelRequest::Auto).await;
+    check(
+        name,
+        Status::Ok,
+        false,
+        format!("built in {} (kernel {}); accelerator {}: {}", artifacts.dir.display(), artifacts.kernel_release(), accel.accel.name(), accel.reason),
+        "",
+    )
 }
 
 /// Whether `version` (`major.minor`) is at least `major.minor`.

@@ -18,6 +18,7 @@ pub mod mount;
 pub mod plugin;
 pub mod status;
 pub mod up;
+pub mod vm;
 
 use crate::orchestration::interrupt::Signals;
 use crate::orchestration::plan::settings::SettingsSource;
