@@ -20,6 +20,19 @@ pub struct EngineGuard {
     _file: std::fs::File,
 }
 
+thread_local! {
+    /// Whether this test's thread holds the engine ([`engine_or_skip`]). A benchhost run by a test
+    /// that does not is pointed at no engine ([`benchhost_command`]): otherwise what another
+    /// test has up at that moment (a dry run refuses while a profile is up) would decide it.
+    static HOLDS_ENGINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Drop for EngineGuard {
+    fn drop(&mut self) {
+        HOLDS_ENGINE.with(|h| h.set(false));
+    }
+}
+
 /// Holds the engine for one test; `None` means skip (and the reason was printed).
 pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<EngineGuard> {
     let required = std::env::var("BENCHHOST_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
@@ -39,6 +52,7 @@ pub fn engine_or_skip(test: &str, image: Option<&str>) -> Option<EngineGuard> {
     let path = std::env::temp_dir().join("benchhost-docker-tests.lock");
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     file.lock().unwrap_or_else(|e| panic!("locking {}: {e}", path.display()));
+    HOLDS_ENGINE.with(|h| h.set(true));
     Some(EngineGuard { _thread: thread, _file: file })
 }
 
@@ -66,7 +80,8 @@ pub fn docker(args: &[&str]) -> Output {
 }
 
 /// The benchhost binary with `args`, run in the temp dir, with no third-party plugins, and
-/// with results and mount records under the temp dir (never the user's `./results`).
+/// with results and mount records under the temp dir (never the user's `./results`); with no
+/// engine unless the test holds it ([`engine_or_skip`]).
 pub fn benchhost_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(artifacts::benchhost_bin());
     let scratch = std::env::temp_dir().join("benchhost-tests");
@@ -75,6 +90,9 @@ pub fn benchhost_command(args: &[&str]) -> Command {
         .env("BENCH_RESULTS_DIR", scratch.join("results"))
         .env("BENCHHOST_STATE_DIR", scratch.join("state"))
         .current_dir(std::env::temp_dir());
+    if !HOLDS_ENGINE.with(|h| h.get()) {
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/benchhost-tests-without-the-engine.sock");
+    }
     cmd
 }
 
