@@ -22,14 +22,15 @@ pub enum BenchError {
     /// Names the run would create are taken by resources benchhost did not make (exit 4).
     #[error("{}", name_taken_message(.0))]
     NameTaken(Vec<(crate::engine::ResourceKind, String)>),
-    /// `cause` came with containers that ran out of memory (`containers`, each `NAME (what)`):
-    /// the user's when they set the limit (`setting`: `BENCH_MEM_LIMIT=… (from …)`, exit 2),
-    /// else exit 1.
-    #[error("{cause}\n  out of memory: {} {}", containers.join(", "), match setting {
+    /// `cause` came with containers short of memory (`containers`, each `NAME (what)`). When one
+    /// was `killed` by the kernel, the memory limit is the cause: the user's when they set it
+    /// (`setting`: `BENCH_MEM_LIMIT=… (from …)`, exit 2), else exit 1. When they were only near
+    /// it, `cause` keeps its exit code and this is a likely reason.
+    #[error("{cause}\n  {}: {} {}", if *killed { "out of memory" } else { "maybe short of memory" }, containers.join(", "), match setting {
         Some(s) => format!("under {s}\n  hint: raise BENCH_MEM_LIMIT (every system gets the same limit)"),
         None => "under BENCH_MEM_LIMIT's default (4g)\n  hint: set BENCH_MEM_LIMIT higher (every system gets the same limit)".to_string(),
     })]
-    OutOfMemory { cause: Box<BenchError>, containers: Vec<String>, setting: Option<String> },
+    OutOfMemory { cause: Box<BenchError>, containers: Vec<String>, killed: bool, setting: Option<String> },
     /// A service did not become ready in time (exit 5).
     #[error("{0}")]
     Timeout(String),
@@ -79,8 +80,9 @@ impl BenchError {
             BenchError::Plugin(e) if matches!(e.kind, crate::runtime::PluginErrorKind::Setting { .. }) => 2,
             BenchError::Plugin(_) | BenchError::InvalidPluginOutput { .. } => 3,
             BenchError::Engine(_) | BenchError::NameTaken(_) => 4,
-            BenchError::OutOfMemory { setting: Some(_), .. } => 2,
-            BenchError::OutOfMemory { setting: None, .. } => 1,
+            BenchError::OutOfMemory { killed: true, setting: Some(_), .. } => 2,
+            BenchError::OutOfMemory { killed: true, setting: None, .. } => 1,
+            BenchError::OutOfMemory { cause, .. } => cause.exit_code(),
             BenchError::Timeout(_) => 5,
             BenchError::HostUnsupported(_) => 6,
             BenchError::JobTimedOut(_) => 124,

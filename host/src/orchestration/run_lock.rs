@@ -5,9 +5,9 @@
 //!
 //! The path depends on neither `TMPDIR` nor how `DOCKER_HOST` names the engine, so every
 //! benchhost on this machine that drives the same engine takes the same lock, whatever its
-//! environment. The file is made writable by every user (a lock, not data), and a file another
-//! user made is locked through a read-only descriptor, which `flock` allows. The lock is
-//! released when the process ends, however it ends.
+//! environment. `/tmp` is shared with every user, so the file is opened as [`open`] says: never
+//! through a link, never a FIFO, never changed. The lock is released when the process ends,
+//! however it ends.
 
 use crate::engine::DockerEngine;
 use crate::orchestration::error::BenchError;
@@ -28,18 +28,34 @@ pub fn lock_path(engine_id: &str) -> PathBuf {
     PathBuf::from(LOCK_DIR).join(format!("benchhost-engine-{id}.lock"))
 }
 
-/// Opens (creating it, writable by all) the lock file, or read-only when another user owns it.
-fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+/// Opens the lock file without ever following a link or touching a file that is not ours: a
+/// new file is made with `O_CREAT|O_EXCL` (made writable by all: it is a lock, not data); an
+/// existing one is opened read-only (`flock` needs no more), with `O_NOFOLLOW` (a symlink
+/// planted in the shared `/tmp` is refused, not followed) and `O_NONBLOCK` (a FIFO cannot
+/// hang the open), and must be a regular file. Nothing existing is ever chmod-ed or written, so
+/// a hard link to another file is only read-locked.
+fn open(path: &std::path::Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    match std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o666).open(path) {
+    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32;
+    let refuse = |what: &str| format!("{} is {what}, not benchhost's lock file\n  hint: remove it (`rm {}`), then rerun", path.display(), path.display());
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o666).custom_flags(flags).open(path) {
         Ok(file) => {
-            // The umask may have taken write from the others; give it back (best effort: only
-            // the owner may, and a read-only descriptor locks as well).
+            // The umask may have taken write from the others; the file is new and ours.
             let _ = file.set_permissions(std::fs::Permissions::from_mode(0o666));
-            Ok(file)
+            return Ok(file);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => std::fs::File::open(path),
-        Err(e) => Err(e),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("creating {}: {e}\n  hint: {LOCK_DIR} must be writable", path.display())),
+    }
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => return Err(refuse("a symbolic link")),
+        Err(e) => return Err(format!("opening {}: {e}\n  hint: remove it if no benchhost is running (`rm {}`), then rerun", path.display(), path.display())),
+    };
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(refuse("not a regular file")),
+        Err(e) => Err(format!("inspecting {}: {e}", path.display())),
     }
 }
 
@@ -47,7 +63,7 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 /// Errors: [`BenchError::Other`] when the lock file cannot be opened or locked.
 pub async fn acquire(engine: &DockerEngine) -> Result<RunLock, BenchError> {
     let path = lock_path(&engine.engine_id);
-    let file = open(&path).map_err(|e| BenchError::Other(format!("opening the lock file {}: {e}\n  hint: {LOCK_DIR} must be writable", path.display())))?;
+    let file = open(&path).map_err(|e| BenchError::Other(format!("the run lock: {e}")))?;
     match file.try_lock() {
         Ok(()) => return Ok(RunLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => crate::orchestration::progress::say("waiting for another benchhost up/down/clean on this engine to finish..."),
@@ -67,5 +83,34 @@ mod tests {
     #[test]
     fn the_lock_path_is_the_engine_id_alone() {
         assert_eq!(lock_path("ABCD:EF12:../x y"), PathBuf::from("/tmp/benchhost-engine-ABCDEF12xy.lock"));
+    }
+
+    #[test]
+    fn a_planted_symlink_or_fifo_is_refused_and_its_target_untouched() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "secret").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.lock");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(open(&link).unwrap_err().contains("is a symbolic link"));
+        assert_eq!(std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o600);
+        let dangling = dir.path().join("dangling.lock");
+        std::os::unix::fs::symlink(dir.path().join("made-by-benchhost"), &dangling).unwrap();
+        assert!(open(&dangling).unwrap_err().contains("is a symbolic link"));
+        assert!(!dir.path().join("made-by-benchhost").exists());
+        let fifo = dir.path().join("fifo.lock");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(open(&fifo).unwrap_err().contains("not a regular file"));
+        // A new lock is made writable by all; an existing one is locked as it is.
+        let fresh = dir.path().join("fresh.lock");
+        let file = open(&fresh).unwrap();
+        assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o666);
+        drop(file);
+        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let again = open(&fresh).unwrap();
+        again.try_lock().unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o644);
     }
 }

@@ -57,6 +57,31 @@ pub enum EnvFileErrorKind {
     Required { variable: String },
     /// A NUL byte in a value.
     Nul,
+    /// `${…}` nested deeper than [`MAX_NESTING`] levels.
+    TooDeep,
+    /// Interpolation made more than [`INTERPOLATION_BUDGET`] bytes in all (a few lines that
+    /// each repeat the one above grow ten-fold a line).
+    TooLarge,
+}
+
+/// The deepest `${A:-${B:-…}}` read; deeper is refused rather than exhausting the stack.
+pub const MAX_NESTING: usize = 64;
+/// The most bytes interpolation may add in one file (64 MiB); more is refused.
+pub const INTERPOLATION_BUDGET: usize = 64 << 20;
+
+/// What interpolation of one file has used: nesting depth now, bytes added so far.
+#[derive(Default)]
+struct Limits {
+    depth: std::cell::Cell<usize>,
+    added: std::cell::Cell<usize>,
+}
+
+impl Limits {
+    fn spend(&self, bytes: usize) -> Result<(), TemplateError> {
+        let added = self.added.get().saturating_add(bytes);
+        self.added.set(added);
+        if added > INTERPOLATION_BUDGET { Err(TemplateError::TooLarge) } else { Ok(()) }
+    }
 }
 
 impl std::fmt::Display for EnvFileError {
@@ -86,6 +111,12 @@ impl std::fmt::Display for EnvFileError {
                 "line {line}: {what}: it requires {variable}, which is not set (`${{{variable}:?...}}`)\n  hint: set {variable} in the environment or on a line above"
             ),
             EnvFileErrorKind::Nul => write!(f, "line {line}: {what}: it holds a NUL byte, which no setting can\n  hint: remove it"),
+            EnvFileErrorKind::TooDeep => write!(f, "line {line}: {what}: `${{…}}` nested more than {MAX_NESTING} deep\n  hint: nest fewer defaults"),
+            EnvFileErrorKind::TooLarge => write!(
+                f,
+                "line {line}: {what}: interpolation grew the file's values past {} MiB\n  hint: a value that repeats another several times, line after line, grows ten-fold a line; write the values out",
+                INTERPOLATION_BUDGET >> 20
+            ),
         }
     }
 }
@@ -99,7 +130,7 @@ impl std::error::Error for EnvFileError {}
 pub fn read(bytes: &[u8], environment: impl Fn(&str) -> Option<String>) -> Result<HashMap<String, String>, EnvFileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| EnvFileError { line: line_at(bytes, e.valid_up_to()), setting: None, kind: EnvFileErrorKind::NotUtf8 })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut parser = Parser { text, pos: 0, vars: HashMap::new(), environment: &environment };
+    let mut parser = Parser { text, pos: 0, vars: HashMap::new(), environment: &environment, limits: Limits::default() };
     parser.run()?;
     Ok(parser.vars)
 }
@@ -121,6 +152,7 @@ struct Parser<'a, F: Fn(&str) -> Option<String>> {
     pos: usize,
     vars: HashMap<String, String>,
     environment: &'a F,
+    limits: Limits,
 }
 
 impl<'a, F: Fn(&str) -> Option<String>> Parser<'a, F> {
@@ -257,10 +289,12 @@ impl<'a, F: Fn(&str) -> Option<String>> Parser<'a, F> {
     }
 
     fn interpolate(&self, value: &str, start: usize, name: &str) -> Result<String, EnvFileError> {
-        substitute(value, &|k| self.lookup(k)).map_err(|e| {
+        substitute(value, &|k| self.lookup(k), &self.limits).map_err(|e| {
             let kind = match e {
                 TemplateError::Invalid => EnvFileErrorKind::BadTemplate,
                 TemplateError::Required(variable) => EnvFileErrorKind::Required { variable },
+                TemplateError::TooDeep => EnvFileErrorKind::TooDeep,
+                TemplateError::TooLarge => EnvFileErrorKind::TooLarge,
             };
             self.error(start, Some(name), kind)
         })
@@ -318,6 +352,10 @@ enum TemplateError {
     Invalid,
     /// `${NAME:?...}` / `${NAME?...}` with NAME unset (or empty).
     Required(String),
+    /// Nested deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// Past [`INTERPOLATION_BUDGET`].
+    TooLarge,
 }
 
 /// The length of a variable name at the start of `s` (`[_A-Za-z][_A-Za-z0-9]*`), 0 if none.
@@ -331,7 +369,17 @@ fn name_len(s: &str) -> usize {
 
 /// Interpolates `template` as compose-go's `template.Substitute` does (see the module doc);
 /// `lookup` answers a variable (`None`: unset).
-fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, TemplateError> {
+fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>, limits: &Limits) -> Result<String, TemplateError> {
+    if limits.depth.get() >= MAX_NESTING {
+        return Err(TemplateError::TooDeep);
+    }
+    limits.depth.set(limits.depth.get() + 1);
+    let result = substitute_at_depth(template, lookup, limits);
+    limits.depth.set(limits.depth.get() - 1);
+    result
+}
+
+fn substitute_at_depth(template: &str, lookup: &dyn Fn(&str) -> Option<String>, limits: &Limits) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(i) = rest.find('$') {
@@ -345,7 +393,9 @@ fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result
         }
         let n = name_len(after);
         if n > 0 {
-            out.push_str(&lookup(&after[..n]).unwrap_or_default());
+            let value = lookup(&after[..n]).unwrap_or_default();
+            limits.spend(value.len())?;
+            out.push_str(&value);
             rest = &after[n..];
             continue;
         }
@@ -354,7 +404,8 @@ fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result
             rest = after;
             continue;
         }
-        let (value, used) = braced(rest, lookup)?;
+        let (value, used) = braced(rest, lookup, limits)?;
+        limits.spend(value.len())?;
         out.push_str(&value);
         rest = &rest[used..];
     }
@@ -363,7 +414,7 @@ fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result
 }
 
 /// `s` starts with `${`: its value and how many bytes of `s` it takes.
-fn braced(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(String, usize), TemplateError> {
+fn braced(s: &str, lookup: &dyn Fn(&str) -> Option<String>, limits: &Limits) -> Result<(String, usize), TemplateError> {
     let n = name_len(&s[2..]);
     if n == 0 {
         return Err(TemplateError::Invalid);
@@ -384,10 +435,10 @@ fn braced(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(String, u
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     let result = match op {
-        ":-" if !non_empty => substitute(arg, lookup)?,
-        "-" if !set => substitute(arg, lookup)?,
-        ":+" if non_empty => substitute(arg, lookup)?,
-        "+" if set => substitute(arg, lookup)?,
+        ":-" if !non_empty => substitute(arg, lookup, limits)?,
+        "-" if !set => substitute(arg, lookup, limits)?,
+        ":+" if non_empty => substitute(arg, lookup, limits)?,
+        "+" if set => substitute(arg, lookup, limits)?,
         ":?" if !non_empty => return Err(TemplateError::Required(name.to_string())),
         "?" if !set => return Err(TemplateError::Required(name.to_string())),
         _ => value.unwrap_or_default(),
@@ -499,5 +550,20 @@ mod tests {
         }
         let e = read(b"A=1\nB=\xff\n", |_| None).unwrap_err();
         assert_eq!((e.line, e.kind), (2, EnvFileErrorKind::NotUtf8));
+    }
+
+    #[test]
+    fn deep_nesting_and_runaway_growth_are_refused_not_a_crash() {
+        let deep = format!("X={}deep{}\n", "${A:-".repeat(5000), "}".repeat(5000));
+        assert_eq!(env(&deep).unwrap_err().kind, EnvFileErrorKind::TooDeep);
+        let fine = format!("X={}deep{}\n", "${A:-".repeat(MAX_NESTING - 1), "}".repeat(MAX_NESTING - 1));
+        assert_eq!(env(&fine).unwrap()["X"], "deep");
+        let mut grow = format!("L0={}\n", "x".repeat(1000));
+        for i in 1..10 {
+            grow.push_str(&format!("L{i}={}\n", format!("${{L{}}}", i - 1).repeat(10)));
+        }
+        let e = env(&grow).unwrap_err();
+        assert_eq!(e.kind, EnvFileErrorKind::TooLarge);
+        assert!(e.to_string().contains("past 64 MiB") && !e.to_string().contains("xxx"), "{e}");
     }
 }

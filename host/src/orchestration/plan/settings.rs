@@ -10,6 +10,27 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The largest `.env` read, in bytes (64 MiB): a settings file, not a device or a dump.
+const MAX_ENV_FILE: u64 = 64 << 20;
+
+/// The bytes of the `.env` file at `path`. Errors (usage): not a regular file (a FIFO would
+/// hang the read, `/dev/zero` never end), larger than [`MAX_ENV_FILE`], unreadable.
+fn read_env_file(path: &Path) -> Result<Vec<u8>, BenchError> {
+    use std::io::Read;
+    let refuse = |why: String| BenchError::Usage(format!("{}: {why}\n  hint: point --env-file at a settings file (NAME=value lines)", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file".into()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ENV_FILE + 1).read_to_end(&mut bytes).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+    if bytes.len() as u64 > MAX_ENV_FILE {
+        return Err(refuse(format!("is larger than {} MiB", MAX_ENV_FILE >> 20)));
+    }
+    Ok(bytes)
+}
+
 /// Global settings the host applies itself: (name, default, description).
 pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_CPU_LIMIT", "2", "CPUs per container, the same for every system"),
@@ -52,7 +73,7 @@ impl SettingsSource {
             None => Some(PathBuf::from(".env")).filter(|p| p.exists()),
         };
         if let Some(p) = &path {
-            let bytes = std::fs::read(p).map_err(|e| BenchError::Usage(format!("reading {}: {e}", p.display())))?;
+            let bytes = read_env_file(p)?;
             let environment = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
             values = super::env_file::read(&bytes, environment).map_err(|e| BenchError::Usage(format!("{}: {e}", p.display())))?;
         }
@@ -187,25 +208,38 @@ impl SettingsSource {
         Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, server_address, tmpfs, data_dir })
     }
 
-    /// `BENCH_SERVER_ADDRESS`: an IP address or a host name; when unset, `bind` if it is one
-    /// address (not `0.0.0.0` or `::`), else `127.0.0.1`. Errors: anything else (exit 2).
+    /// `BENCH_SERVER_ADDRESS`: an IP address (not `0.0.0.0`/`::`) or a host name; when unset,
+    /// `bind` if it is one address, else the loopback of its family (`127.0.0.1`, `::1`).
+    /// Errors: anything else (exit 2).
     fn server_address(&self, bind: &str) -> Result<String, BenchError> {
         let Some(raw) = self.get("BENCH_SERVER_ADDRESS") else {
-            let unspecified = bind.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
-            return Ok(if unspecified { "127.0.0.1".into() } else { bind.into() });
+            // Docker publishes `0.0.0.0` on IPv4 and `::` on IPv6 only: the loopback of that family.
+            return Ok(match bind.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V6(v6)) if v6.is_unspecified() => "::1".into(),
+                Ok(ip) if ip.is_unspecified() => "127.0.0.1".into(),
+                _ => bind.into(),
+            });
         };
         let name = raw.trim();
+        // A name whose labels are all digits is a mistyped IPv4 address (`256.1.1.1`, `127.1`).
         let host_name = |n: &str| {
-            n.len() <= 253 && n.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-') && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            n.len() <= 253
+                && n.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-') && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                && !n.split('.').all(|label| label.chars().all(|c| c.is_ascii_digit()))
         };
-        if name.parse::<std::net::IpAddr>().is_ok() || host_name(name) {
-            return Ok(name.to_string());
+        let refuse = |why: &str| {
+            BenchError::Usage(format!(
+                "BENCH_SERVER_ADDRESS={}{} {why}\n  hint: the address clients reach this machine's published ports at, e.g. 10.0.2.2 inside a QEMU guest or 192.168.1.20; IPv6 without brackets (fd00::5)",
+                crate::text::cut(format!("{raw:?}"), 200),
+                self.from("BENCH_SERVER_ADDRESS")
+            ))
+        };
+        match name.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() => Err(refuse("is no address a client can connect to")),
+            Ok(_) => Ok(name.to_string()),
+            Err(_) if host_name(name) => Ok(name.to_string()),
+            Err(_) => Err(refuse("is neither an IP address nor a host name")),
         }
-        Err(BenchError::Usage(format!(
-            "BENCH_SERVER_ADDRESS={}{} is neither an IP address nor a host name\n  hint: the address clients reach this machine's published ports at, e.g. 10.0.2.2 inside a QEMU guest or 192.168.1.20",
-            crate::text::cut(format!("{raw:?}"), 200),
-            self.from("BENCH_SERVER_ADDRESS")
-        )))
     }
 
     /// `BENCH_DATA_DIR` as an absolute path (a relative one is taken from the working

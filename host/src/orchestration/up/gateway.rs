@@ -56,7 +56,13 @@ impl Notes {
 /// The address to dial for a port published on `bind` (a wildcard bind is dialled on loopback).
 pub fn dial_address(bind: &str, port: u16) -> SocketAddr {
     let ip: IpAddr = bind.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let ip = if ip.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { ip };
+    // Docker publishes `::` on IPv6 only (docker-proxy `-host-ip ::`): dial the loopback of
+    // the same family.
+    let ip = match ip {
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
     SocketAddr::new(ip, port)
 }
 

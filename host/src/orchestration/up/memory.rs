@@ -3,14 +3,24 @@
 //! bootstrap starved of memory like a plugin's timeout.
 
 use crate::engine::DockerEngine;
+use crate::orchestration::error::BenchError;
 use crate::orchestration::labels::LABEL_RUN;
 
+/// Whether a failure like `error` can come from too little memory: a container that exited, a
+/// wait or a plugin operation that ran out of time. Not a refusal of the engine, a setting, a
+/// name or a plugin's output, whatever the memory in use.
+pub fn may_be_memory(error: &BenchError) -> bool {
+    matches!(error, BenchError::Other(_) | BenchError::Timeout(_) | BenchError::Plugin(_))
+}
+
 /// The containers of run `run_id` that were killed for memory or reached at least 90% of their
-/// limit, each as `NAME (what happened)`; empty when none did or the engine cannot tell.
-pub async fn starved(engine: &DockerEngine, run_id: &str) -> Vec<String> {
-    let Ok(found) = engine.list_labelled(LABEL_RUN, run_id).await else { return Vec::new() };
-    let uses = futures_util::future::join_all(found.containers.iter().map(|c| engine.memory_use(&c.id))).await;
-    found
+/// limit, each as `NAME (what happened)`, and whether one was killed; empty when none did or
+/// the engine cannot tell.
+pub async fn starved(engine: &DockerEngine, run_id: &str) -> (Vec<String>, bool) {
+    let Ok(found) = engine.list_labelled(LABEL_RUN, run_id).await else { return (Vec::new(), false) };
+    let uses: Vec<_> = futures_util::future::join_all(found.containers.iter().map(|c| engine.memory_use(&c.id))).await;
+    let killed = uses.iter().any(|u| u.as_ref().is_ok_and(|u| u.oom_killed));
+    let named = found
         .containers
         .iter()
         .zip(uses)
@@ -25,5 +35,6 @@ pub async fn starved(engine: &DockerEngine, run_id: &str) -> Vec<String> {
             };
             Some(format!("{} ({what})", c.name))
         })
-        .collect()
+        .collect();
+    (named, killed)
 }

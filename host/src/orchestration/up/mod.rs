@@ -93,8 +93,8 @@ pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &
     let mut result = bring_up(registry, engine, plan, opts, progress).await;
     if let Err(e) = result {
         // Before anything is removed: what ran out of memory can only be asked of live containers.
-        let starved = memory::starved(engine, &opts.run_id).await;
-        result = Err(if starved.is_empty() { e } else { BenchError::OutOfMemory { cause: Box::new(e), containers: starved, setting: opts.memory_setting.clone() } });
+        let (starved, killed) = if memory::may_be_memory(&e) { memory::starved(engine, &opts.run_id).await } else { (Vec::new(), false) };
+        result = Err(if starved.is_empty() { e } else { BenchError::OutOfMemory { cause: Box::new(e), containers: starved, killed, setting: opts.memory_setting.clone() } });
     }
     if result.is_err() {
         if opts.keep_on_failure {
