@@ -181,8 +181,10 @@ struct Case {
     /// The filesystem type and options /proc/mounts must show in the guest.
     fstype: &'static str,
     options: &'static [&'static str],
-    /// Shell lines the job runs before the printed command.
+    /// Shell lines the job runs before the printed command, and what `up`'s note must say
+    /// for them to be what the user was told to do ("" when there is nothing to say).
     prelude: &'static str,
+    note: &'static str,
     client: ClientView,
     /// What the server stores as the owners of owned.txt and given.txt (`None`: no owners).
     server_owned: Option<&'static str>,
@@ -330,6 +332,7 @@ fn kernel_client_check(test: &str, case: &Case, images: &[&str]) {
     // reaches it; the job is root, so `sudo` goes, and nothing else changes.
     let printed = out.lines().find(|l| l.contains(" mount -t ") || l.starts_with("mount -t ")).unwrap_or_else(|| panic!("no mount command on stdout:\n{out}")).trim();
     assert!(printed.contains("10.0.2.2") && !printed.contains("127.0.0.1"), "the printed command should name BENCH_SERVER_ADDRESS=10.0.2.2: {printed}");
+    assert!(err.contains(case.note), "up's note should say {:?}:\n{err}", case.note);
     let command = printed.replace("sudo ", "");
     let dir = command.split_whitespace().last().unwrap().to_string();
     let scratch = tempfile::tempdir().unwrap();
@@ -403,6 +406,7 @@ fn vm_kernel_client_mounts_ganesha_with_the_printed_command() {
         fstype: "nfs4",
         options: &["vers=4.1", "port=22049", "addr=10.0.2.2"],
         prelude: "",
+        note: "",
         // Numeric owners (Only_Numeric_Owners): without them every owner showed as nobody.
         client: NFS_OWNERS,
         server_owned: Some("0:0 644"),
@@ -420,6 +424,7 @@ fn vm_kernel_client_mounts_rclone_nfs3_with_the_printed_command() {
         fstype: "nfs",
         options: &["vers=3", "port=42049", "mountport=42049", "nolock"],
         prelude: "",
+        note: "",
         // rclone's VFS has no owners (S3 keeps none): every file shows as the server process's
         // uid/gid (--uid/--gid default: root in the container) and mode 0666 less its umask
         // 022; a SETATTR of the owner fails with NFS3ERR_IO, which the client reports as EIO.
@@ -449,6 +454,7 @@ fn vm_kernel_client_mounts_samba_with_the_printed_command() {
         // the profile's note tells the user that mount.cifs asks for it or reads PASSWD from
         // its environment, so the job sets PASSWD to SAMBA_PASSWORD (default bench) first.
         prelude: "export PASSWD=bench",
+        note: "mount.cifs asks for SAMBA_PASSWORD (default bench). For scripts, add password=... or credentials=FILE to -o, or set PASSWD in mount's environment",
         client: ClientView { owner: "0:0", mode: "755", chown_status: "0", chown_error: "", given_owner: "0:0" },
         server_owned: Some("1000:1000 664"),
         server_given: Some("1000:1000"),
@@ -465,6 +471,7 @@ fn dittofs_nfs_case(profile: &'static str) -> Case {
         fstype: "nfs4",
         options: &["vers=4.1", "port=12049", "addr=10.0.2.2"],
         prelude: "",
+        note: "",
         client: NFS_OWNERS,
         server_owned: Some("0:0 644"),
         server_given: Some("4321:4321"),
@@ -497,6 +504,7 @@ fn vm_kernel_client_mounts_dittofs_smb_with_the_printed_command() {
         // As for samba: no password in the printed command; mount.cifs reads PASSWD, here
         // DITTOFS_ADMIN_PASSWORD (default benchadmin), as the profile's note says.
         prelude: "export PASSWD=benchadmin",
+        note: "mount.cifs asks for DITTOFS_ADMIN_PASSWORD (default benchadmin). For scripts, add password=... or credentials=FILE to -o, or set PASSWD in mount's environment",
         client: ClientView { owner: "0:0", mode: "755", chown_status: "0", chown_error: "", given_owner: "0:0" },
         server_owned: None,
         server_given: None,
