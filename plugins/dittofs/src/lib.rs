@@ -290,7 +290,8 @@ impl Plugin for Dittofs {
             (_, HostOs::Macos) => MountSpec::smb3(HostOs::Macos, "export", SMB_PORT, "admin")
                 .note("SMB as the DittoFS admin user; mount_smbfs asks for DITTOFS_ADMIN_PASSWORD"),
             (_, os) => MountSpec::smb3(os, "export", SMB_PORT, "admin")
-                .note("SMB 3.0 as the DittoFS admin user; add password=<DITTOFS_ADMIN_PASSWORD> or credentials=FILE to the options"),
+                .note("SMB 3.0 as the DittoFS admin user; mount.cifs asks for DITTOFS_ADMIN_PASSWORD (default benchadmin). For scripts, \
+                       add password=... or credentials=FILE to -o, or set PASSWD in mount's environment"),
         })
     }
 }
