@@ -75,7 +75,7 @@ fn a_users_container_named_like_the_target_is_refused_before_dependencies_start(
     let made = docker(&["create", "--name", "benchhost-rclone-rclone", "--entrypoint", "true", RCLONE_IMAGE]);
     assert!(made.status.success(), "{}", text(&made.stderr));
     let started = std::time::Instant::now();
-    assert_refused("rclone", "container benchhost-rclone-rclone", "docker container rm benchhost-rclone-rclone");
+    assert_refused("rclone", "container benchhost-rclone-rclone", "docker container rm -f benchhost-rclone-rclone");
     assert!(started.elapsed().as_secs() < 30, "refused only after {:?}", started.elapsed());
     let state = docker(&["inspect", "-f", "{{.State.Status}}", "benchhost-rclone-rclone"]);
     assert_eq!(text(&state.stdout).trim(), "created", "the user's container is left as it was");

@@ -66,6 +66,24 @@ fn vm_run_stops_a_job_past_its_timeout() {
 }
 
 #[test]
+fn a_job_that_leaves_a_daemon_running_still_ends_with_its_own_status() {
+    let Some(_vm) = vm_or_skip("a_job_that_leaves_a_daemon_running_still_ends_with_its_own_status") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The daemon keeps the job's stdout open: the job waited for it until --timeout (exit 124).
+    let file = job(&dir, "daemon.sh", "echo start\nsleep 1000 &\necho forked\nexit 4\n");
+    let out = benchhost(&["vm", "run", &file, "--timeout", "60"], &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, "start\nforked\n");
+    // A job too large for the VM is refused before anything boots.
+    let huge = dir.path().join("huge.sh");
+    std::fs::write(&huge, vec![b'#'; 9 << 20]).unwrap();
+    let out = benchhost(&["vm", "run", huge.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is 9 MiB; a job is a shell script of at most 8 MiB"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn vm_run_without_a_build_exits_6_with_the_hint() {
     let cache = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();

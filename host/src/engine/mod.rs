@@ -181,6 +181,15 @@ impl DockerEngine {
             ..Default::default()
         };
         let r = self.docker.create_network(req).await.map_err(api(format!("creating network {name}")))?;
+        // The engine allows two networks of one name (CheckDuplicate left the API): one made by
+        // someone else since `up` checked the names makes ours go again.
+        if self.named(ResourceKind::Network, name).await?.len() > 1 {
+            self.remove_network(&r.id).await?;
+            return Err(EngineError::Api {
+                context: format!("creating network {name}"),
+                detail: "another network of that name appeared while up was running; this run's was removed (benchhost never shares a name with what it did not create)".into(),
+            });
+        }
         Ok(r.id)
     }
 
@@ -200,7 +209,15 @@ impl DockerEngine {
             driver_opts,
             ..Default::default()
         };
-        self.docker.create_volume(req).await.map_err(api(format!("creating volume {name}")))?;
+        let made = self.docker.create_volume(req).await.map_err(api(format!("creating volume {name}")))?;
+        // For a name that exists, the engine answers with that volume as it is: one made by
+        // someone else since `up` checked the names is refused, not used.
+        if labels.iter().any(|(k, v)| made.labels.get(k) != Some(v)) {
+            return Err(EngineError::Api {
+                context: format!("creating volume {name}"),
+                detail: "a volume of that name appeared while up was running and is not this run's; it was not used (benchhost never adopts what it did not create)".into(),
+            });
+        }
         Ok(())
     }
 

@@ -94,7 +94,11 @@ impl BenchError {
 /// The message of [`BenchError::NameTaken`]: what is taken, why it is refused, how to free it.
 pub(crate) fn name_taken_message(taken: &[(ResourceKind, String)]) -> String {
     let what: Vec<String> = taken.iter().map(|(kind, name)| format!("{} {name}", kind.noun())).collect();
-    let removes: Vec<String> = taken.iter().map(|(kind, name)| format!("docker {} rm {name}", kind.noun())).collect();
+    // `-f`: a user's container may be running.
+    let removes: Vec<String> = taken
+        .iter()
+        .map(|(kind, name)| if *kind == ResourceKind::Container { format!("docker container rm -f {name}") } else { format!("docker {} rm {name}", kind.noun()) })
+        .collect();
     let (exist, was, names, them) = if taken.len() == 1 { ("exists", "was", "that name", "it") } else { ("exist", "were", "those names", "them") };
     format!(
         "{} already {exist} and {was} not made by benchhost (no {} label): benchhost needs {names} for this run and never uses or removes what it did not create\n  hint: rename or remove {them} if you no longer need {them} (`{}`), then rerun",

@@ -5,8 +5,11 @@
 //! (UPTIME: seconds since the guest kernel started), `TOKEN|o|LINE` / `TOKEN|e|LINE` for each
 //! line of the job's stdout / stderr, `TOKEN|status|N` when it ended, `TOKEN|error|MESSAGE` when
 //! init could not run it, `TOKEN|probe|UPTIME` for an accelerator probe. TOKEN is fresh for
-//! each run (kernel parameter `benchhost.token=`), so a job that prints these words itself
-//! cannot forge them: its lines arrive inside `TOKEN|o|`.
+//! each run (kernel parameter `benchhost.token=`), so what a job prints on its stdout or stderr
+//! cannot pass for these lines: it arrives inside `TOKEN|o|`. The job is trusted, though: it
+//! runs as root in the guest, and one that reads the token from `/proc/cmdline` and writes to
+//! `/dev/console` itself can forge them. Lines are text: a NUL byte is dropped, and the last
+//! line gets a newline.
 
 /// One line of the console, classified.
 #[derive(Clone, Debug, PartialEq)]

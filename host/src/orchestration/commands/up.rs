@@ -181,6 +181,14 @@ async fn dry_run_actions(registry: &Registry, settings: &SettingsSource, plan: &
     let shown = settings.secrets(registry.plugins.iter().map(|r| &r.plugin.info));
     let mut actions = dry_run::up_actions(registry, plan, opts, builds, engine.as_ref(), &shown).await?;
     actions.splice(0..0, replaced);
+    if engine.is_none() {
+        // A real `up` would stop at these; say they are still to come.
+        actions.insert(0, Action {
+            action: "check",
+            description: "the Docker engine is not reachable now: what is up, the names this run would create and BENCH_CPU_LIMIT against the engine's CPUs are not checked (a real `up` checks them first)".into(),
+            request: None,
+        });
+    }
     Ok(actions)
 }
 

@@ -9,6 +9,9 @@ use crate::orchestration::progress::say;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The largest job file `vm run` takes, in bytes (8 MiB).
+pub const MAX_JOB_BYTES: u64 = 8 << 20;
+
 /// What `vm run` is asked to do.
 #[derive(Clone, Debug)]
 pub struct VmRunRequest {
@@ -31,6 +34,14 @@ pub async fn run(session: &Session<'_>, req: VmRunRequest, show: impl FnMut(JobL
     }
     let job = std::path::absolute(&req.job).unwrap_or_else(|_| req.job.clone());
     match std::fs::metadata(&job) {
+        Ok(m) if m.is_file() && m.len() > MAX_JOB_BYTES => {
+            return Err(BenchError::Usage(format!(
+                "the job {} is {} MiB; a job is a shell script of at most {} MiB (it travels in QEMU's fw_cfg and is copied into the guest's RAM)\n  hint: fetch large data from the host inside the job (it is at 10.0.2.2)",
+                job.display(),
+                m.len() >> 20,
+                MAX_JOB_BYTES >> 20
+            )))
+        }
         Ok(m) if m.is_file() => {}
         Ok(_) => return Err(BenchError::Usage(format!("the job {} is not a file\n  hint: give a shell script, e.g. `benchhost vm run job.sh`", job.display()))),
         Err(e) => return Err(BenchError::Usage(format!("cannot read the job {}: {e}\n  hint: give a shell script, e.g. `benchhost vm run job.sh`", job.display()))),

@@ -65,6 +65,6 @@ mod tests {
         assert!(one.contains("`docker volume rm benchhost-ganesha-export`"), "{one}");
         let two = name_taken_message(&[(ResourceKind::Network, "benchhost-x".into()), (ResourceKind::Container, "benchhost-x-y".into())]);
         assert!(two.starts_with("network benchhost-x, container benchhost-x-y already exist and were not made"), "{two}");
-        assert!(two.contains("`docker network rm benchhost-x; docker container rm benchhost-x-y`"), "{two}");
+        assert!(two.contains("`docker network rm benchhost-x; docker container rm -f benchhost-x-y`"), "{two}");
     }
 }
