@@ -5,12 +5,16 @@ use crate::orchestration::error::BenchError;
 use crate::orchestration::labels::*;
 use std::collections::HashMap;
 
+/// The profile [`profiles_up`] files a managed resource without a profile label under.
+pub const UNNAMED: &str = "?";
+
 /// What is up, by profile: container names (with state), networks and volumes of every
-/// profile with resources labelled `benchhost.managed=true`.
+/// profile with resources labelled `benchhost.managed=true` (those without a profile label
+/// under [`UNNAMED`]).
 pub async fn profiles_up(engine: &DockerEngine) -> Result<std::collections::BTreeMap<String, Vec<String>>, BenchError> {
     let found = engine.list_labelled(LABEL_MANAGED, "true").await?;
     let mut by_profile: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let profile = |l: &HashMap<String, String>| l.get(LABEL_PROFILE).cloned().unwrap_or_else(|| "?".into());
+    let profile = |l: &HashMap<String, String>| l.get(LABEL_PROFILE).cloned().unwrap_or_else(|| UNNAMED.into());
     for c in &found.containers {
         by_profile.entry(profile(&c.labels)).or_default().push(format!("{} ({})", c.name, c.state));
     }
@@ -31,6 +35,12 @@ pub async fn refuse_when_up(engine: &DockerEngine, target: &str) -> Result<(), B
         let leftovers = names.iter().all(|n| n.starts_with("network ") || n.starts_with("volume "));
         let what = if leftovers { "has leftovers from an earlier run" } else { "is already up" };
         return Err(BenchError::Usage(format!("profile {target} {what}: {}\n  hint: `benchhost down {target}` first", names.join(", "))));
+    }
+    if let Some(names) = up.get(UNNAMED) {
+        return Err(BenchError::Usage(format!(
+            "resources labelled {LABEL_MANAGED}=true but with no {LABEL_PROFILE} label are on the engine ({}); benchhost made none like that, and runs one system at a time\n  hint: `benchhost clean` removes everything labelled {LABEL_MANAGED}=true (or remove them with docker)",
+            names.join(", ")
+        )));
     }
     if let Some((other, names)) = up.iter().next() {
         return Err(BenchError::Usage(format!(
