@@ -45,3 +45,4 @@ mod user_errors;
 
 // The client VM (`benchhost vm run`, built by `make vm`): the Linux kernel's own NFS client.
 mod vm;
+mod workloads;
