@@ -12,7 +12,7 @@ use benchhost::orchestration::plugins::registry::Registry;
 use benchhost::orchestration::plan::settings::SettingsSource;
 use benchhost::runtime::contract::HostOs;
 use benchhost::runtime::{ExecResult, PluginRuntime, RuntimeOptions, ServiceGateway};
-use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, s3_get, text};
+use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_with_images, force_clean, leftovers, s3_get, text, Cleanup};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -29,22 +29,6 @@ const IMAGES: [(&str, &str); 3] = [("DITTOFS_IMAGE", DITTOFS_IMAGE), ("LOCALSTAC
 /// The DittoFS release the image is built from (its `dfs version --short`).
 const DITTOFS_VERSION: &str = "0.29.0";
 
-/// All `images` must exist; holds the engine lock (taken once: the lock is not reentrant).
-fn engine(test: &str, images: &[&str]) -> Option<docker::EngineGuard> {
-    let (last, rest) = images.split_last().expect("at least one image");
-    for image in rest {
-        drop(engine_or_skip(test, Some(image))?);
-    }
-    engine_or_skip(test, Some(last))
-}
-
-/// Removes the profile even when an assertion fails half-way.
-struct Cleanup(&'static str);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        force_clean(self.0);
-    }
-}
 
 fn container(profile: &str, service: &str) -> String {
     format!("benchhost-{profile}-{service}")
@@ -253,7 +237,7 @@ fn logged_posts(dittofs: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn e2e_dittofs_badger_s3_nfs_write_lands_in_localstack_and_bootstrap_is_idempotent() {
     let profile = "dittofs-badger-s3";
-    let Some(_engine) = engine("e2e_dittofs_badger_s3", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_badger_s3", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);
@@ -335,7 +319,7 @@ async fn e2e_dittofs_badger_s3_nfs_write_lands_in_localstack_and_bootstrap_is_id
 #[test]
 fn e2e_dittofs_postgres_s3_metadata_in_postgres_blocks_in_localstack() {
     let profile = "dittofs-postgres-s3";
-    let Some(_engine) = engine("e2e_dittofs_postgres_s3", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE, POSTGRES_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_postgres_s3", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE, POSTGRES_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);
@@ -369,7 +353,7 @@ fn e2e_dittofs_postgres_s3_metadata_in_postgres_blocks_in_localstack() {
 #[test]
 fn e2e_dittofs_badger_fs_blocks_on_the_volume_nothing_in_s3() {
     let profile = "dittofs-badger-fs";
-    let Some(_engine) = engine("e2e_dittofs_badger_fs", &[DITTOFS_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_badger_fs", &[DITTOFS_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);
@@ -403,7 +387,7 @@ fn e2e_dittofs_badger_fs_blocks_on_the_volume_nothing_in_s3() {
 #[test]
 fn e2e_dittofs_smb_put_get_on_12445_and_nfs_is_off() {
     let profile = "dittofs-smb";
-    let Some(_engine) = engine("e2e_dittofs_smb", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_smb", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);
@@ -455,7 +439,7 @@ fn e2e_dittofs_smb_put_get_on_12445_and_nfs_is_off() {
 #[test]
 fn e2e_dittofs_write_bigger_than_the_cache_cap_over_localstack() {
     let profile = "dittofs-badger-s3";
-    let Some(_engine) = engine("e2e_dittofs_write_bigger_than_the_cache_cap", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_write_bigger_than_the_cache_cap", &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);
@@ -512,7 +496,7 @@ fn e2e_dittofs_write_bigger_than_the_cache_cap_over_localstack() {
 #[test]
 fn e2e_dittofs_bad_s3_endpoints_fail_bootstrap_naming_the_store() {
     let profile = "dittofs-badger-s3";
-    let Some(_engine) = engine("e2e_dittofs_bad_s3_endpoints", &[DITTOFS_IMAGE]) else { return };
+    let Some(_engine) = engine_with_images("e2e_dittofs_bad_s3_endpoints", &[DITTOFS_IMAGE]) else { return };
     force_clean(profile);
     let dangling = dangling_volumes();
     let _cleanup = Cleanup(profile);

@@ -5,7 +5,7 @@
 //! kernel's own client against the real server.
 
 use crate::support::client_vm::{processes_mentioning, values, vm_or_skip};
-use crate::support::docker::{benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{benchhost, docker, engine_with_images, force_clean, leftovers, text, Cleanup};
 use std::time::{Duration, Instant};
 
 fn job(dir: &tempfile::TempDir, name: &str, script: &str) -> String {
@@ -211,22 +211,6 @@ struct Case {
     server: fn() -> ServerView,
 }
 
-/// All `images` must exist; holds the engine lock (taken once: the lock is not reentrant).
-fn engine_with(test: &str, images: &[&str]) -> Option<crate::support::docker::EngineGuard> {
-    let (last, rest) = images.split_last().expect("at least one image");
-    for image in rest {
-        drop(engine_or_skip(test, Some(image))?);
-    }
-    engine_or_skip(test, Some(last))
-}
-
-/// Removes the profile even when an assertion fails half-way.
-struct Cleanup(&'static str);
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        force_clean(self.0);
-    }
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -334,7 +318,7 @@ fn rclone_view() -> ServerView {
 /// in the client VM with the job above, take the server's view, `down`; then assert every
 /// result, and print the times (`measured: ...`).
 fn kernel_client_check(test: &str, case: &Case, images: &[&str]) {
-    let Some(_engine) = engine_with(test, images) else { return };
+    let Some(_engine) = engine_with_images(test, images) else { return };
     let Some(_vm) = vm_or_skip(test) else { return };
     let profile = case.profile;
     force_clean(profile);

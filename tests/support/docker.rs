@@ -74,6 +74,24 @@ pub fn compose_v2_or_skip(test: &str) -> Option<Vec<String>> {
     None
 }
 
+/// Holds the engine for one test that needs every one of `images` (`None`: skip, the reason
+/// printed); the lock is taken once, as it is not reentrant.
+pub fn engine_with_images(test: &str, images: &[&str]) -> Option<EngineGuard> {
+    let (last, rest) = images.split_last().expect("at least one image");
+    for image in rest {
+        drop(engine_or_skip(test, Some(image))?);
+    }
+    engine_or_skip(test, Some(last))
+}
+
+/// Removes a profile's resources when dropped, even when an assertion fails half-way.
+pub struct Cleanup(pub &'static str);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        force_clean(self.0);
+    }
+}
+
 /// Runs the docker CLI (an independent check of what benchhost did).
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().expect("docker CLI")
