@@ -14,6 +14,11 @@ use crate::text::{cut_lines, printable_text};
 /// The longest line of an error shown on stderr, in bytes; the rest of a longer one (a huge
 /// value quoted back) is cut and counted.
 const ERROR_LINE_MAX: usize = 10 << 10;
+
+/// An error's text as stderr shows it: control characters escaped, long lines cut.
+fn shown(text: &str) -> String {
+    printable_text(&cut_lines(text, ERROR_LINE_MAX))
+}
 use clap::{CommandFactory, FromArgMatches};
 
 /// `println!` that ends the process quietly when stdout is closed (`benchhost list | head`)
@@ -62,7 +67,7 @@ async fn run() -> i32 {
     let registry = match Registry::start().await {
         Ok(r) => r,
         Err(e) => {
-            say!("error: {}", cut_lines(&e.to_string(), ERROR_LINE_MAX));
+            say!("error: {}", shown(&e.to_string()));
             return e.exit_code();
         }
     };
@@ -95,11 +100,11 @@ async fn run() -> i32 {
         // must not keep anyone from `status`, `down` or `clean`).
         // A named --env-file that is not there stays an error.
         Err(e) if !cli.command.needs_settings() && cli.env_file.as_ref().is_none_or(|f| f.exists()) => {
-            say!("warning: {}\n  (its settings are not used; {} needs none)", cut_lines(&e.to_string(), ERROR_LINE_MAX), matches.subcommand_name().unwrap_or("this command"));
+            say!("warning: {}\n  (its settings are not used; {} needs none)", shown(&e.to_string()), matches.subcommand_name().unwrap_or("this command"));
             SettingsSource::environment_only().with_allow(&cli.allow)
         }
         Err(e) => {
-            say!("error: {}", cut_lines(&e.to_string(), ERROR_LINE_MAX));
+            say!("error: {}", shown(&e.to_string()));
             return e.exit_code();
         }
     };
@@ -109,7 +114,7 @@ async fn run() -> i32 {
     match dispatch(cli.command, &session).await {
         Ok(code) => code,
         Err(e) => {
-            say!("error: {}", printable_text(&cut_lines(&redact(&e.to_string(), &secrets), ERROR_LINE_MAX)));
+            say!("error: {}", shown(&redact(&e.to_string(), &secrets)));
             if let Some(hint) = e.hint() {
                 say!("  hint: {}", printable_text(&hint));
             }

@@ -389,7 +389,7 @@ impl DockerEngine {
 
     /// Whether a volume called `name` exists (an engine error counts as "no").
     pub async fn volume_exists(&self, name: &str) -> bool {
-        self.docker.inspect_volume(name).await.is_ok()
+        self.named(ResourceKind::Volume, name).await.is_ok_and(|found| !found.is_empty())
     }
 
     /// Removes a volume; absent is fine.

@@ -88,7 +88,7 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         mount_dir: absolute_dir(req.mount_dir, &profile),
         results: None,
         secrets: secrets.to_vec(),
-        memory_setting: settings.get("BENCH_MEM_LIMIT").and(settings.origin("BENCH_MEM_LIMIT")).map(|o| format!("BENCH_MEM_LIMIT={} (from {o})", settings.get("BENCH_MEM_LIMIT").unwrap_or_default())),
+        memory_setting: settings.given("BENCH_MEM_LIMIT"),
     };
     if req.dry_run {
         return Ok(UpOutcome::DryRun(dry_run_actions(registry, &settings, &plan, &opts, &builds, req.replace).await?));

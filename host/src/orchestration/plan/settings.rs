@@ -132,6 +132,12 @@ impl SettingsSource {
         self.origin(name).map(|o| format!(" (from {o})")).unwrap_or_default()
     }
 
+    /// `NAME=value (from <origin>)`, the user's value of a setting that is no secret, for
+    /// messages; `None` when unset (its default applies).
+    pub fn given(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| format!("{name}={v}{}", self.from(name)))
+    }
+
     /// The value of `name`; `None` when it is unset or empty, so that its default applies
     /// (Compose's `${NAME:-default}` treats an empty value as unset, and the one `.env` serves
     /// both). This holds for global and plugin settings, from the environment and `.env` alike.

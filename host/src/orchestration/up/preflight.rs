@@ -94,9 +94,8 @@ pub fn check_engine_capacity(engine: &DockerEngine, globals: &GlobalSettings, se
     if globals.cpus <= f64::from(cpus) {
         return Ok(());
     }
-    let from = settings.origin("BENCH_CPU_LIMIT").map(|o| format!(" (from {o})")).unwrap_or_default();
+    let given = settings.given("BENCH_CPU_LIMIT").unwrap_or_else(|| format!("BENCH_CPU_LIMIT={} (its default)", globals.cpus));
     Err(BenchError::Usage(format!(
-        "BENCH_CPU_LIMIT={}{from} is more CPUs than the Docker engine's host has ({cpus}): a container cannot be given more\n  hint: set BENCH_CPU_LIMIT to at most {cpus}; every system gets the same limit",
-        globals.cpus
+        "{given} is more CPUs than the Docker engine's host has ({cpus}): a container cannot be given more\n  hint: set BENCH_CPU_LIMIT to at most {cpus}; every system gets the same limit"
     )))
 }
