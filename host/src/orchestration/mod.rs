@@ -10,9 +10,12 @@
 //! - [`host`]: this machine: kernel features, mounts, ports, page cache, `doctor`'s checks.
 //! - [`client_vm`]: the client VM (a Debian kernel's NFS/SMB client under QEMU) and its jobs.
 //! - [`commands`]: one function per command, each the whole job, returning a typed report.
+//! - [`bench`]: the benchmark matrix (`bench` and `report`, which the CLI calls here): cells,
+//!   workloads, clients, results and the report; it drives `up`, mount and `down` of [`commands`].
 //! - [`labels`], [`results`], [`run_record`], [`progress`], [`interrupt`], [`run_lock`],
 //!   [`log_lines`], [`dry_run`]: what several stages share.
 
+pub mod bench;
 pub mod client_vm;
 pub mod commands;
 pub mod dry_run;
