@@ -6,6 +6,7 @@
 //! directory on a shared mount: the test writes and reads through the host path.
 
 use crate::support::docker::{self, benchhost, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::fuse::{fuse_mounted, is_root, SharedMount};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,39 +106,6 @@ impl Drop for DownOnDrop {
     fn drop(&mut self) {
         force_clean("juicefs");
     }
-}
-
-/// FUSE mounts of type fuse.juicefs on the host at `path`.
-fn fuse_mounted(path: &str) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(path) && l.contains(" - fuse.juicefs "))
-}
-
-/// Makes `path` a shared mount (a bind mount of itself), as the plugin's hint says; undone on drop.
-struct SharedMount(&'static str);
-impl SharedMount {
-    fn new(path: &'static str) -> SharedMount {
-        std::fs::create_dir_all(path).unwrap();
-        for args in [vec!["--bind", path, path], vec!["--make-shared", path]] {
-            let out = Command::new("mount").args(&args).output().expect("mount");
-            assert!(out.status.success(), "mount {args:?}: {}", text(&out.stderr));
-        }
-        SharedMount(path)
-    }
-}
-impl Drop for SharedMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").args(["-l", self.0]).output();
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false)
 }
 
 #[test]

@@ -27,6 +27,7 @@ mod hostile_cli;
 mod repo;
 
 // On the real Docker engine with real servers and clients (local test images, `tests/images/`).
+mod bench;
 mod clashes;
 mod e2e_dittofs;
 mod e2e_ganesha;

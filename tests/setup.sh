@@ -47,6 +47,8 @@ command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
 command -v smbclient >/dev/null || missing+=(smbclient)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# fio: the load generator of `benchhost bench --client host` (the client VM has its own).
+command -v fio >/dev/null || missing+=(fio)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null; then
         say "installing ${missing[*]} (apt-get)"

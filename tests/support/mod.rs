@@ -7,6 +7,7 @@ pub mod client_vm;
 pub mod corpus;
 pub mod dittofs_fake;
 pub mod docker;
+pub mod fuse;
 
 /// The repository's root (the directory above `tests/`).
 pub fn repo_root() -> &'static Path {

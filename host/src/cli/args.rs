@@ -167,6 +167,48 @@ pub enum Command {
         #[command(subcommand)]
         command: VmCommand,
     },
+    /// Run the benchmark matrix: each system brought up alone, mounted on the client, fio run
+    /// for every workload × size × pass × repeat (one JSON result per cell in RUN/raw/), then
+    /// taken down; ends with RUN/summary.csv, RUN/report.md and charts. Exit 1 when a cell failed
+    /// (it is recorded and the matrix goes on).
+    Bench {
+        /// Profiles to compare, run one after the other (`local`: no server, the client's own
+        /// disk — the ceiling line).
+        profiles: Vec<String>,
+        /// Workloads (built-in names or paths to your own .fio files); default: every built-in.
+        #[arg(long, value_delimiter = ',', value_name = "W,...")]
+        workloads: Vec<String>,
+        /// Sizes from workloads/sizes.conf (small, medium, large); default: all.
+        #[arg(long, value_delimiter = ',', value_name = "S,...")]
+        sizes: Vec<String>,
+        /// cold (caches dropped between layout and run), warm, or both; default: cold,warm.
+        #[arg(long, value_delimiter = ',', value_name = "P,...")]
+        passes: Vec<String>,
+        /// Runs of every cell (the report shows their median and min–max); default 3.
+        #[arg(long, value_name = "N")]
+        repeats: Option<u32>,
+        /// Seconds each timed workload runs (and the cap of the others); default 30.
+        #[arg(long, value_name = "SECONDS")]
+        runtime: Option<u32>,
+        /// Where fio runs: this machine's kernel (host) or the client VM (vm); default host.
+        #[arg(long, value_enum)]
+        client: Option<ClientArg>,
+        /// The profile the report compares every other against (in %).
+        #[arg(long, value_name = "PROFILE")]
+        baseline: Option<String>,
+        /// Root of the run directory (default: BENCH_RESULTS_DIR, else ./results).
+        #[arg(long, value_name = "DIR")]
+        results_dir: Option<PathBuf>,
+        /// Run the cells of an earlier run that have no complete result (the matrix it recorded).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+        /// List every cell and action, and run none.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the final summary (or, with --dry-run, the actions) as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the profiles that are up, with their containers and health.
     Status {
         /// JSON: [{profile, run_id, containers: [{name, service, plugin, state, health}], networks, volumes}].
@@ -180,7 +222,7 @@ impl Command {
     /// mount or describe systems. The others (listing, status, stopping, cleaning) work with a
     /// `.env` that cannot be read.
     pub fn needs_settings(&self) -> bool {
-        matches!(self, Command::Up { .. } | Command::Mount { .. } | Command::Doctor { .. } | Command::Compose { .. } | Command::EnvExample { .. })
+        matches!(self, Command::Up { .. } | Command::Bench { .. } | Command::Mount { .. } | Command::Doctor { .. } | Command::Compose { .. } | Command::EnvExample { .. })
     }
 }
 
@@ -212,6 +254,13 @@ pub enum AccelArg {
     Auto,
     Kvm,
     Tcg,
+}
+
+/// `--client` of `bench`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ClientArg {
+    Host,
+    Vm,
 }
 
 /// `--os` of `mount`.

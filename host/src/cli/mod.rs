@@ -46,7 +46,7 @@ macro_rules! say {
 pub mod args;
 pub mod render;
 
-pub use args::{AccelArg, Cli, Command, OsArg, PluginCommand, VmCommand};
+pub use args::{AccelArg, ClientArg, Cli, Command, OsArg, PluginCommand, VmCommand};
 pub use commands::list::ListEntry;
 
 /// Runs the command line; returns the process exit code.
@@ -139,6 +139,15 @@ async fn dispatch(command: Command, session: &Session<'_>) -> Result<i32, BenchE
             let req = commands::vm::VmRunRequest { job, timeout_seconds: timeout, boot_timeout_seconds: boot_timeout, accel };
             let report = commands::vm::run(session, req, render::vm_line).await?;
             return Ok(render::vm_run(&report));
+        }
+        Command::Bench { profiles, workloads, sizes, passes, repeats, runtime, client, baseline, results_dir, resume, dry_run, json } => {
+            use crate::orchestration::bench::{self, matrix::ClientKind};
+            let client = client.map(|c| match c {
+                ClientArg::Host => ClientKind::Host,
+                ClientArg::Vm => ClientKind::Vm,
+            });
+            let req = bench::BenchRequest { profiles, workloads, sizes, passes, repeats, runtime, client, baseline, results_dir, resume, dry_run };
+            return render::bench(&bench::bench(session, req).await?, json);
         }
         Command::List { json } => render::list(&commands::list::list(registry), json),
         Command::Up { profile, keep_on_failure, mount_dir, json, replace, dry_run, results_dir, with_profiling } => {

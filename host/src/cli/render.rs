@@ -334,6 +334,42 @@ pub fn doctor_text(checks: &[Check], os: HostOs) -> String {
     out
 }
 
+/// `bench`'s end: the actions (dry run), or what ran and where the results are; the exit code
+/// (1 when a cell failed).
+pub fn bench(outcome: &crate::orchestration::bench::BenchOutcome, as_json: bool) -> Result<i32, BenchError> {
+    use crate::orchestration::bench::BenchOutcome;
+    let report = match outcome {
+        BenchOutcome::DryRun(actions) => {
+            if as_json {
+                out!("{}", json(actions));
+            } else {
+                for a in actions {
+                    out!("{a}");
+                }
+            }
+            return Ok(0);
+        }
+        BenchOutcome::Done(report) => report,
+    };
+    if as_json {
+        out!("{}", json(report));
+    } else {
+        say!(
+            "{} cell(s) run, {} failed{}, in {:.1} s ({:.1} s in cells); results in {}",
+            report.ran,
+            report.failed.len(),
+            if report.already_done > 0 { format!(", {} done before", report.already_done) } else { String::new() },
+            report.seconds,
+            report.cell_seconds,
+            report.run_dir.display()
+        );
+        for (cell, error) in &report.failed {
+            say!("  failed: {cell}: {error}");
+        }
+    }
+    Ok(if report.failed.is_empty() { 0 } else { 1 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,12 +11,14 @@ mod memory;
 mod names;
 mod request;
 mod spec;
+mod stats;
 mod wait;
 
 pub use images::{BuiltImage, ImageInfo};
 pub use logs::LogLine;
 pub use memory::MemoryUse;
 pub use names::ResourceKind;
+pub use stats::{SpanUse, StatSample};
 pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
 
 use bollard::Docker;

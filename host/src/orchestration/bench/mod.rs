@@ -2,5 +2,31 @@
 //! each cell a fio run on a client against one system brought up alone, its result a JSON file
 //! under `RUN/raw/`, and the report built from those files.
 //!
+//! - [`request`]: the flags made into a [`matrix::Matrix`] (defaults, checks, `--resume`).
+//! - [`matrix`]: the matrix as `RUN/bench.json` records it, and its cells in run order.
+//! - [`workloads`]: the built-in fio job files, `sizes.conf`, a user's own job file.
 //! - [`cell`]: a cell's id and its result file's shape.
+//! - [`run`]: the loop over systems and cells, interrupts, resume.
+//! - [`system`]: one system brought up for its cells and taken down after them.
+//! - [`attach`]: the system mounted on the client (or `local`'s directory).
+//! - [`cell_run`]: one cell's phases: layout, cold, fio with stats, result.
+//! - [`client`]: where fio runs: this machine or the client VM.
+//! - [`sampler`]: the engine's stats of the system's containers during a cell.
+//! - [`metrics`]: the numbers a cell's fio report gives.
+//! - [`dry_run`]: `--dry-run`'s list of actions.
+
+pub mod attach;
 pub mod cell;
+pub mod cell_run;
+pub mod client;
+pub mod dry_run;
+pub mod matrix;
+pub mod metrics;
+pub mod request;
+pub mod run;
+pub mod sampler;
+pub mod system;
+pub mod workloads;
+
+pub use request::BenchRequest;
+pub use run::{bench, BenchOutcome, BenchReport};

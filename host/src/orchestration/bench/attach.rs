@@ -1,0 +1,67 @@
+//! Where a system's cells run on the client: the system mounted on it once (before its first
+//! cell, unmounted after its last), or, for `local`, a directory on the client's own disk (a
+//! tmpfs with `BENCH_TMPFS=1`).
+
+use super::client::Client;
+use super::system::System;
+use crate::orchestration::commands::mount::{mount, umount, MountOutcome};
+use crate::orchestration::commands::Session;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::host::mounts::{display, is_root, mounted_at, privileged};
+use std::path::Path;
+
+/// A target attached to the client.
+pub struct Attached {
+    /// The directory the cells' directories are made in, on the client.
+    pub dir: String,
+    /// What the record says the mount command was (`None` for `local`).
+    pub mount_command: Option<String>,
+    /// `local` on a tmpfs benchhost mounted (unmounted by [`detach`]).
+    tmpfs: bool,
+}
+
+/// Mounts `system` on the client (a FUSE system is mounted already: its directory is used), or
+/// prepares `local`'s directory under `scratch`. Errors: the mount fails (with the client's
+/// hint), the directory cannot be made, `BENCH_TMPFS=1` without root.
+pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&System>, scratch: &Path) -> Result<Attached, BenchError> {
+    let Some(system) = system else {
+        let dir = scratch.join("local");
+        std::fs::create_dir_all(&dir).map_err(|e| BenchError::Usage(format!("cannot create {}: {e}\n  hint: choose another root with --results-dir DIR", dir.display())))?;
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir).display().to_string();
+        let tmpfs = session.settings.flag("BENCH_TMPFS")?.unwrap_or(false);
+        if tmpfs {
+            run(&privileged(&["mount".into(), "-t".into(), "tmpfs".into(), "-o".into(), "mode=0755".into(), "benchhost-local".into(), dir.clone()], is_root()))?;
+        }
+        let _ = client;
+        return Ok(Attached { dir, mount_command: None, tmpfs });
+    };
+    if system.protocol == "fuse" {
+        return Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(system.mount.shell_line(true)), tmpfs: false });
+    }
+    match mount(session, &system.profile, Some(system.mount.dir.clone()), false, None).await? {
+        MountOutcome::Mounted { .. } => {}
+        MountOutcome::Printed(_) => return Err(BenchError::Other("mount printed the command instead of mounting (a benchhost defect)".into())),
+    }
+    let dir = std::fs::canonicalize(&system.mount.dir).map(|p| p.display().to_string()).unwrap_or(system.mount.dir.clone());
+    Ok(Attached { dir, mount_command: Some(system.mount.display(true)), tmpfs: false })
+}
+
+/// Undoes [`attach`]: unmounts what it mounted. Errors: an unmount that fails.
+pub async fn detach(client: &mut Client, system: Option<&System>, attached: &Attached) -> Result<(), BenchError> {
+    let _ = client;
+    match system {
+        None if attached.tmpfs && mounted_at(&attached.dir).is_some() => run(&privileged(&["umount".into(), attached.dir.clone()], is_root())),
+        None => Ok(()),
+        Some(s) if s.protocol == "fuse" => Ok(()),
+        Some(s) => umount(&s.profile, None, false).map(|_| ()),
+    }
+}
+
+fn run(argv: &[String]) -> Result<(), BenchError> {
+    let out = std::process::Command::new(&argv[0]).args(&argv[1..]).output().map_err(|e| BenchError::HostUnsupported(format!("cannot run `{}`: {e}", display(argv))))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::HostUnsupported(format!("`{}` failed: {}\n  hint: BENCH_TMPFS=1 mounts a tmpfs for `local`, which needs root (or sudo)", display(argv), String::from_utf8_lossy(&out.stderr).trim())))
+    }
+}

@@ -1,0 +1,162 @@
+//! One cell on an attached target: a fresh directory, the layout, the cold pass's cache drops,
+//! fio with the engine's stats sampled alongside, the directory removed, and the result.
+
+use super::attach::Attached;
+use super::cell::{CacheState, CellId, CellRecord, CellResult, CellStatus, ClientRef, Pass, SCHEMA};
+use super::client::{Client, FioCall, FioOutcome};
+use super::sampler::Sampler;
+use super::system::System;
+use super::workloads::{fio_env, Size, Workload};
+use crate::engine::DockerEngine;
+use crate::orchestration::host::host_os;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What every cell of one system shares.
+pub struct CellContext<'a> {
+    pub run_id: &'a str,
+    pub run_dir: &'a Path,
+    pub system: Option<&'a System>,
+    pub engine: Option<&'a DockerEngine>,
+    pub attached: &'a Attached,
+    pub client: ClientRef,
+    pub runtime: u32,
+    pub ioengine: &'a str,
+    /// The settings `local`'s cells record (a system's come from its `up`).
+    pub local_settings: &'a BTreeMap<String, String>,
+    pub secrets: &'a [String],
+}
+
+/// How long fio may run for a cell of `runtime` seconds: each job is capped at `runtime`, and
+/// `metadata`'s three phases are not time-based, so three times that and two minutes more.
+pub fn fio_timeout(runtime: u32) -> Duration {
+    Duration::from_secs(u64::from(runtime) * 3 + 120)
+}
+
+/// Runs `cell` and returns its result (a failure is a result with `status: failed`, not an
+/// error). Errors: only what makes the matrix stop (none today; interrupts are the caller's).
+pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, size: &Size) -> CellResult {
+    let started_at = chrono::Local::now().to_rfc3339();
+    let start = Instant::now();
+    let stem = cell.file_name().trim_end_matches(".json").to_string();
+    let dir = format!("{}/benchhost-{stem}", ctx.attached.dir.trim_end_matches('/'));
+    let env = fio_env(size, &dir, ctx.runtime, ctx.ioengine);
+    let mut seconds = BTreeMap::new();
+    let mut record = CellRecord {
+        run: ctx.run_id.to_string(),
+        benchhost_version: env!("CARGO_PKG_VERSION").to_string(),
+        plugin: ctx.system.and_then(|s| s.plugin.clone()),
+        images: ctx.system.map(|s| s.images.clone()).unwrap_or_default(),
+        settings: ctx.system.map(|s| s.settings.clone()).unwrap_or_else(|| ctx.local_settings.clone()),
+        client: ctx.client.clone(),
+        mount_command: ctx.attached.mount_command.clone(),
+        directory: dir.clone(),
+        workload_file: workload.file.clone(),
+        workload_sha256: workload.sha256.clone(),
+        params: env.clone(),
+        cache: cache_state(cell.pass, ctx.system.is_some(), client),
+        started_at,
+        ..Default::default()
+    };
+    let call = |create_only: bool| FioCall { job_text: workload.text.clone(), job_name: format!("{}.fio", workload.name), env: env.clone(), create_only, timeout: fio_timeout(ctx.runtime) };
+    let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds).await;
+    client.remove_dir(&dir).await;
+    seconds.insert("total".into(), round(start.elapsed().as_secs_f64()));
+    record.seconds = seconds;
+    record.ended_at = chrono::Local::now().to_rfc3339();
+    let mut result = CellResult { schema: SCHEMA.into(), cell: cell.clone(), status: CellStatus::Ok, error: None, logs: Vec::new(), record, resources: Vec::new(), s3: None, fio: serde_json::Value::Null };
+    match outcome {
+        Ok((fio, resources, s3)) => {
+            result.fio = fio;
+            result.resources = resources;
+            result.s3 = s3;
+        }
+        Err((error, log)) => {
+            result.status = CellStatus::Failed;
+            result.error = Some(crate::orchestration::redact(&error, ctx.secrets));
+            if let Some(log) = log {
+                result.logs.push(save_log(ctx, cell, &log));
+            }
+            if let Some(s) = ctx.system {
+                // Where `down` saves the containers' logs.
+                result.logs.push(relative(ctx.run_dir, &s.up_dir.join("logs")));
+            }
+        }
+    }
+    result
+}
+
+type Measured = (serde_json::Value, Vec<super::cell::ContainerUse>, Option<super::cell::S3Use>);
+
+/// The cell's phases; an error is (what failed, fio's log when there is one).
+async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>) -> Result<Measured, (String, Option<String>)> {
+    client.fresh_dir(dir).await.map_err(|e| (e.to_string(), None))?;
+    if workload.lays_out_files() {
+        let t = Instant::now();
+        let layout = client.fio(&call(true)).await.map_err(|e| (e.to_string(), None))?;
+        seconds.insert("layout".into(), round(t.elapsed().as_secs_f64()));
+        check(&layout, "laying the files out (fio --create_only=1)")?;
+    }
+    if cell.pass == Pass::Cold {
+        let t = Instant::now();
+        client.drop_caches().await.map_err(|e| (format!("dropping the client's page cache: {e}"), None))?;
+        if ctx.system.is_some() && !client.shares_the_servers_kernel() {
+            crate::orchestration::host::page_cache::drop_caches(host_os()).map_err(|e| (format!("dropping the servers' page cache: {e}"), None))?;
+        }
+        seconds.insert("cold".into(), round(t.elapsed().as_secs_f64()));
+    }
+    let sampler = match (ctx.engine, ctx.system) {
+        (Some(engine), Some(system)) => Some(Sampler::start(engine, &system.containers).await),
+        _ => None,
+    };
+    let fio = client.fio(&call(false)).await;
+    let (resources, s3) = match (sampler, ctx.engine) {
+        (Some(s), Some(engine)) => s.finish(engine).await,
+        _ => (Vec::new(), None),
+    };
+    let fio = fio.map_err(|e| (e.to_string(), None))?;
+    seconds.insert("fio".into(), round(fio.seconds));
+    check(&fio, "the measured run")?;
+    Ok((fio.json.unwrap_or_default(), resources, s3))
+}
+
+/// A fio run that failed, timed out or wrote no report, as the cell's error.
+fn check(fio: &FioOutcome, what: &str) -> Result<(), (String, Option<String>)> {
+    let tail = || fio.log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+    if fio.timed_out {
+        return Err((format!("fio timed out in {what}"), Some(fio.log.clone())));
+    }
+    match (fio.status, &fio.json) {
+        (Some(0), Some(_)) => Ok(()),
+        (Some(0), None) => Err((format!("fio wrote no JSON report in {what}: {}", tail()), Some(fio.log.clone()))),
+        (status, _) => Err((format!("fio failed in {what} (exit {}): {}", status.map(|s| s.to_string()).unwrap_or_else(|| "on a signal".into()), tail()), Some(fio.log.clone()))),
+    }
+}
+
+/// What the pass did to each cache.
+fn cache_state(pass: Pass, has_server: bool, client: &Client) -> CacheState {
+    let (done, server) = match pass {
+        Pass::Cold => ("dropped", if has_server { "dropped" } else { "none" }),
+        Pass::Warm => ("kept", if has_server { "kept" } else { "none" }),
+    };
+    let _ = client;
+    CacheState { client_page_cache: done.into(), server_page_cache: server.into(), system_cache: if has_server { "kept".into() } else { "none".into() } }
+}
+
+/// Writes a failed cell's log as `logs/cells/<profile>/<stem>.log`; its path relative to the
+/// run directory.
+fn save_log(ctx: &CellContext<'_>, cell: &CellId, log: &str) -> String {
+    let dir = ctx.run_dir.join("logs").join("cells").join(&cell.profile);
+    let file = dir.join(cell.file_name().replace(".json", ".log"));
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&file, crate::orchestration::redact(log, ctx.secrets)));
+    relative(ctx.run_dir, &file)
+}
+
+fn relative(base: &Path, p: &Path) -> String {
+    p.strip_prefix(base).unwrap_or(p).display().to_string()
+}
+
+fn round(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}

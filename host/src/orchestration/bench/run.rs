@@ -1,0 +1,290 @@
+//! `benchhost bench`: the matrix, one system at a time (`up` → attach on the client → its cells
+//! → detach → `down`), each cell's result written as it ends, then the report.
+//!
+//! A cell that fails is recorded (with its logs) and the matrix goes on; when the system itself
+//! died, its remaining cells are recorded as failed without running. Ctrl-C (SIGINT/SIGTERM)
+//! stops the cell at once (fio is killed), takes the current system down and exits 130; the
+//! interrupted cell has no result, so `--resume RUN_DIR` runs it again, and only the cells that
+//! have no complete result.
+
+use super::attach::{attach, detach, Attached};
+use super::cell::{CellId, CellResult, CellStatus, SCHEMA};
+use super::cell_run::{run_cell, CellContext};
+use super::client::{host::HostClient, Client};
+use super::matrix::{write_whole, Matrix, LOCAL};
+use super::request::{matrix_for, BenchRequest};
+use super::system::{bring_up, still_running, take_down, System};
+use super::workloads::Workload;
+use crate::engine::DockerEngine;
+use crate::orchestration::commands::Session;
+use crate::orchestration::error::BenchError;
+use crate::orchestration::host::host_os;
+use crate::orchestration::progress::say;
+use crate::orchestration::results::{results_root, RunDir};
+use crate::runtime::contract::HostOs;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How `bench` ended.
+#[derive(Debug)]
+pub enum BenchOutcome {
+    /// `--dry-run`: every cell and action, in order.
+    DryRun(Vec<String>),
+    Done(BenchReport),
+}
+
+/// What a run did.
+#[derive(Debug, serde::Serialize)]
+pub struct BenchReport {
+    pub run_dir: PathBuf,
+    /// Cells in the matrix.
+    pub cells: usize,
+    /// Cells run now, and of those the ones that failed (label, error).
+    pub ran: usize,
+    pub failed: Vec<(String, String)>,
+    /// Cells an earlier run (`--resume`) had completed.
+    pub already_done: usize,
+    /// Wall-clock seconds of this invocation, and the sum of its cells' own seconds.
+    pub seconds: f64,
+    pub cell_seconds: f64,
+}
+
+/// fio's I/O engine: `FIO_ENGINE`, else `libaio` on Linux and `posixaio` on macOS (the seed's).
+pub fn ioengine(session: &Session<'_>) -> String {
+    session.settings.get("FIO_ENGINE").filter(|e| !e.trim().is_empty()).map(|e| e.trim().to_string()).unwrap_or_else(|| if host_os() == HostOs::Macos { "posixaio".into() } else { "libaio".into() })
+}
+
+/// Runs the benchmark `req` asks for (see the module doc). Errors: bad flags (usage, exit 2),
+/// the engine unreachable, fio missing, results that cannot be written, a system that will not
+/// go down (the matrix stops: the next could not come up alone), [`BenchError::Interrupted`].
+pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutcome, BenchError> {
+    let ioengine = ioengine(session);
+    if !ioengine.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || ioengine.is_empty() {
+        return Err(BenchError::Usage(format!("FIO_ENGINE={ioengine:?} is not an I/O engine name\n  hint: one `fio --enghelp` lists: libaio on Linux, posixaio on macOS")));
+    }
+    let (matrix, workloads) = matrix_for(session.registry, &req, &ioengine)?;
+    if req.dry_run {
+        return Ok(BenchOutcome::DryRun(super::dry_run::actions(&matrix, &workloads)));
+    }
+    let started = Instant::now();
+    let needs_engine = matrix.profiles.iter().any(|p| p != LOCAL);
+    let engine = if needs_engine { Some(DockerEngine::connect().await?) } else { None };
+    match matrix.client {
+        super::matrix::ClientKind::Host => {
+            super::client::host::fio_version()?;
+        }
+        super::matrix::ClientKind::Vm => return Err(BenchError::Usage("--client vm is not available yet\n  hint: --client host".into())),
+    }
+    let run_dir = match &req.resume {
+        Some(dir) => std::path::absolute(dir).unwrap_or(dir.clone()),
+        None => {
+            let dir = RunDir::create(&results_root(req.results_dir.as_deref(), session.settings), &matrix.profiles)?.path;
+            if let Err(e) = matrix.save(&dir, &workloads) {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+            dir
+        }
+    };
+    let scratch = run_dir.join("scratch");
+    let mut client = Client::Host(HostClient::new(&scratch.join("client"))?);
+    let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let cells = matrix.cells();
+    let done: Vec<bool> = cells.iter().map(|c| complete(&run_dir, c)).collect();
+    let already_done = done.iter().filter(|d| **d).count();
+    say(&format!(
+        "benchmark {run_id}: {} system(s) × {} workload(s) × {} size(s) × {} pass(es) × {} repeat(s) = {} cells{}, {} s each, fio on the {} client; results in {}",
+        matrix.profiles.len(),
+        matrix.workloads.len(),
+        matrix.sizes.len(),
+        matrix.passes.len(),
+        matrix.repeats,
+        cells.len(),
+        if already_done > 0 { format!(" ({already_done} done before)") } else { String::new() },
+        matrix.runtime,
+        matrix.client.name(),
+        run_dir.display()
+    ));
+    let mut guard = session.signals.guard();
+    let bar = progress_bar((cells.len() - already_done) as u64);
+    let mut report = BenchReport { run_dir: run_dir.clone(), cells: cells.len(), ran: 0, failed: Vec::new(), already_done, seconds: 0.0, cell_seconds: 0.0 };
+    let local_settings = local_settings(session);
+    let info = client.info();
+    let mut interrupted = false;
+    for profile in &matrix.profiles {
+        let todo: Vec<&CellId> = cells.iter().zip(&done).filter(|(c, d)| &c.profile == profile && !**d).map(|(c, _)| c).collect();
+        if todo.is_empty() {
+            continue;
+        }
+        let line = |text: String| if bar.is_hidden() { say(&text) } else { bar.println(text) };
+        // Up: a failure is every cell's of this system.
+        let system = if profile == LOCAL {
+            None
+        } else {
+            let engine = engine.as_ref().expect("an engine for a system");
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            let up = bring_up(session, engine, profile, &run_dir.join("systems")).await;
+            bar.set_draw_target(draw_target());
+            match up {
+                Ok(s) => Some(s),
+                Err(BenchError::Interrupted) => {
+                    interrupted = true;
+                    break;
+                }
+                Err(e) => {
+                    let error = format!("{profile} did not come up: {}", crate::orchestration::redact(&e.to_string(), session.secrets));
+                    fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &info);
+                    continue;
+                }
+            }
+        };
+        let attached = match attach(session, &mut client, system.as_ref(), &scratch).await {
+            Ok(a) => a,
+            Err(e) => {
+                let error = format!("mounting {profile} on the client failed: {}", crate::orchestration::redact(&e.to_string(), session.secrets));
+                fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &info);
+                finish_system(session, &mut client, system.as_ref(), None).await?;
+                continue;
+            }
+        };
+        let ctx = CellContext {
+            run_id: &run_id,
+            run_dir: &run_dir,
+            system: system.as_ref(),
+            engine: engine.as_ref(),
+            attached: &attached,
+            client: info.clone(),
+            runtime: matrix.runtime,
+            ioengine: &matrix.ioengine,
+            local_settings: &local_settings,
+            secrets: session.secrets,
+        };
+        let mut dead: Option<String> = None;
+        for cell in &todo {
+            if let Some(why) = &dead {
+                fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
+                continue;
+            }
+            let (workload, size) = lookup(&matrix, &workloads, cell)?;
+            let result = tokio::select! {
+                r = run_cell(&ctx, &mut client, cell, workload, &size) => r,
+                _ = guard.interrupted() => {
+                    interrupted = true;
+                    break;
+                }
+            };
+            save(&run_dir, &result)?;
+            report.ran += 1;
+            report.cell_seconds += result.record.seconds.get("total").copied().unwrap_or(0.0);
+            bar.inc(1);
+            line(cell_line(&report, &result, cells.len()));
+            if result.status == CellStatus::Failed {
+                report.failed.push((cell.label(), result.error.clone().unwrap_or_default()));
+                if let (Some(engine), Some(s)) = (engine.as_ref(), system.as_ref())
+                    && !still_running(engine, s).await {
+                        dead = Some(format!("{profile} stopped during {}", cell.label()));
+                    }
+            }
+        }
+        if interrupted {
+            say(&format!("interrupted: taking {profile} down (the current cell has no result; `benchhost bench --resume {}` runs it again)", run_dir.display()));
+            guard.notice(format!("still taking {profile} down; benchhost exits when it is done"));
+        }
+        finish_system(session, &mut client, system.as_ref(), Some(&attached)).await?;
+        if interrupted {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    report.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    if interrupted {
+        return Err(BenchError::Interrupted);
+    }
+    Ok(BenchOutcome::Done(report))
+}
+
+/// Unmounts (when attached) and takes the system down. Errors: `down` failed (the matrix stops).
+async fn finish_system(session: &Session<'_>, client: &mut Client, system: Option<&System>, attached: Option<&Attached>) -> Result<(), BenchError> {
+    if let Some(a) = attached
+        && let Err(e) = detach(client, system, a).await {
+            say(&format!("warning: {e}"));
+        }
+    if let Some(s) = system {
+        take_down(session, &s.profile).await.map_err(|e| BenchError::Other(format!("{} did not go down, so the matrix stops (the next system must run alone): {e}", s.profile)))?;
+    }
+    Ok(())
+}
+
+/// Records each of `cells` as failed with `error`, without running it.
+fn fail_all(run_dir: &Path, cells: &[&CellId], error: &str, report: &mut BenchReport, bar: &indicatif::ProgressBar, line: &dyn Fn(String), client: &super::cell::ClientRef) {
+    for cell in cells {
+        let result = CellResult {
+            schema: SCHEMA.into(),
+            cell: (*cell).clone(),
+            status: CellStatus::Failed,
+            error: Some(error.to_string()),
+            logs: vec!["systems".into()],
+            record: super::cell::CellRecord { client: client.clone(), started_at: chrono::Local::now().to_rfc3339(), ended_at: chrono::Local::now().to_rfc3339(), ..Default::default() },
+            resources: Vec::new(),
+            s3: None,
+            fio: serde_json::Value::Null,
+        };
+        if let Err(e) = save(run_dir, &result) {
+            say(&format!("warning: {e}"));
+        }
+        report.ran += 1;
+        report.failed.push((cell.label(), error.to_string()));
+        bar.inc(1);
+        line(format!("[{}] {}: FAILED (not run): {error}", report.already_done + report.ran, cell.label()));
+    }
+}
+
+/// The line a cell ends with: `[k/N] ganesha seq-read/small/cold #1: seq-read 812.3 MB/s (fio 5.1 s)`.
+fn cell_line(report: &BenchReport, r: &CellResult, total: usize) -> String {
+    let k = report.already_done + report.ran;
+    match r.status {
+        CellStatus::Ok => format!("[{k}/{total}] {}: {} (fio {:.1} s)", r.cell.label(), super::metrics::headline(&r.cell.workload, &r.fio), r.record.seconds.get("fio").copied().unwrap_or(0.0)),
+        CellStatus::Failed => format!("[{k}/{total}] {}: FAILED: {}", r.cell.label(), r.error.as_deref().unwrap_or("")),
+    }
+}
+
+/// Whether `cell` has a complete result in `run_dir`: its file parses and says `ok`.
+pub fn complete(run_dir: &Path, cell: &CellId) -> bool {
+    let file = run_dir.join("raw").join(&cell.profile).join(cell.file_name());
+    std::fs::read_to_string(file).ok().and_then(|t| serde_json::from_str::<CellResult>(&t).ok()).is_some_and(|r| r.status == CellStatus::Ok && r.cell == *cell)
+}
+
+/// Writes a cell's result whole (see [`write_whole`]).
+fn save(run_dir: &Path, r: &CellResult) -> Result<(), BenchError> {
+    let dir = run_dir.join("raw").join(&r.cell.profile);
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    let json = serde_json::to_vec_pretty(r).map_err(|e| BenchError::Other(format!("encoding a cell's result: {e}")))?;
+    write_whole(&dir.join(r.cell.file_name()), &json)
+}
+
+fn lookup<'a>(m: &Matrix, workloads: &'a [Workload], cell: &CellId) -> Result<(&'a Workload, super::workloads::Size), BenchError> {
+    let w = workloads.iter().find(|w| w.name == cell.workload);
+    let s = m.size(&cell.size);
+    match (w, s) {
+        (Some(w), Some(s)) => Ok((w, s)),
+        _ => Err(BenchError::Other(format!("the matrix has no workload {} or size {} (a damaged bench.json?)", cell.workload, cell.size))),
+    }
+}
+
+/// The settings `local`'s cells record: the global ones as resolved.
+fn local_settings(session: &Session<'_>) -> BTreeMap<String, String> {
+    crate::orchestration::plan::settings::GLOBAL_SETTINGS.iter().map(|(n, d, _)| (n.to_string(), session.settings.get(n).unwrap_or(d).to_string())).collect()
+}
+
+fn draw_target() -> indicatif::ProgressDrawTarget {
+    indicatif::ProgressDrawTarget::stderr()
+}
+
+/// The bar over the whole matrix (drawn only on a terminal).
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), draw_target());
+    bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} cells, {elapsed} so far, ETA {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar
+}

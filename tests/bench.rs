@@ -1,0 +1,235 @@
+//! `benchhost bench`: the matrix on real fio, against `local` (no server) and JuiceFS (FUSE on
+//! this host, its data in real LocalStack and its metadata in real PostgreSQL); an interrupted
+//! matrix resumed; a system that dies mid-matrix.
+
+use crate::support::docker::{benchhost, benchhost_command, docker, engine_or_skip, force_clean, leftovers, read_stderr_until, text};
+use crate::support::fuse::SharedMount;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+const JUICEFS_IMAGE: &str = "benchhost-test/juicefs:latest";
+const POSTGRES_IMAGE: &str = "benchhost-test/postgres:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
+const PG_PASSWORD: &str = "pg-bench-secret-4k";
+const S3_SECRET: &str = "s3-bench-secret-8w";
+
+fn juicefs_env(mount: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("JUICEFS_IMAGE", JUICEFS_IMAGE),
+        ("POSTGRES_IMAGE", POSTGRES_IMAGE),
+        ("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE),
+        ("POSTGRES_PASSWORD", PG_PASSWORD),
+        ("AWS_SECRET_ACCESS_KEY", S3_SECRET),
+        ("JUICEFS_MOUNT", mount),
+    ]
+}
+
+/// The one run directory under `root`.
+fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    assert_eq!(dirs.len(), 1, "one run directory expected in {}: {dirs:?}", root.display());
+    dirs[0].clone()
+}
+
+/// Every result of `profile` in `run`: file name → JSON.
+fn results(run: &Path, profile: &str) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(run.join("raw").join(profile))
+        .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")).map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap())).collect())
+        .unwrap_or_default();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// fio's bytes of `side` (`read`/`write`) over every job of a result.
+fn fio_bytes(r: &Value, side: &str) -> u64 {
+    r["fio"]["jobs"].as_array().unwrap().iter().map(|j| j[side]["io_bytes"].as_u64().unwrap()).sum()
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn bench_dry_run_lists_every_cell_and_action() {
+    let out = benchhost(&["bench", "local", "ganesha", "--sizes", "small", "--workloads", "seq-read,metadata", "--repeats", "2", "--runtime", "4", "--dry-run"], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cells: Vec<&str> = stdout.lines().filter(|l| l.starts_with("cell ")).collect();
+    // 2 systems × 2 workloads × 1 size × 2 passes × 2 repeats.
+    assert_eq!(cells.len(), 16, "{stdout}");
+    assert!(stdout.starts_with("run 16 cells: 2 system(s) × 2 workload(s) × 1 size(s) × 2 pass(es) × 2 repeat(s), 4 s each, fio on the host client (I/O engine libaio)"), "{stdout}");
+    let first = cells[0];
+    assert!(first.starts_with("cell local seq-read/small/cold #1: mkdir <mount>/benchhost-seq-read__small__cold__r1; fio --create_only=1 workloads/seq-read.fio; drop the client's page cache; fio --output-format=json workloads/seq-read.fio with BENCH_DIR=<mount>/benchhost-seq-read__small__cold__r1 FILE_SIZE=64k IOENGINE=libaio NR_FILES=256 RUNTIME=4 SEQ_BLOCK=64k"), "{first}");
+    let meta = cells.iter().find(|c| c.starts_with("cell ganesha metadata/small/warm #2")).unwrap();
+    assert!(!meta.contains("create_only") && !meta.contains("drop"), "metadata lays nothing out and a warm pass drops nothing: {meta}");
+    assert!(stdout.contains("\nup ganesha (as `benchhost up ganesha`") && stdout.contains("\numount ganesha; down ganesha"), "{stdout}");
+    let json = benchhost(&["bench", "local", "--sizes", "small", "--workloads", "seq-write", "--passes", "warm", "--repeats", "1", "--dry-run", "--json"], &[]);
+    let actions: Vec<String> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(actions.iter().filter(|a| a.starts_with("cell ")).count(), 1, "{actions:?}");
+}
+
+#[test]
+fn bench_refuses_a_bad_matrix_with_exit_2_and_a_hint() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["bench"], "bench needs at least one profile"),
+        (&["bench", "lokal"], "unknown profile \"lokal\"\n\nknown profiles:"),
+        (&["bench", "localstack"], "localstack is infrastructure"),
+        (&["bench", "local", "local"], "local is named twice"),
+        (&["bench", "local", "--sizes", "huge"], "--sizes: no size \"huge\""),
+        (&["bench", "local", "--passes", "hot"], "--passes: no pass \"hot\""),
+        (&["bench", "local", "--baseline", "ganesha"], "--baseline ganesha is not one of the profiles benchmarked (local)"),
+        (&["bench", "local", "--repeats", "0"], "--repeats 0 is out of range"),
+        (&["bench", "--resume", "/tmp", "--sizes", "small"], "--resume runs the matrix"),
+    ];
+    for (args, wanted) in cases {
+        let out = benchhost(&[args, &["--dry-run"]].concat(), &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(wanted) && (err.contains("hint:") || err.contains("known profiles:")), "{args:?}: {err}");
+    }
+    let out = benchhost(&["bench", "--resume", "/nonexistent/run"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/run/bench.json"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_interrupted_matrix_resumes_with_only_the_missing_cells() {
+    let root = tempfile::tempdir().unwrap();
+    let root_s = root.path().to_str().unwrap();
+    let args = ["bench", "local", "--workloads", "seq-write,rand-read-4k", "--sizes", "small", "--passes", "warm", "--repeats", "3", "--runtime", "2", "--results-dir", root_s];
+    let mut child = benchhost_command(&args).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let seen = read_stderr_until(&mut child, "seq-write/small/warm #2: seq-write");
+    assert!(seen.contains("[2/6] local seq-write/small/warm #2: seq-write"), "{seen}");
+    rustix::process::kill_process(rustix::process::Pid::from_child(&child), rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let run = run_dir(root.path());
+    let before = results(&run, "local");
+    assert!((2..6).contains(&before.len()), "{before:?}");
+    assert!(before.iter().all(|(_, r)| r["status"] == "ok"), "only complete cells have a result: {before:?}");
+    let stamps: Vec<(String, std::time::SystemTime)> = before.iter().map(|(f, _)| (f.clone(), std::fs::metadata(run.join("raw/local").join(f)).unwrap().modified().unwrap())).collect();
+    let resumed = benchhost(&["bench", "--resume", run.to_str().unwrap()], &[]);
+    let err = text(&resumed.stderr);
+    assert!(resumed.status.success(), "{err}");
+    assert!(err.contains(&format!("= 6 cells ({} done before)", before.len())), "{err}");
+    assert_eq!(err.matches("] local ").count(), 6 - before.len(), "only the missing cells run:\n{err}");
+    let after = results(&run, "local");
+    assert_eq!(after.len(), 6);
+    assert!(after.iter().all(|(_, r)| r["status"] == "ok" && fio_bytes(r, "write") + fio_bytes(r, "read") > 0), "{after:?}");
+    for (f, t) in stamps {
+        assert_eq!(std::fs::metadata(run.join("raw/local").join(&f)).unwrap().modified().unwrap(), t, "{f} was run again");
+    }
+    assert!(!run.join("scratch").exists(), "the scratch directory stays behind");
+}
+
+#[test]
+fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
+    let test = "bench_local_and_juicefs_on_the_host_records_fio_and_the_engine";
+    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
+        if engine_or_skip(test, Some(image)).is_none() {
+            return;
+        }
+    }
+    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    const MOUNT: &str = "/tmp/benchhost-bench-juicefs";
+    force_clean("juicefs");
+    let _shared = SharedMount::new(MOUNT);
+    let root = tempfile::tempdir().unwrap();
+    let args = ["bench", "juicefs", "local", "--workloads", "seq-write,seq-read,metadata", "--sizes", "small", "--passes", "cold,warm", "--repeats", "1", "--runtime", "2", "--baseline", "local", "--results-dir", root.path().to_str().unwrap()];
+    let out = benchhost(&args, &juicefs_env(MOUNT));
+    let err = text(&out.stderr);
+    let left = leftovers("juicefs");
+    force_clean("juicefs");
+    assert!(out.status.success(), "{err}");
+    assert!(left.is_empty(), "bench left {left:?}");
+    assert!(err.contains("[12/12] local metadata/small/warm #1: metadata"), "{err}");
+    let run = run_dir(root.path());
+    assert!(run.join("bench.json").is_file() && run.join("workloads/seq-write.fio").is_file());
+    let jfs = results(&run, "juicefs");
+    let local = results(&run, "local");
+    assert_eq!(jfs.len(), 6, "{jfs:?}");
+    assert_eq!(local.len(), 6);
+    for (name, r) in jfs.iter().chain(&local) {
+        assert_eq!(r["status"], "ok", "{name}: {r}");
+        assert_eq!(r["schema"], "benchhost.cell/1");
+        assert!(r["fio"]["fio version"].as_str().unwrap().starts_with("fio-"), "{name}");
+        assert_eq!(r["record"]["client"]["kind"], "host");
+        assert_eq!(r["record"]["params"]["NR_FILES"], "256");
+    }
+    let get = |rs: &[(String, Value)], f: &str| rs.iter().find(|(n, _)| n == f).unwrap_or_else(|| panic!("no {f}")).1.clone();
+    // seq-write writes every file whole: 256 × 64 KiB.
+    let w = get(&jfs, "seq-write__small__cold__r1.json");
+    assert_eq!(fio_bytes(&w, "write"), 256 * 64 * 1024);
+    assert_eq!(w["record"]["cache"], serde_json::json!({"client_page_cache": "dropped", "server_page_cache": "dropped", "system_cache": "kept"}));
+    assert_eq!(w["record"]["plugin"]["name"], "juicefs");
+    assert_eq!(w["record"]["mount_command"], format!("# FUSE: already mounted at {MOUNT}"));
+    let names: Vec<&str> = w["resources"].as_array().unwrap().iter().map(|c| c["container"].as_str().unwrap()).collect();
+    assert!(names.contains(&"benchhost-juicefs-juicefs") && names.contains(&"benchhost-juicefs-localstack") && names.contains(&"benchhost-juicefs-postgres"), "{names:?}");
+    let juicefs = w["resources"].as_array().unwrap().iter().find(|c| c["container"] == "benchhost-juicefs-juicefs").unwrap();
+    assert!(juicefs["samples"].as_u64().unwrap() >= 2 && juicefs["cpu_percent_mean"].as_f64().unwrap() > 0.0, "{juicefs}");
+    // JuiceFS uploads what was written (fsync at the end): LocalStack received at least that.
+    assert!(w["s3"]["bytes_in"].as_u64().unwrap() >= 256 * 64 * 1024, "{}", w["s3"]);
+    let r = get(&jfs, "seq-read__small__warm__r1.json");
+    assert_eq!(fio_bytes(&r, "read"), 256 * 64 * 1024);
+    assert!(r["record"]["seconds"]["layout"].as_f64().unwrap() > 0.0);
+    let m = get(&local, "metadata__small__cold__r1.json");
+    let ops: Vec<u64> = m["fio"]["jobs"].as_array().unwrap().iter().map(|j| j["read"]["total_ios"].as_u64().unwrap() + j["write"]["total_ios"].as_u64().unwrap()).collect();
+    assert_eq!(ops, [256, 256, 256], "create, stat, unlink each file once");
+    assert_eq!(m["record"]["cache"]["server_page_cache"], "none");
+    assert!(m["resources"].as_array().unwrap().is_empty());
+    // No secret in any file of the run.
+    for f in files(&run) {
+        let t = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!t.contains(PG_PASSWORD) && !t.contains(S3_SECRET), "a secret in {}", f.display());
+    }
+    assert_eq!(w["record"]["settings"]["AWS_SECRET_ACCESS_KEY"], "***");
+}
+
+#[test]
+fn a_system_that_dies_mid_matrix_is_recorded_and_the_rest_completes() {
+    let test = "a_system_that_dies_mid_matrix_is_recorded_and_the_rest_completes";
+    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
+        if engine_or_skip(test, Some(image)).is_none() {
+            return;
+        }
+    }
+    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    const MOUNT: &str = "/tmp/benchhost-bench-juicefs-dies";
+    force_clean("juicefs");
+    let _shared = SharedMount::new(MOUNT);
+    let root = tempfile::tempdir().unwrap();
+    let args = ["bench", "juicefs", "local", "--workloads", "seq-write", "--sizes", "small", "--passes", "warm", "--repeats", "4", "--runtime", "2", "--results-dir", root.path().to_str().unwrap()];
+    let mut cmd = benchhost_command(&args);
+    for (k, v) in juicefs_env(MOUNT) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let seen = read_stderr_until(&mut child, "juicefs seq-write/small/warm #1: ");
+    assert!(seen.contains("[1/8] juicefs seq-write/small/warm #1"), "{seen}");
+    let kill = docker(&["kill", "benchhost-juicefs-juicefs"]);
+    assert!(kill.status.success(), "{}", text(&kill.stderr));
+    let out = child.wait_with_output().unwrap();
+    let err = seen + &text(&out.stderr);
+    let left = leftovers("juicefs");
+    force_clean("juicefs");
+    assert_eq!(out.status.code(), Some(1), "a failed cell makes the exit 1:\n{err}");
+    assert!(left.is_empty(), "{left:?}");
+    let run = run_dir(root.path());
+    let jfs = results(&run, "juicefs");
+    assert_eq!(jfs.len(), 4, "{jfs:?}");
+    assert_eq!(jfs[0].1["status"], "ok");
+    let failed: Vec<&Value> = jfs.iter().map(|(_, r)| r).filter(|r| r["status"] == "failed").collect();
+    assert!(failed.len() >= 2, "{jfs:?}");
+    assert!(failed.iter().any(|r| r["error"].as_str().unwrap().contains("juicefs stopped during juicefs seq-write/small/warm")), "{failed:?}");
+    let local = results(&run, "local");
+    assert_eq!(local.len(), 4);
+    assert!(local.iter().all(|(_, r)| r["status"] == "ok"), "the matrix went on after the dead system: {local:?}");
+    assert!(err.contains("FAILED"), "{err}");
+}
