@@ -44,6 +44,7 @@ mod secrets;
 mod signals;
 mod user_errors;
 
-// The client VM (`benchhost vm run`, built by `make vm`): the Linux kernel's own NFS client.
+// The client VM (`benchhost vm run`, built by `make vm`, and its sessions): the Linux kernel's own NFS client.
 mod vm;
+mod vm_session;
 mod workloads;

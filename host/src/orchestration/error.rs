@@ -38,7 +38,8 @@ pub enum BenchError {
     #[error("{0}")]
     HostUnsupported(String),
     /// `vm run`: the client VM did not reach the job, or the job did not end, within its limit;
-    /// the VM was stopped (exit 124, as timeout(1)).
+    /// a client VM session: it did not boot, or a step did not end, within its limit. The VM was
+    /// stopped (exit 124, as timeout(1)).
     #[error("{0}")]
     JobTimedOut(String),
     /// SIGINT/SIGTERM (exit 130).

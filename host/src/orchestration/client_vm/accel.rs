@@ -77,6 +77,7 @@ async fn probe(qemu_bin: &Path, artifacts: &Artifacts) -> AccelChoice {
         token: fresh_token(),
         job: None,
         probe: true,
+        session: false,
         cpus: 1,
         memory_mib: 512,
     };

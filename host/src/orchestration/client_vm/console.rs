@@ -1,15 +1,28 @@
 //! The client VM's serial console, line by line: what `tests/vm/init` prints for benchhost
-//! (`TOKEN|kind|payload`) told apart from the kernel's own messages.
+//! (`TOKEN|kind|payload`) told apart from the kernel's own messages, and what the host writes
+//! to a session ([`step_command`], [`Outgoing`], [`quit_command`]).
 //!
-//! Protocol (the guest side is `tests/vm/init`): `TOKEN|ready|UPTIME` when the job starts
-//! (UPTIME: seconds since the guest kernel started), `TOKEN|o|LINE` / `TOKEN|e|LINE` for each
-//! line of the job's stdout / stderr, `TOKEN|status|N` when it ended, `TOKEN|error|MESSAGE` when
-//! init could not run it, `TOKEN|probe|UPTIME` for an accelerator probe. TOKEN is fresh for
-//! each run (kernel parameter `benchhost.token=`), so what a job prints on its stdout or stderr
-//! cannot pass for these lines: it arrives inside `TOKEN|o|`. The job is trusted, though: it
-//! runs as root in the guest, and one that reads the token from `/proc/cmdline` and writes to
-//! `/dev/console` itself can forge them. Lines are text: a NUL byte is dropped, and the last
-//! line gets a newline.
+//! Protocol (the guest side is `tests/vm/init`): `TOKEN|ready|UPTIME` when the job starts or
+//! the session takes commands (UPTIME: seconds since the guest kernel started), `TOKEN|o|LINE`
+//! / `TOKEN|e|LINE` for each line of the job's (a step's) stdout / stderr, `TOKEN|status|N`
+//! when it ended, `TOKEN|error|MESSAGE` when init could not run it, `TOKEN|probe|UPTIME` for an
+//! accelerator probe. TOKEN is fresh for each run (kernel parameter `benchhost.token=`), so
+//! what a job prints on its stdout or stderr cannot pass for these lines: it arrives inside
+//! `TOKEN|o|`. The job is trusted, though: it runs as root in the guest, and one that reads the
+//! token from `/proc/cmdline` and writes to `/dev/console` itself can forge them. Lines are
+//! text: a NUL byte is dropped, and the last line gets a newline.
+//!
+//! A session (kernel parameter `benchhost.session=1`) reads commands from the console, which
+//! init puts into raw mode without echo first, so bytes arrive as the host wrote them (no line
+//! editing, no signal characters, no 4095-byte line limit of the canonical mode). The host
+//! writes `TOKEN|step|BYTES|SHA256` ([`step_command`]); init answers `TOKEN|send|N` for each
+//! piece of at most [`MAX_PIECE`] bytes it wants next and the host writes exactly those N bytes
+//! ([`Outgoing`]): nothing travels unasked, so at most one piece is in flight and the guest
+//! tty's buffers (4 KiB of the line discipline plus the driver's flip buffers) cannot overflow
+//! and drop bytes. When the script is in and its SHA-256 matches, init says `TOKEN|run|UPTIME`,
+//! runs it, and ends with its `o`/`e` lines and `TOKEN|status|N`. A malformed command or a
+//! damaged script is `TOKEN|error|MESSAGE` (nothing runs). `TOKEN|quit` ([`quit_command`]):
+//! sync and power off.
 
 /// One line of the console, classified.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +39,10 @@ pub enum ConsoleLine {
     Error(String),
     /// An accelerator probe's guest reached init; seconds it had been up.
     Probe(f64),
+    /// A session asks for the next N bytes of the step's script (N ≥ 1).
+    Send(usize),
+    /// A session's step arrived whole and runs now; seconds the guest had been up.
+    Run(f64),
     /// Anything else: the kernel's messages, init's own output before the job.
     Noise(String),
 }
@@ -44,6 +61,8 @@ pub fn parse(token: &str, raw: &[u8]) -> ConsoleLine {
         "e" => ConsoleLine::Stderr(payload.to_string()),
         "ready" => seconds().map(ConsoleLine::Ready).unwrap_or_else(|| ConsoleLine::Noise(line.to_string())),
         "probe" => seconds().map(ConsoleLine::Probe).unwrap_or_else(|| ConsoleLine::Noise(line.to_string())),
+        "run" => seconds().map(ConsoleLine::Run).unwrap_or_else(|| ConsoleLine::Noise(line.to_string())),
+        "send" => payload.trim().parse::<usize>().ok().filter(|n| *n > 0).map(ConsoleLine::Send).unwrap_or_else(|| ConsoleLine::Noise(line.to_string())),
         "status" => payload.trim().parse::<i32>().map(ConsoleLine::Status).unwrap_or_else(|_| ConsoleLine::Noise(line.to_string())),
         "error" => ConsoleLine::Error(payload.to_string()),
         _ => ConsoleLine::Noise(line.to_string()),
@@ -60,6 +79,53 @@ pub fn fresh_token() -> String {
     format!("bh{:016x}", h.finish())
 }
 
+/// The most bytes init asks for at once (`TOKEN|send|N`); `tests/vm/init` says the same.
+pub const MAX_PIECE: usize = 65536;
+
+/// The command that starts a step: `TOKEN|step|BYTES|SHA256\n` for `script` (its length in
+/// bytes and its SHA-256 in lowercase hex, which init checks before running it).
+pub fn step_command(token: &str, script: &[u8]) -> String {
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
+    format!("{token}|step|{}|{sha}\n", script.len())
+}
+
+/// The command that ends a session: `TOKEN|quit\n`.
+pub fn quit_command(token: &str) -> String {
+    format!("{token}|quit\n")
+}
+
+/// A step's script on its way to the guest: the pieces init asks for, in order.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    script: &'a [u8],
+    sent: usize,
+}
+
+impl<'a> Outgoing<'a> {
+    /// Nothing of `script` sent yet.
+    pub fn new(script: &'a [u8]) -> Outgoing<'a> {
+        Outgoing { script, sent: 0 }
+    }
+
+    /// The next `n` bytes, for init's `TOKEN|send|n`. Errors (a protocol violation: the session
+    /// cannot go on): `n` is more than [`MAX_PIECE`] or more than what is left to send.
+    pub fn piece(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let left = self.script.len() - self.sent;
+        if n > MAX_PIECE || n > left {
+            return Err(format!("init asked for {n} bytes of the step, but {left} are left to send (at most {MAX_PIECE} at once)"));
+        }
+        let piece = &self.script[self.sent..self.sent + n];
+        self.sent += n;
+        Ok(piece)
+    }
+
+    /// Whether every byte was sent.
+    pub fn done(&self) -> bool {
+        self.sent == self.script.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +140,10 @@ mod tests {
         assert_eq!(parse(t, b"bh0123|status|3\r\n"), ConsoleLine::Status(3));
         assert_eq!(parse(t, b"bh0123|error|modprobe cifs failed\r\n"), ConsoleLine::Error("modprobe cifs failed".into()));
         assert_eq!(parse(t, b"bh0123|probe|0.91\r\n"), ConsoleLine::Probe(0.91));
+        assert_eq!(parse(t, b"bh0123|send|65536\n"), ConsoleLine::Send(65536));
+        assert_eq!(parse(t, b"bh0123|run|12.5\n"), ConsoleLine::Run(12.5));
+        assert_eq!(parse(t, b"bh0123|send|0\n"), ConsoleLine::Noise("bh0123|send|0".into()));
+        assert_eq!(parse(t, b"bh0123|send|-1\n"), ConsoleLine::Noise("bh0123|send|-1".into()));
         assert_eq!(parse(t, b"[    6.85] reboot: Power down\r\n"), ConsoleLine::Noise("[    6.85] reboot: Power down".into()));
     }
 
@@ -93,5 +163,33 @@ mod tests {
         let a = fresh_token();
         assert_eq!(a.len(), 18);
         assert_ne!(a, fresh_token());
+    }
+
+    #[test]
+    fn a_step_is_framed_by_size_and_checksum_and_sent_in_the_pieces_init_asks_for() {
+        // sha256("") and sha256("abc"), FIPS 180-2's examples.
+        assert_eq!(step_command("bhT", b""), "bhT|step|0|e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
+        assert_eq!(step_command("bhT", b"abc"), "bhT|step|3|ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+        assert_eq!(quit_command("bhT"), "bhT|quit\n");
+        // 300 KiB with a 200 000-byte line, asked for as init does: 64 KiB, …, then the rest.
+        let mut script = format!("cat <<'EOF' | wc -c\n{}\nEOF\n", "x".repeat(200_000)).into_bytes();
+        script.extend((0..20_000).map(|i| b"0123456789abcdef\n"[i % 17]));
+        let mut out = Outgoing::new(&script);
+        let mut back = Vec::new();
+        let mut left = script.len();
+        while left > 0 {
+            let n = left.min(MAX_PIECE);
+            back.extend_from_slice(out.piece(n).unwrap());
+            left -= n;
+        }
+        assert!(out.done());
+        assert_eq!(back, script);
+        // Asking past the end or for more than a piece is a protocol violation, said.
+        let err = out.piece(1).unwrap_err();
+        assert!(err.contains("asked for 1 bytes") && err.contains("0 are left"), "{err}");
+        let big = vec![b'#'; MAX_PIECE + 1];
+        let err = Outgoing::new(&big).piece(MAX_PIECE + 1).unwrap_err();
+        assert!(err.contains("at most 65536 at once"), "{err}");
+        assert!(Outgoing::new(b"").done());
     }
 }

@@ -1,11 +1,13 @@
 //! The client VM: a Debian kernel with its NFS and SMB clients, booted under QEMU to run a
 //! shell job as root with the host reachable at 10.0.2.2 (QEMU's user-mode network), so a
 //! machine whose own kernel has no NFS/CIFS client still mounts the systems with the Linux
-//! kernel's client. `tests/vm/build.sh` builds it; `benchhost vm run` runs jobs in it.
+//! kernel's client. `tests/vm/build.sh` builds it; `benchhost vm run` runs jobs in it, and
+//! `benchhost bench` sessions of many steps.
 //!
 //! - [`artifacts`]: where the build is and what its manifest says.
 //! - [`accel`]: KVM when a probe boots under it, else TCG.
 //! - [`qemu`]: one boot, bounded in time, read from the serial console.
+//! - [`session`]: one boot that runs many steps (shell scripts) one after the other.
 //! - [`console`]: the console protocol of the guest's `/init`.
 //!
 //! Depends on [`crate::orchestration::interrupt`] only; the `vm` command and `doctor` use it.
@@ -14,10 +16,12 @@ pub mod accel;
 pub mod artifacts;
 pub mod console;
 pub mod qemu;
+pub mod session;
 
 pub use accel::{AccelChoice, AccelRequest};
 pub use artifacts::Artifacts;
 pub use qemu::Accel;
+pub use session::{SessionInfo, StepReport, VmSession};
 
 use crate::orchestration::error::BenchError;
 use crate::orchestration::interrupt::Guard;
@@ -96,6 +100,7 @@ pub async fn run_job(qemu_bin: &Path, artifacts: &Artifacts, accel: &AccelChoice
         token: console::fresh_token(),
         job: Some(spec.job.clone()),
         probe: false,
+        session: false,
         cpus: CPUS,
         memory_mib: MEMORY_MIB,
     };
@@ -108,17 +113,7 @@ pub async fn run_job(qemu_bin: &Path, artifacts: &Artifacts, accel: &AccelChoice
     .await
     .map_err(|e| BenchError::HostUnsupported(format!("could not start {}: {e}\n  hint: `sudo apt-get install qemu-system-x86`", qemu_bin.display())))?;
     let a = accel.accel.name();
-    let context = || {
-        let mut s = String::new();
-        if !run.qemu_stderr_tail.is_empty() {
-            s.push_str(&format!("\n  QEMU said: {}", run.qemu_stderr_tail.join("\n    ")));
-        }
-        if !run.console_tail.is_empty() {
-            let tail = &run.console_tail[run.console_tail.len().saturating_sub(12)..];
-            s.push_str(&format!("\n  last console lines:\n    {}", tail.join("\n    ")));
-        }
-        s
-    };
+    let context = || qemu::diagnosis(&run.qemu_stderr_tail, &run.console_tail);
     let secs = |d: Duration| d.as_secs_f64();
     match &run.end {
         End::Status(status) => Ok(JobReport {
