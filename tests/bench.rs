@@ -58,13 +58,13 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn bench_dry_run_lists_every_cell_and_action() {
-    let out = benchhost(&["bench", "local", "ganesha", "--sizes", "small", "--workloads", "seq-read,metadata", "--repeats", "2", "--runtime", "4", "--dry-run"], &[]);
+    let out = benchhost(&["bench", "local", "ganesha", "--client", "vm", "--sizes", "small", "--workloads", "seq-read,metadata", "--repeats", "2", "--runtime", "4", "--dry-run"], &[]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cells: Vec<&str> = stdout.lines().filter(|l| l.starts_with("cell ")).collect();
     // 2 systems × 2 workloads × 1 size × 2 passes × 2 repeats.
     assert_eq!(cells.len(), 16, "{stdout}");
-    assert!(stdout.starts_with("run 16 cells: 2 system(s) × 2 workload(s) × 1 size(s) × 2 pass(es) × 2 repeat(s), 4 s each, fio on the host client (I/O engine libaio)"), "{stdout}");
+    assert!(stdout.starts_with("run 16 cells: 2 system(s) × 2 workload(s) × 1 size(s) × 2 pass(es) × 2 repeat(s), 4 s each, fio on the vm client (I/O engine libaio)"), "{stdout}");
     let first = cells[0];
     assert!(first.starts_with("cell local seq-read/small/cold #1: mkdir <mount>/benchhost-seq-read__small__cold__r1; fio --create_only=1 workloads/seq-read.fio; drop the client's page cache; fio --output-format=json workloads/seq-read.fio with BENCH_DIR=<mount>/benchhost-seq-read__small__cold__r1 FILE_SIZE=64k IOENGINE=libaio NR_FILES=256 RUNTIME=4 SEQ_BLOCK=64k"), "{first}");
     let meta = cells.iter().find(|c| c.starts_with("cell ganesha metadata/small/warm #2")).unwrap();
@@ -93,6 +93,14 @@ fn bench_refuses_a_bad_matrix_with_exit_2_and_a_hint() {
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(wanted) && (err.contains("hint:") || err.contains("known profiles:")), "{args:?}: {err}");
+    }
+    // A client that cannot mount the system is named before anything starts (exit 6).
+    for (args, wanted) in [
+        (&["bench", "juicefs", "--client", "vm"][..], "juicefs is a FUSE system: its mount appears on this host, where the client VM cannot reach it"),
+    ] {
+        let out = benchhost(&[args, &["--dry-run"]].concat(), &[]);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(wanted), "{}", text(&out.stderr));
     }
     let out = benchhost(&["bench", "--resume", "/nonexistent/run"], &[]);
     assert_eq!(out.status.code(), Some(2));

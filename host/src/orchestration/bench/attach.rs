@@ -2,7 +2,8 @@
 //! cell, unmounted after its last), or, for `local`, a directory on the client's own disk (a
 //! tmpfs with `BENCH_TMPFS=1`).
 
-use super::client::Client;
+use super::client::{vm::VmClient, Client};
+use crate::orchestration::host::mount_command::shell_quote;
 use super::system::System;
 use crate::orchestration::commands::mount::{mount, umount, MountOutcome};
 use crate::orchestration::commands::Session;
@@ -24,6 +25,9 @@ pub struct Attached {
 /// prepares `local`'s directory under `scratch`. Errors: the mount fails (with the client's
 /// hint), the directory cannot be made, `BENCH_TMPFS=1` without root.
 pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&System>, scratch: &Path) -> Result<Attached, BenchError> {
+    if let Client::Vm(vm) = client {
+        return attach_vm(session, vm, system).await;
+    }
     let Some(system) = system else {
         let dir = scratch.join("local");
         std::fs::create_dir_all(&dir).map_err(|e| BenchError::Usage(format!("cannot create {}: {e}\n  hint: choose another root with --results-dir DIR", dir.display())))?;
@@ -32,7 +36,6 @@ pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&
         if tmpfs {
             run(&privileged(&["mount".into(), "-t".into(), "tmpfs".into(), "-o".into(), "mode=0755".into(), "benchhost-local".into(), dir.clone()], is_root()))?;
         }
-        let _ = client;
         return Ok(Attached { dir, mount_command: None, tmpfs });
     };
     if system.protocol == "fuse" {
@@ -46,9 +49,48 @@ pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&
     Ok(Attached { dir, mount_command: Some(system.mount.display(true)), tmpfs: false })
 }
 
+/// In the client VM: `local` is a directory of its root file system (in RAM, like a tmpfs);
+/// a system is mounted with the command `up` printed (no `sudo`: the VM runs steps as root),
+/// with `PASSWD` set for SMB from the secret setting the plugin's mount note names
+/// (mount.cifs reads it, so no password is on the command line).
+async fn attach_vm(session: &Session<'_>, vm: &mut VmClient, system: Option<&System>) -> Result<Attached, BenchError> {
+    let Some(system) = system else {
+        vm.must("making local's directory", &format!("mkdir -p {VM_LOCAL_DIR}")).await?;
+        return Ok(Attached { dir: VM_LOCAL_DIR.into(), mount_command: None, tmpfs: false });
+    };
+    let line = system.mount.shell_line(true);
+    let prelude = match smb_password(session, system) {
+        Some(p) => format!("export PASSWD={}\n", shell_quote(&p)),
+        None => String::new(),
+    };
+    vm.must(&format!("mounting {} (`{line}`)", system.profile), &format!("{prelude}{line}")).await?;
+    Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(line), tmpfs: false })
+}
+
+/// `local`'s directory in the client VM.
+pub const VM_LOCAL_DIR: &str = "/root/benchhost-local";
+
+/// The value of the secret setting an SMB system's mount note names (e.g. `SAMBA_PASSWORD`),
+/// as the system was brought up with it (the user's value or the plugin's default).
+fn smb_password(session: &Session<'_>, system: &System) -> Option<String> {
+    if system.protocol != "smb" {
+        return None;
+    }
+    let found = session.registry.find(&system.profile).ok()?;
+    let info = &session.registry.plugin(found.plugin).info;
+    let ctx = session.settings.context(info, &system.profile, crate::runtime::contract::HostOs::Linux);
+    let secret = info.settings.iter().filter(|s| s.secret && system.mount.note.contains(&s.name)).max_by_key(|s| s.name.len())?;
+    ctx.settings.iter().find(|(n, _)| n == &secret.name).map(|(_, v)| v.clone())
+}
+
 /// Undoes [`attach`]: unmounts what it mounted. Errors: an unmount that fails.
 pub async fn detach(client: &mut Client, system: Option<&System>, attached: &Attached) -> Result<(), BenchError> {
-    let _ = client;
+    if let Client::Vm(vm) = client {
+        return match system {
+            Some(_) => vm.must("unmounting", &format!("umount {}", shell_quote(&attached.dir))).await,
+            None => Ok(()),
+        };
+    }
     match system {
         None if attached.tmpfs && mounted_at(&attached.dir).is_some() => run(&privileged(&["umount".into(), attached.dir.clone()], is_root())),
         None => Ok(()),

@@ -140,8 +140,10 @@ pub struct CellRecord {
     /// RFC 3339, local time: when the cell began (before the layout) and ended.
     pub started_at: String,
     pub ended_at: String,
-    /// Seconds each phase took, measured by benchhost: `layout`, `cold` (dropping caches and
-    /// restarting), `fio` (the measured run, as benchhost saw it), `total`.
+    /// Seconds each phase took, measured by benchhost: `layout` (fio laying the files out),
+    /// `cold` (dropping caches), `fio` (the measured run, from fio's start to its end as
+    /// benchhost saw it), `cleanup` (removing the cell's files), `total` (the whole cell; what is
+    /// left after the others is benchhost's own bookkeeping: stats, directories, the result).
     pub seconds: BTreeMap<String, f64>,
 }
 

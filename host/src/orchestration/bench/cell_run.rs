@@ -61,7 +61,9 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
     };
     let call = |create_only: bool| FioCall { job_text: workload.text.clone(), job_name: format!("{}.fio", workload.name), env: env.clone(), create_only, timeout: fio_timeout(ctx.runtime) };
     let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds).await;
+    let t = Instant::now();
     client.remove_dir(&dir).await;
+    seconds.insert("cleanup".into(), round(t.elapsed().as_secs_f64()));
     seconds.insert("total".into(), round(start.elapsed().as_secs_f64()));
     record.seconds = seconds;
     record.ended_at = chrono::Local::now().to_rfc3339();

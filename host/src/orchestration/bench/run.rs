@@ -10,8 +10,9 @@
 use super::attach::{attach, detach, Attached};
 use super::cell::{CellId, CellResult, CellStatus, SCHEMA};
 use super::cell_run::{run_cell, CellContext};
-use super::client::{host::HostClient, Client};
-use super::matrix::{write_whole, Matrix, LOCAL};
+use super::client::{host::HostClient, vm::VmClient, Client};
+use crate::orchestration::plan::settings::SERVER_ADDRESS;
+use super::matrix::{write_whole, ClientKind, Matrix, LOCAL};
 use super::request::{matrix_for, BenchRequest};
 use super::system::{bring_up, still_running, take_down, System};
 use super::workloads::Workload;
@@ -64,6 +65,7 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         return Err(BenchError::Usage(format!("FIO_ENGINE={ioengine:?} is not an I/O engine name\n  hint: one `fio --enghelp` lists: libaio on Linux, posixaio on macOS")));
     }
     let (matrix, workloads) = matrix_for(session.registry, &req, &ioengine)?;
+    check_client(session, &matrix)?;
     if req.dry_run {
         return Ok(BenchOutcome::DryRun(super::dry_run::actions(&matrix, &workloads)));
     }
@@ -71,11 +73,24 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     let needs_engine = matrix.profiles.iter().any(|p| p != LOCAL);
     let engine = if needs_engine { Some(DockerEngine::connect().await?) } else { None };
     match matrix.client {
-        super::matrix::ClientKind::Host => {
+        ClientKind::Host => {
             super::client::host::fio_version()?;
         }
-        super::matrix::ClientKind::Vm => return Err(BenchError::Usage("--client vm is not available yet\n  hint: --client host".into())),
+        ClientKind::Vm => {
+            crate::orchestration::client_vm::locate().map_err(BenchError::HostUnsupported)?;
+            crate::orchestration::client_vm::find_qemu().map_err(BenchError::HostUnsupported)?;
+        }
     }
+    // Clients in the VM reach the host's published ports at QEMU's gateway address.
+    let vm_settings;
+    let vm_session;
+    let session = if matrix.client == ClientKind::Vm && session.settings.given(SERVER_ADDRESS).is_none() {
+        vm_settings = session.settings.clone().with_value(SERVER_ADDRESS, crate::orchestration::client_vm::HOST_ADDRESS);
+        vm_session = Session { registry: session.registry, settings: &vm_settings, secrets: session.secrets, signals: session.signals };
+        &vm_session
+    } else {
+        session
+    };
     let run_dir = match &req.resume {
         Some(dir) => std::path::absolute(dir).unwrap_or(dir.clone()),
         None => {
@@ -88,7 +103,6 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         }
     };
     let scratch = run_dir.join("scratch");
-    let mut client = Client::Host(HostClient::new(&scratch.join("client"))?);
     let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let cells = matrix.cells();
     let done: Vec<bool> = cells.iter().map(|c| complete(&run_dir, c)).collect();
@@ -110,7 +124,6 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     let bar = progress_bar((cells.len() - already_done) as u64);
     let mut report = BenchReport { run_dir: run_dir.clone(), cells: cells.len(), ran: 0, failed: Vec::new(), already_done, seconds: 0.0, cell_seconds: 0.0 };
     let local_settings = local_settings(session);
-    let info = client.info();
     let mut interrupted = false;
     for profile in &matrix.profiles {
         let todo: Vec<&CellId> = cells.iter().zip(&done).filter(|(c, d)| &c.profile == profile && !**d).map(|(c, _)| c).collect();
@@ -134,17 +147,43 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
                 }
                 Err(e) => {
                     let error = format!("{profile} did not come up: {}", crate::orchestration::redact(&e.to_string(), session.secrets));
-                    fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &info);
+                    fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &super::cell::ClientRef { kind: matrix.client.name().into(), ..Default::default() });
                     continue;
                 }
             }
         };
+        // The client: this machine, or a client VM booted for this system alone.
+        let client = match matrix.client {
+            ClientKind::Host => HostClient::new(&scratch.join("client")).map(Client::Host),
+            ClientKind::Vm => {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                say(&format!("{profile}: booting the client VM"));
+                let vm = VmClient::start(session.signals).await.map(Client::Vm);
+                bar.set_draw_target(draw_target());
+                vm
+            }
+        };
+        let mut client = match client {
+            Ok(c) => c,
+            Err(BenchError::Interrupted) => {
+                interrupted = true;
+                finish_system(session, None, system.as_ref(), None).await?;
+                break;
+            }
+            Err(e) => {
+                let error = format!("the {} client did not start: {}", matrix.client.name(), crate::orchestration::redact(&e.to_string(), session.secrets));
+                fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &super::cell::ClientRef { kind: matrix.client.name().into(), ..Default::default() });
+                finish_system(session, None, system.as_ref(), None).await?;
+                continue;
+            }
+        };
+        let info = client.info();
         let attached = match attach(session, &mut client, system.as_ref(), &scratch).await {
             Ok(a) => a,
             Err(e) => {
                 let error = format!("mounting {profile} on the client failed: {}", crate::orchestration::redact(&e.to_string(), session.secrets));
                 fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &info);
-                finish_system(session, &mut client, system.as_ref(), None).await?;
+                finish_system(session, Some(client), system.as_ref(), None).await?;
                 continue;
             }
         };
@@ -162,6 +201,10 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         };
         let mut dead: Option<String> = None;
         for cell in &todo {
+            if dead.is_none()
+                && let Some(why) = client.gone() {
+                    dead = Some(format!("the client VM stopped ({why})"));
+                }
             if let Some(why) = &dead {
                 fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
                 continue;
@@ -191,7 +234,7 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             say(&format!("interrupted: taking {profile} down (the current cell has no result; `benchhost bench --resume {}` runs it again)", run_dir.display()));
             guard.notice(format!("still taking {profile} down; benchhost exits when it is done"));
         }
-        finish_system(session, &mut client, system.as_ref(), Some(&attached)).await?;
+        finish_system(session, Some(client), system.as_ref(), Some(&attached)).await?;
         if interrupted {
             break;
         }
@@ -205,12 +248,37 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     Ok(BenchOutcome::Done(report))
 }
 
-/// Unmounts (when attached) and takes the system down. Errors: `down` failed (the matrix stops).
-async fn finish_system(session: &Session<'_>, client: &mut Client, system: Option<&System>, attached: Option<&Attached>) -> Result<(), BenchError> {
-    if let Some(a) = attached
-        && let Err(e) = detach(client, system, a).await {
-            say(&format!("warning: {e}"));
+/// Refuses, before anything starts, a system the client cannot mount: a FUSE system with the
+/// VM (its mount is on this host), an NFS or SMB system with a host kernel that has no such
+/// client. Errors: [`BenchError::HostUnsupported`] (exit 6) naming the profile, with the other
+/// client as the hint.
+fn check_client(session: &Session<'_>, matrix: &Matrix) -> Result<(), BenchError> {
+    use crate::orchestration::host::kernel::kernel_feature_missing;
+    for p in matrix.profiles.iter().filter(|p| *p != LOCAL) {
+        let protocol = session.registry.find(p)?.profile.protocol.clone();
+        let missing = match (matrix.client, protocol.as_str()) {
+            (ClientKind::Vm, "fuse") => Some(format!("{p} is a FUSE system: its mount appears on this host, where the client VM cannot reach it\n  hint: benchmark it with --client host (in a separate run)")),
+            (ClientKind::Host, "nfs") => kernel_feature_missing("nfs-client").map(|why| format!("{p} is mounted with the kernel's NFS client, and {why}\n  hint: or run fio in the client VM with --client vm (`make vm` builds it)")),
+            (ClientKind::Host, "smb") => kernel_feature_missing("smb-client").map(|why| format!("{p} is mounted with the kernel's SMB client, and {why}\n  hint: or run fio in the client VM with --client vm (`make vm` builds it)")),
+            _ => None,
+        };
+        if let Some(m) = missing {
+            return Err(BenchError::HostUnsupported(m));
         }
+    }
+    Ok(())
+}
+
+/// Unmounts (when attached), stops the client (a VM powers off) and takes the system down.
+/// Errors: `down` failed (the matrix stops).
+async fn finish_system(session: &Session<'_>, client: Option<Client>, system: Option<&System>, attached: Option<&Attached>) -> Result<(), BenchError> {
+    if let Some(mut client) = client {
+        if let Some(a) = attached
+            && let Err(e) = detach(&mut client, system, a).await {
+                say(&format!("warning: {e}"));
+            }
+        client.stop().await;
+    }
     if let Some(s) = system {
         take_down(session, &s.profile).await.map_err(|e| BenchError::Other(format!("{} did not go down, so the matrix stops (the next system must run alone): {e}", s.profile)))?;
     }

@@ -29,6 +29,9 @@ use qemu::{BootSpec, End, Limits};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The host's 127.0.0.1 as the guest reaches it: QEMU user-mode network's gateway.
+pub const HOST_ADDRESS: &str = "10.0.2.2";
+
 /// vCPUs and memory of the VM (what was measured to boot in ~5 s under TCG on 2 cores).
 pub const CPUS: u32 = 2;
 pub const MEMORY_MIB: u32 = 1024;

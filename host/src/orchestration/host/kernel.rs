@@ -1,9 +1,9 @@
-//! Kernel features of this machine (`nfsd`, `fuse`, `nfs-client`): whether each is there, and
+//! Kernel features of this machine (`nfsd`, `fuse`, `nfs-client`, `smb-client`): whether each is there, and
 //! how to get it when it is not.
 
 use std::path::Path;
 
-/// `None` when the host kernel has `feature` (`nfsd`, `fuse`, `nfs-client`), else what is
+/// `None` when the host kernel has `feature` (`nfsd`, `fuse`, `nfs-client`, `smb-client`), else what is
 /// missing and how to get it.
 pub fn kernel_feature_missing(feature: &str) -> Option<String> {
     missing(feature, Path::new("/"))
@@ -37,7 +37,14 @@ pub fn missing(feature: &str, root: &Path) -> Option<String> {
                 Some("/proc/filesystems has no nfs and no nfs kernel module is installed, so this machine cannot mount NFS\n  hint: on Debian/Ubuntu `sudo apt-get install nfs-common && sudo modprobe nfs`; in a container or a kernel without NFS, use a user-space client (libnfs-utils: nfs-cp, nfs-ls)".into())
             }
         }
-        other => Some(format!("unknown kernel feature {other:?} (benchhost knows nfsd, fuse)")),
+        "smb-client" => {
+            if listed("cifs") || listed("smb3") || module_present(root, "cifs") {
+                None
+            } else {
+                Some("/proc/filesystems has no cifs and no cifs kernel module is installed, so this machine cannot mount SMB\n  hint: on Debian/Ubuntu `sudo apt-get install cifs-utils && sudo modprobe cifs`; in a container or a kernel without CIFS, use smbclient".into())
+            }
+        }
+        other => Some(format!("unknown kernel feature {other:?} (benchhost knows nfsd, fuse, nfs-client, smb-client)")),
     }
 }
 

@@ -31,6 +31,9 @@ fn read_env_file(path: &Path) -> Result<Vec<u8>, BenchError> {
     Ok(bytes)
 }
 
+/// The setting naming the address clients reach the published ports at.
+pub const SERVER_ADDRESS: &str = "BENCH_SERVER_ADDRESS";
+
 /// Global settings the host applies itself: (name, default, description).
 pub const GLOBAL_SETTINGS: &[(&str, &str, &str)] = &[
     ("BENCH_CPU_LIMIT", "2", "CPUs per container, the same for every system"),

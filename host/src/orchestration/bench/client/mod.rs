@@ -4,6 +4,7 @@
 //! the client once per system ([`super::system`]).
 
 pub mod host;
+pub mod vm;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +55,7 @@ use crate::orchestration::error::BenchError;
 /// The client of a run.
 pub enum Client {
     Host(host::HostClient),
+    Vm(vm::VmClient),
 }
 
 impl Client {
@@ -61,6 +63,7 @@ impl Client {
     pub fn info(&self) -> ClientRef {
         match self {
             Client::Host(h) => h.info(),
+            Client::Vm(v) => v.info(),
         }
     }
 
@@ -72,6 +75,10 @@ impl Client {
                 let _ = std::fs::remove_dir_all(dir);
                 std::fs::create_dir_all(dir).map_err(|e| BenchError::Other(format!("cannot create the cell's directory {dir} on the client: {e}")))
             }
+            Client::Vm(v) => {
+                let q = crate::orchestration::host::mount_command::shell_quote(dir);
+                v.must(&format!("creating the cell's directory {dir}"), &format!("rm -rf {q} && mkdir -p {q}")).await
+            }
         }
     }
 
@@ -81,6 +88,9 @@ impl Client {
             Client::Host(_) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
+            Client::Vm(v) => {
+                let _ = v.must("removing the cell's files", &format!("rm -rf {}", crate::orchestration::host::mount_command::shell_quote(dir))).await;
+            }
         }
     }
 
@@ -88,6 +98,14 @@ impl Client {
     pub async fn fio(&mut self, call: &FioCall) -> Result<FioOutcome, BenchError> {
         match self {
             Client::Host(h) => h.fio(call).await,
+            Client::Vm(v) => v.fio(call).await,
+        }
+    }
+
+    /// Powers a client VM off (the host client has nothing to stop).
+    pub async fn stop(self) {
+        if let Client::Vm(v) = self {
+            v.stop().await;
         }
     }
 
@@ -95,6 +113,16 @@ impl Client {
     pub async fn drop_caches(&mut self) -> Result<(), BenchError> {
         match self {
             Client::Host(h) => h.drop_caches(),
+            // Documentation/admin-guide/sysctl/vm.rst: 3 frees the page cache, dentries and inodes.
+            Client::Vm(v) => v.must("dropping the client VM's page cache", "sync && echo 3 >/proc/sys/vm/drop_caches").await,
+        }
+    }
+
+    /// Why the client can run nothing more (a client VM whose session ended), if so.
+    pub fn gone(&self) -> Option<String> {
+        match self {
+            Client::Host(_) => None,
+            Client::Vm(v) => v.gone(),
         }
     }
 
