@@ -3,4 +3,9 @@
 //! under `RUN/raw/`, and the report built from those files.
 //!
 //! - [`cell`]: a cell's id and its result file's shape.
+//! - [`metrics`]: a cell's numbers (MB/s, IOPS, ops/s, latency percentiles) from fio's JSON.
+//! - [`report`]: `summary.csv`, `report.md` and `charts/*.svg` rebuilt from `raw/`
+//!   (`benchhost report`).
 pub mod cell;
+pub mod metrics;
+pub mod report;
