@@ -23,6 +23,9 @@ mod env_file;
 mod generated;
 mod hostile_cli;
 
+// The host's fio, then the benchhost binary without an engine: `report` from real fio results.
+mod report;
+
 // The repository itself: registry host names, the CI entry point.
 mod repo;
 

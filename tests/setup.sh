@@ -5,7 +5,8 @@
 #   - a Docker engine: used when `docker info` answers; else Debian's docker.io is installed when
 #     there is no dockerd, and dockerd is started in the background (root)
 #   - debootstrap (builds the local test images); the tests' real clients: libnfs-utils (NFS),
-#     smbclient (SMB), postgresql-client (psql); shellcheck (make test lints every script)
+#     smbclient (SMB), postgresql-client (psql); shellcheck (make test lints every script); fio (the
+#     report is tested on the host's fio results)
 #   - the local test images (tests/images/build.sh)
 #   - the client VM, a real Linux NFS/SMB client for the tests (tests/vm/build.sh; cached per user)
 set -euo pipefail
@@ -47,7 +48,8 @@ command -v nfs-cp >/dev/null || missing+=(libnfs-utils)
 command -v smbclient >/dev/null || missing+=(smbclient)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
-# fio: the load generator of `benchhost bench --client host` (the client VM has its own).
+# fio: the load generator of `benchhost bench --client host` (the client VM has its own), and the
+# report test runs it.
 command -v fio >/dev/null || missing+=(fio)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null; then
@@ -56,7 +58,7 @@ if ((${#missing[@]})); then
             || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; } \
             || die "could not install ${missing[*]}: run \`sudo apt-get install -y ${missing[*]}\` and rerun"
     else
-        die "missing ${missing[*]}: install Docker (engine and CLI), debootstrap, libnfs-utils, smbclient, psql and shellcheck with your package manager, then rerun"
+        die "missing ${missing[*]}: install Docker (engine and CLI), debootstrap, libnfs-utils, smbclient, psql, shellcheck and fio with your package manager, then rerun"
     fi
 fi
 

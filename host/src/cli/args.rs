@@ -209,6 +209,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild a benchmark run's summary.csv, report.md and charts/*.svg from its raw/ cell
+    /// results (what `bench` writes at the end of a matrix).
+    Report {
+        /// The run directory (it holds raw/<profile>/*.json).
+        run_dir: PathBuf,
+        /// Show each value's difference in % against this profile's median in the same column.
+        #[arg(long, value_name = "PROFILE")]
+        baseline: Option<String>,
+        /// JSON on stdout: {run_dir, files, warnings, cells, failed}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the profiles that are up, with their containers and health.
     Status {
         /// JSON: [{profile, run_id, containers: [{name, service, plugin, state, health}], networks, volumes}].

@@ -178,6 +178,7 @@ async fn dispatch(command: Command, session: &Session<'_>) -> Result<i32, BenchE
         Command::EnvExample { output, check } => render::written(&commands::compose::env_example(registry, &output, check)?),
         Command::Plugin { command } => plugin_command(registry, command).await,
         Command::Status { json } => render::status(&commands::status::status().await?, json),
+        Command::Report { run_dir, baseline, json } => render::report(&crate::orchestration::bench::report::rebuild(&run_dir, baseline.as_deref())?, json),
     };
     done.map(|()| 0)
 }

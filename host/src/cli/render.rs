@@ -1,6 +1,7 @@
 //! Text and JSON forms of every command's report: stdout carries what a script consumes (the
 //! mount command, JSON, listings), stderr what a person reads (summaries, notes, hints).
 
+use crate::orchestration::bench::report::ReportFiles;
 use crate::orchestration::commands::clean::CleanOutcome;
 use crate::orchestration::commands::compose::Written;
 use crate::orchestration::commands::doctor::{Check, DoctorReport, Status};
@@ -207,6 +208,23 @@ pub fn written(w: &Written) -> Result<(), BenchError> {
     Ok(())
 }
 
+/// `report`: the files written on stdout, one a line (JSON: the whole [`ReportFiles`]); the
+/// warnings and a summary line on stderr.
+pub fn report(files: &ReportFiles, as_json: bool) -> Result<(), BenchError> {
+    for w in &files.warnings {
+        say!("warning: {}", crate::text::printable_text(w));
+    }
+    if as_json {
+        out!("{}", json(files));
+        return Ok(());
+    }
+    for f in &files.files {
+        out!("{}", f.display());
+    }
+    say!("report of {} cell(s) ({} failed) in {}", files.cells, files.failed, files.run_dir.join("report.md").display());
+    Ok(())
+}
+
 /// `status`: each profile with its containers and health, or JSON.
 pub fn status(status: &[ProfileStatus], as_json: bool) -> Result<(), BenchError> {
     if as_json {
@@ -365,6 +383,12 @@ pub fn bench(outcome: &crate::orchestration::bench::BenchOutcome, as_json: bool)
         );
         for (cell, error) in &report.failed {
             say!("  failed: {cell}: {error}");
+        }
+        if let Some(files) = &report.report {
+            for w in &files.warnings {
+                say!("warning: {w}");
+            }
+            say!("report: {}", report.run_dir.join("report.md").display());
         }
     }
     Ok(if report.failed.is_empty() { 0 } else { 1 })

@@ -12,7 +12,9 @@
 //! - [`cell_run`]: one cell's phases: layout, cold, fio with stats, result.
 //! - [`client`]: where fio runs: this machine or the client VM.
 //! - [`sampler`]: the engine's stats of the system's containers during a cell.
-//! - [`metrics`]: the numbers a cell's fio report gives.
+//! - [`metrics`]: a cell's numbers (MB/s, IOPS, ops/s, latency percentiles) from fio's JSON.
+//! - [`report`]: `summary.csv`, `report.md` and `charts/*.svg` rebuilt from `raw/`
+//!   (`benchhost report`).
 //! - [`dry_run`]: `--dry-run`'s list of actions.
 
 pub mod attach;
@@ -22,6 +24,7 @@ pub mod client;
 pub mod dry_run;
 pub mod matrix;
 pub mod metrics;
+pub mod report;
 pub mod request;
 pub mod run;
 pub mod sampler;

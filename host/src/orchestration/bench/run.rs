@@ -49,6 +49,8 @@ pub struct BenchReport {
     /// Wall-clock seconds of this invocation, and the sum of its cells' own seconds.
     pub seconds: f64,
     pub cell_seconds: f64,
+    /// What the report wrote (`None` when it could not be built: see the warning it printed).
+    pub report: Option<super::report::ReportFiles>,
 }
 
 /// fio's I/O engine: `FIO_ENGINE`, else `libaio` on Linux and `posixaio` on macOS (the seed's).
@@ -122,7 +124,7 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     ));
     let mut guard = session.signals.guard();
     let bar = progress_bar((cells.len() - already_done) as u64);
-    let mut report = BenchReport { run_dir: run_dir.clone(), cells: cells.len(), ran: 0, failed: Vec::new(), already_done, seconds: 0.0, cell_seconds: 0.0 };
+    let mut report = BenchReport { run_dir: run_dir.clone(), cells: cells.len(), ran: 0, failed: Vec::new(), already_done, seconds: 0.0, cell_seconds: 0.0, report: None };
     let local_settings = local_settings(session);
     let mut interrupted = false;
     for profile in &matrix.profiles {
@@ -241,6 +243,11 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     }
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&scratch);
+    // The report of what there is (after an interrupt too: `--resume` rebuilds it again).
+    match super::report::rebuild(&run_dir, matrix.baseline.as_deref()) {
+        Ok(files) => report.report = Some(files),
+        Err(e) => say(&format!("warning: no report: {e}")),
+    }
     report.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     if interrupted {
         return Err(BenchError::Interrupted);
@@ -313,7 +320,7 @@ fn fail_all(run_dir: &Path, cells: &[&CellId], error: &str, report: &mut BenchRe
 fn cell_line(report: &BenchReport, r: &CellResult, total: usize) -> String {
     let k = report.already_done + report.ran;
     match r.status {
-        CellStatus::Ok => format!("[{k}/{total}] {}: {} (fio {:.1} s)", r.cell.label(), super::metrics::headline(&r.cell.workload, &r.fio), r.record.seconds.get("fio").copied().unwrap_or(0.0)),
+        CellStatus::Ok => format!("[{k}/{total}] {}: {} (fio {:.1} s)", r.cell.label(), super::metrics::CellMetrics::from_fio(&r.cell.workload, &r.fio).map(|m| m.headline()).unwrap_or_else(|e| format!("{}: {e}", r.cell.workload)), r.record.seconds.get("fio").copied().unwrap_or(0.0)),
         CellStatus::Failed => format!("[{k}/{total}] {}: FAILED: {}", r.cell.label(), r.error.as_deref().unwrap_or("")),
     }
 }
