@@ -241,3 +241,76 @@ fn a_system_that_dies_mid_matrix_is_recorded_and_the_rest_completes() {
     assert!(local.iter().all(|(_, r)| r["status"] == "ok"), "the matrix went on after the dead system: {local:?}");
     assert!(err.contains("FAILED"), "{err}");
 }
+
+#[test]
+fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
+    use crate::support::client_vm::vm_or_skip;
+    const GANESHA_IMAGE: &str = "benchhost-test/ganesha:latest";
+    const SAMBA_IMAGE: &str = "benchhost-test/samba:latest";
+    const DITTOFS_IMAGE: &str = "benchhost-test/dittofs:latest";
+    const SAMBA_PASSWORD: &str = "smb-bench-secret-3z";
+    let test = "bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report";
+    for image in [GANESHA_IMAGE, SAMBA_IMAGE, DITTOFS_IMAGE] {
+        if engine_or_skip(test, Some(image)).is_none() {
+            return;
+        }
+    }
+    let Some(_engine) = engine_or_skip(test, Some(LOCALSTACK_IMAGE)) else { return };
+    let Some(_vm) = vm_or_skip(test) else { return };
+    for p in ["ganesha", "samba", "dittofs-badger-s3"] {
+        force_clean(p);
+    }
+    let root = tempfile::tempdir().unwrap();
+    let args = ["bench", "ganesha", "samba", "dittofs-badger-s3", "local", "--client", "vm", "--workloads", "seq-write,rand-read-4k", "--sizes", "small", "--passes", "cold", "--repeats", "1", "--runtime", "2", "--baseline", "ganesha", "--results-dir", root.path().to_str().unwrap(), "--json"];
+    let env = [("GANESHA_IMAGE", GANESHA_IMAGE), ("SAMBA_IMAGE", SAMBA_IMAGE), ("SAMBA_PASSWORD", SAMBA_PASSWORD), ("DITTOFS_IMAGE", DITTOFS_IMAGE), ("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE)];
+    let out = benchhost(&args, &env);
+    let err = text(&out.stderr);
+    let left: Vec<String> = ["ganesha", "samba", "dittofs-badger-s3"].iter().flat_map(|p| leftovers(p)).collect();
+    for p in ["ganesha", "samba", "dittofs-badger-s3"] {
+        force_clean(p);
+    }
+    assert!(out.status.success(), "{err}");
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(err.matches("booting the client VM").count(), 4, "one VM per system:\n{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["cells"].as_u64(), summary["ran"].as_u64(), summary["failed"].as_array().map(Vec::len)), (Some(8), Some(8), Some(0)), "{summary}");
+    let run = run_dir(root.path());
+    let rows = crate::report::csv_rows(&run.join("summary.csv"));
+    for p in ["ganesha", "samba", "dittofs-badger-s3", "local"] {
+        let rs = results(&run, p);
+        assert_eq!(rs.len(), 2, "{p}: {rs:?}");
+        for (name, r) in &rs {
+            assert_eq!(r["status"], "ok", "{p}/{name}: {}", r["error"]);
+            assert_eq!(r["record"]["client"]["kind"], "vm");
+            assert!(r["record"]["client"]["kernel"].as_str().unwrap().starts_with("6.1."), "{}", r["record"]["client"]);
+            assert_eq!(r["record"]["cache"]["client_page_cache"], "dropped");
+            assert_eq!(r["record"]["cache"]["server_page_cache"], if p == "local" { "none" } else { "dropped" });
+            if p != "local" {
+                assert!(r["record"]["mount_command"].as_str().unwrap().contains("10.0.2.2"), "{}", r["record"]["mount_command"]);
+                assert!(!r["resources"].as_array().unwrap().is_empty(), "{p}: no engine stats");
+            }
+        }
+        // summary.csv's numbers are fio's: MB/s of seq-write is bw_bytes / 10^6, IOPS of
+        // rand-read-4k is fio's read IOPS.
+        let w = &rs.iter().find(|(n, _)| n.starts_with("seq-write")).unwrap().1;
+        let fio_mb: f64 = w["fio"]["jobs"].as_array().unwrap().iter().map(|j| j["write"]["bw_bytes"].as_f64().unwrap()).sum::<f64>() / 1e6;
+        let row = rows.iter().find(|r| r["system"] == p && r["workload"] == "seq-write").unwrap();
+        assert!((row["mb_s_median"].parse::<f64>().unwrap() - fio_mb).abs() < 1e-6, "{p}: {row:?} vs fio {fio_mb}");
+        let rr = &rs.iter().find(|(n, _)| n.starts_with("rand-read-4k")).unwrap().1;
+        let fio_iops: f64 = rr["fio"]["jobs"].as_array().unwrap().iter().map(|j| j["read"]["iops"].as_f64().unwrap()).sum();
+        let row = rows.iter().find(|r| r["system"] == p && r["workload"] == "rand-read-4k").unwrap();
+        assert!((row["iops_median"].parse::<f64>().unwrap() - fio_iops).abs() < 1e-6 * fio_iops.max(1.0), "{p}: {row:?} vs fio {fio_iops}");
+        assert!(fio_iops > 0.0, "{p} did no random reads");
+    }
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("### seq-write: MB/s, higher is better") && report.contains("![seq-write: MB/s per system](charts/seq-write.svg)"), "{report}");
+    assert!(report.contains("ganesha (baseline)") && report.contains("local (ceiling)") && report.contains("**"), "{report}");
+    for chart in ["seq-write", "rand-read-4k"] {
+        let svg = std::fs::read_to_string(run.join("charts").join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.contains("dittofs-badger-s3") && svg.contains("samba"), "{chart}.svg");
+    }
+    for f in files(&run) {
+        let t = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!t.contains(SAMBA_PASSWORD), "the SMB password in {}", f.display());
+    }
+}

@@ -74,7 +74,7 @@ fn write_cell(run: &Path, id: CellId, fio: Value, settings: &[(&str, &str)], par
 }
 
 /// summary.csv as rows of column → value.
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();

@@ -1,5 +1,6 @@
-//! A run's results directory: `<root>/<YYYY-MM-DD_HHMMSS>/` with `raw/<profile>/`,
-//! `metrics/`, `charts/`, `logs/` and the run record `run.json`.
+//! A run's results directory: `<root>/<YYYY-MM-DD_HHMMSS>/`. `up`'s holds `logs/` and the run
+//! record `run.json`; `bench`'s holds `bench.json`, `raw/<profile>/`, `charts/`, `logs/`, the
+//! report and, under `systems/`, the run directory of each system's `up`.
 //!
 //! `root` is `--results-dir`, else `BENCH_RESULTS_DIR`, else `./results`. `up` creates the
 //! directory; the directory's path is a label on every container, so `down` saves each
@@ -31,9 +32,9 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates `<root>/<local time YYYY-MM-DD_HHMMSS>` (with `-2`, `-3`, … when that exists)
-    /// and its `raw/<profile>/` (one per `profiles`), `metrics/`, `charts/` and `logs/`.
-    /// Errors name the path and say how to move the root.
-    pub fn create(root: &Path, profiles: &[String]) -> Result<RunDir, BenchError> {
+    /// and its `subdirs` (relative paths, e.g. `logs`, `raw/ganesha`). Errors name the path and
+    /// say how to move the root; nothing is left behind then.
+    pub fn create(root: &Path, subdirs: &[String]) -> Result<RunDir, BenchError> {
         let fail = |p: &Path, e: std::io::Error| {
             BenchError::Usage(format!("cannot create the results directory {}: {e}\n  hint: choose another root with --results-dir DIR or {RESULTS_SETTING}", p.display()))
         };
@@ -49,9 +50,7 @@ impl RunDir {
                 Err(e) => return Err(fail(&candidate, e)),
             }
         };
-        let mut dirs: Vec<PathBuf> = profiles.iter().map(|p| path.join("raw").join(p)).collect();
-        dirs.extend(["metrics", "charts", "logs"].map(|d| path.join(d)));
-        for d in dirs {
+        for d in subdirs.iter().map(|d| path.join(d)) {
             if let Err(e) = std::fs::create_dir_all(&d) {
                 // No half-made run directory stays behind.
                 let _ = std::fs::remove_dir_all(&path);
@@ -123,10 +122,10 @@ mod tests {
     #[test]
     fn run_dir_has_the_layout_and_unique_names() {
         let root = tempfile::tempdir().unwrap();
-        let a = RunDir::create(root.path(), &["ganesha".into()]).unwrap();
-        let b = RunDir::create(root.path(), &["ganesha".into()]).unwrap();
+        let a = RunDir::create(root.path(), &["raw/ganesha".into(), "logs".into()]).unwrap();
+        let b = RunDir::create(root.path(), &["logs".into()]).unwrap();
         assert_ne!(a.path, b.path, "two runs in the same second get distinct directories");
-        for d in ["raw/ganesha", "metrics", "charts", "logs"] {
+        for d in ["raw/ganesha", "logs"] {
             assert!(a.path.join(d).is_dir(), "{d} missing in {}", a.path.display());
         }
         let name = a.path.file_name().unwrap().to_string_lossy().to_string();

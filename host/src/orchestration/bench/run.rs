@@ -96,7 +96,9 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     let run_dir = match &req.resume {
         Some(dir) => std::path::absolute(dir).unwrap_or(dir.clone()),
         None => {
-            let dir = RunDir::create(&results_root(req.results_dir.as_deref(), session.settings), &matrix.profiles)?.path;
+            let mut subdirs: Vec<String> = matrix.profiles.iter().map(|p| format!("raw/{p}")).collect();
+            subdirs.extend(["charts".to_string(), "logs".to_string(), "systems".to_string()]);
+            let dir = RunDir::create(&results_root(req.results_dir.as_deref(), session.settings), &subdirs)?.path;
             if let Err(e) = matrix.save(&dir, &workloads) {
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(e);
@@ -350,7 +352,8 @@ fn lookup<'a>(m: &Matrix, workloads: &'a [Workload], cell: &CellId) -> Result<(&
 
 /// The settings `local`'s cells record: the global ones as resolved.
 fn local_settings(session: &Session<'_>) -> BTreeMap<String, String> {
-    crate::orchestration::plan::settings::GLOBAL_SETTINGS.iter().map(|(n, d, _)| (n.to_string(), session.settings.get(n).unwrap_or(d).to_string())).collect()
+    let results = crate::orchestration::results::RESULTS_SETTING;
+    crate::orchestration::plan::settings::GLOBAL_SETTINGS.iter().filter(|(n, _, _)| *n != results).map(|(n, d, _)| (n.to_string(), session.settings.get(n).unwrap_or(d).to_string())).collect()
 }
 
 fn draw_target() -> indicatif::ProgressDrawTarget {

@@ -54,7 +54,12 @@ pub async fn bring_up(session: &Session<'_>, engine: &DockerEngine, profile: &st
         protocol: protocol.into(),
         plugin: plugin_of(&record, profile),
         images: images_of(&record),
-        settings: serde_json::from_value(record["settings"].clone()).unwrap_or_default(),
+        settings: {
+            let mut settings: BTreeMap<String, String> = serde_json::from_value(record["settings"].clone()).unwrap_or_default();
+            // Where `up` wrote its record: the benchmark's own directory, no setting of the system.
+            settings.remove(crate::orchestration::results::RESULTS_SETTING);
+            settings
+        },
     })
 }
 

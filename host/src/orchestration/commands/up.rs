@@ -114,8 +114,7 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
     refuse_when_up(&engine, &profile).await?;
     names::check_names_free(&engine, &names::run_names(registry, &plan, &opts.globals)).await?;
     let root = results_root(req.results_dir.as_deref(), &settings);
-    let names: Vec<String> = plan.profiles.iter().map(|p| p.profile.clone()).collect();
-    let dir = RunDir::create(&root, &names)?;
+    let dir = RunDir::create(&root, &["logs".to_string()])?;
     opts.results = Some(dir.clone());
     let start = RunStart { registry, plan: &plan, settings: &settings, root: &root, builds: &builds, engine: &engine, run_id: &opts.run_id };
     let mut record = match RunRecord::start(&dir, &start) {

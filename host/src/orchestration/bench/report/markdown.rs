@@ -97,14 +97,16 @@ fn setup(md: &mut String, i: &Inputs) {
     clients.sort();
     clients.dedup();
     let _ = writeln!(md, "Client: {}.\n", clients.join("; "));
-    let _ = writeln!(md, "| system | plugin | images | fio's directory |\n|---|---|---|---|");
+    let _ = writeln!(md, "| system | plugin | images | mounted at (each cell in its own directory there) |\n|---|---|---|---|");
     for s in i.systems {
         let Some(c) = i.cells.iter().find(|c| c.system() == s) else { continue };
         let r = &c.result.record;
         let plugin = r.plugin.as_ref().map_or_else(|| "none".to_string(), |p| format!("{} {} (sha256 {})", p.name, p.version, short(&p.sha256)));
         let images: Vec<String> = r.images.iter().map(|im| format!("{}: `{}` ({})", im.service, im.image, short(&im.id))).collect();
         let images = if images.is_empty() { "none".to_string() } else { images.join(", ") };
-        let directory = if r.directory.is_empty() { "–".to_string() } else { code(&r.directory) };
+        // A cell works in `<mount>/benchhost-<cell>`: the mount is what tells systems apart.
+        let base = std::path::Path::new(&r.directory).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        let directory = if r.directory.is_empty() { "–".to_string() } else { code(&base) };
         let _ = writeln!(md, "| {} | {} | {} | {directory} |", cell(&system_label(s, i.baseline)), cell(&plugin), cell(&images));
     }
     md.push('\n');
