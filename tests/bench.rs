@@ -95,13 +95,9 @@ fn bench_refuses_a_bad_matrix_with_exit_2_and_a_hint() {
         assert!(err.contains(wanted) && (err.contains("hint:") || err.contains("known profiles:")), "{args:?}: {err}");
     }
     // A client that cannot mount the system is named before anything starts (exit 6).
-    for (args, wanted) in [
-        (&["bench", "juicefs", "--client", "vm"][..], "juicefs is a FUSE system: its mount appears on this host, where the client VM cannot reach it"),
-    ] {
-        let out = benchhost(&[args, &["--dry-run"]].concat(), &[]);
-        assert_eq!(out.status.code(), Some(6), "{args:?}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(wanted), "{}", text(&out.stderr));
-    }
+    let out = benchhost(&["bench", "juicefs", "--client", "vm", "--dry-run"], &[]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("juicefs is a FUSE system: its mount appears on this host, where the client VM cannot reach it"), "{}", text(&out.stderr));
     let out = benchhost(&["bench", "--resume", "/nonexistent/run"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot read /nonexistent/run/bench.json"), "{}", text(&out.stderr));

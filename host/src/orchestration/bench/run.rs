@@ -162,7 +162,7 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             ClientKind::Vm => {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
                 say(&format!("{profile}: booting the client VM"));
-                let vm = VmClient::start(session.signals).await.map(Client::Vm);
+                let vm = VmClient::start(session.signals).await.map(|v| Client::Vm(Box::new(v)));
                 bar.set_draw_target(draw_target());
                 vm
             }

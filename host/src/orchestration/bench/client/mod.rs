@@ -55,7 +55,7 @@ use crate::orchestration::error::BenchError;
 /// The client of a run.
 pub enum Client {
     Host(host::HostClient),
-    Vm(vm::VmClient),
+    Vm(Box<vm::VmClient>),
 }
 
 impl Client {
