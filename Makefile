@@ -66,6 +66,10 @@ test: ## Run every test; installs/starts what they need (wasm target, Docker eng
 clean-cache: ## Remove wasmtime's compiled-plugin cache
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/benchhost/wasmtime"
 
+.PHONY: bench-overhead
+bench-overhead: build ## Measure what `benchhost bench` costs a cell against fio by hand, on the client VM and FUSE (benches/bench_overhead.py; root, the test images and the VM)
+	python3 benches/bench_overhead.py
+
 .PHONY: bench
 bench: build ## Measure list/up/down against the README's performance goals and docker compose (benches/perf.sh; BENCH_RUNS=5; needs an empty engine)
 	benches/perf.sh

@@ -310,3 +310,42 @@ fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
         assert!(!t.contains(SAMBA_PASSWORD), "the SMB password in {}", f.display());
     }
 }
+
+#[test]
+fn ctrl_c_mid_cell_takes_the_system_down_and_leaves_no_result_for_that_cell() {
+    use crate::support::fuse::fuse_mounted;
+    let test = "ctrl_c_mid_cell_takes_the_system_down_and_leaves_no_result_for_that_cell";
+    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
+        if engine_or_skip(test, Some(image)).is_none() {
+            return;
+        }
+    }
+    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    const MOUNT: &str = "/tmp/benchhost-bench-juicefs-sigint";
+    force_clean("juicefs");
+    let _shared = SharedMount::new(MOUNT);
+    let root = tempfile::tempdir().unwrap();
+    // rand-read-4k is time-based: the second cell is surely running 2 s after the first ended.
+    let args = ["bench", "juicefs", "--workloads", "rand-read-4k", "--sizes", "small", "--passes", "warm", "--repeats", "3", "--runtime", "8", "--results-dir", root.path().to_str().unwrap()];
+    let mut cmd = benchhost_command(&args);
+    for (k, v) in juicefs_env(MOUNT) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let seen = read_stderr_until(&mut child, "juicefs rand-read-4k/small/warm #1: ");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    rustix::process::kill_process(rustix::process::Pid::from_child(&child), rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = seen + &text(&out.stderr);
+    let left = leftovers("juicefs");
+    force_clean("juicefs");
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(left.is_empty(), "Ctrl-C left {left:?}");
+    assert!(!fuse_mounted(MOUNT), "the FUSE mount stayed");
+    assert!(err.contains("interrupted: taking juicefs down (the current cell has no result; `benchhost bench --resume"), "{err}");
+    let run = run_dir(root.path());
+    let done = results(&run, "juicefs");
+    assert_eq!(done.len(), 1, "only the finished cell has a result: {done:?}");
+    assert_eq!(done[0].1["status"], "ok");
+    assert!(run.join("report.md").is_file(), "the report of what was done");
+}

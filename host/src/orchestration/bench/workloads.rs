@@ -143,6 +143,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_job_file_of_the_repository_is_built_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads");
+        let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".fio")).map(|n| n.trim_end_matches(".fio").to_string()).collect();
+        files.sort();
+        let mut built: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
+        built.sort();
+        assert_eq!(files, built, "workloads/*.fio and BUILT_IN differ: add the new file to BUILT_IN");
+    }
+
+    #[test]
     fn built_ins_sizes_and_user_files() {
         assert_eq!(sizes().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["small", "medium", "large"]);
         assert_eq!(pick_sizes(&["small".into()]).unwrap()[0], Size { name: "small".into(), file_size: "64k".into(), nr_files: 256, seq_block: "64k".into() });
