@@ -19,6 +19,8 @@ pub struct Attached {
     pub mount_command: Option<String>,
     /// `local` on a tmpfs benchhost mounted (unmounted by [`detach`]).
     tmpfs: bool,
+    /// The files live in RAM (`local` in the VM or on a tmpfs): no page cache to drop.
+    pub in_ram: bool,
 }
 
 /// Mounts `system` on the client (a FUSE system is mounted already: its directory is used), or
@@ -36,17 +38,17 @@ pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&
         if tmpfs {
             run(&privileged(&["mount".into(), "-t".into(), "tmpfs".into(), "-o".into(), "mode=0755".into(), "benchhost-local".into(), dir.clone()], is_root()))?;
         }
-        return Ok(Attached { dir, mount_command: None, tmpfs });
+        return Ok(Attached { dir, mount_command: None, tmpfs, in_ram: tmpfs });
     };
     if system.protocol == "fuse" {
-        return Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(system.mount.shell_line(true)), tmpfs: false });
+        return Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(system.mount.shell_line(true)), tmpfs: false, in_ram: false });
     }
     match mount(session, &system.profile, Some(system.mount.dir.clone()), false, None).await? {
         MountOutcome::Mounted { .. } => {}
         MountOutcome::Printed(_) => return Err(BenchError::Other("mount printed the command instead of mounting (a benchhost defect)".into())),
     }
     let dir = std::fs::canonicalize(&system.mount.dir).map(|p| p.display().to_string()).unwrap_or(system.mount.dir.clone());
-    Ok(Attached { dir, mount_command: Some(system.mount.display(true)), tmpfs: false })
+    Ok(Attached { dir, mount_command: Some(system.mount.display(true)), tmpfs: false, in_ram: false })
 }
 
 /// In the client VM: `local` is a directory of its root file system (in RAM, like a tmpfs);
@@ -56,7 +58,7 @@ pub async fn attach(session: &Session<'_>, client: &mut Client, system: Option<&
 async fn attach_vm(session: &Session<'_>, vm: &mut VmClient, system: Option<&System>) -> Result<Attached, BenchError> {
     let Some(system) = system else {
         vm.must("making local's directory", &format!("mkdir -p {VM_LOCAL_DIR}")).await?;
-        return Ok(Attached { dir: VM_LOCAL_DIR.into(), mount_command: None, tmpfs: false });
+        return Ok(Attached { dir: VM_LOCAL_DIR.into(), mount_command: None, tmpfs: false, in_ram: true });
     };
     let line = system.mount.shell_line(true);
     let prelude = match smb_password(session, system) {
@@ -64,7 +66,7 @@ async fn attach_vm(session: &Session<'_>, vm: &mut VmClient, system: Option<&Sys
         None => String::new(),
     };
     vm.must(&format!("mounting {} (`{line}`)", system.profile), &format!("{prelude}{line}")).await?;
-    Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(line), tmpfs: false })
+    Ok(Attached { dir: system.mount.dir.clone(), mount_command: Some(line), tmpfs: false, in_ram: false })
 }
 
 /// `local`'s directory in the client VM.

@@ -18,8 +18,8 @@ pub const SCHEMA: &str = "benchhost.cell/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pass {
-    /// The client's and the server's page caches dropped and the system restarted (its own
-    /// caches emptied) between laying the files out and measuring.
+    /// The client's and the server's page caches dropped between laying the files out and
+    /// measuring (the system's own caches are kept: see `CacheState`).
     Cold,
     /// Measured right after the layout, with whatever the caches kept.
     Warm,
@@ -179,16 +179,16 @@ pub struct ClientRef {
     pub accel: Option<String>,
 }
 
-/// What was done to each cache before fio ran. Each is `dropped`, `restarted`, `kept` or
-/// `none` (there is no such cache, e.g. no server for `local`).
+/// What was done to each cache before fio ran. Each is `dropped`, `kept`, `none` (there is no
+/// such cache, e.g. no server for `local`) or `none (a RAM file system)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheState {
     /// The client kernel's page cache (dentries and inodes too).
     pub client_page_cache: String,
     /// The page cache of the kernel the servers run on.
     pub server_page_cache: String,
-    /// The system's own caches (in its processes' memory): `restarted` when its containers were
-    /// restarted.
+    /// The system's own caches (in its processes, e.g. a block cache): `kept` (benchhost does
+    /// not empty them yet), `none` for `local`.
     pub system_cache: String,
 }
 

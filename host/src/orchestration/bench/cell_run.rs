@@ -55,7 +55,7 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
         workload_file: workload.file.clone(),
         workload_sha256: workload.sha256.clone(),
         params: env.clone(),
-        cache: cache_state(cell.pass, ctx.system.is_some(), client),
+        cache: cache_state(cell.pass, ctx.system.is_some(), ctx.attached.in_ram),
         started_at,
         ..Default::default()
     };
@@ -120,7 +120,12 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
     let fio = fio.map_err(|e| (e.to_string(), None))?;
     seconds.insert("fio".into(), round(fio.seconds));
     check(&fio, "the measured run")?;
-    Ok((fio.json.unwrap_or_default(), resources, s3))
+    let json = fio.json.unwrap_or_default();
+    // A report the summary cannot read is no result: the cell runs again on --resume.
+    if let Err(e) = super::metrics::CellMetrics::from_fio(&workload.name, &json) {
+        return Err((format!("fio's report of the measured run cannot be read: {e}"), Some(fio.log)));
+    }
+    Ok((json, resources, s3))
 }
 
 /// A fio run that failed, timed out or wrote no report, as the cell's error.
@@ -136,14 +141,20 @@ fn check(fio: &FioOutcome, what: &str) -> Result<(), (String, Option<String>)> {
     }
 }
 
-/// What the pass did to each cache.
-fn cache_state(pass: Pass, has_server: bool, client: &Client) -> CacheState {
-    let (done, server) = match pass {
-        Pass::Cold => ("dropped", if has_server { "dropped" } else { "none" }),
-        Pass::Warm => ("kept", if has_server { "kept" } else { "none" }),
+/// What the pass did to each cache. `local` in RAM (the VM's root file system, a tmpfs) has no
+/// page cache to drop: its files are the cache.
+fn cache_state(pass: Pass, has_server: bool, in_ram: bool) -> CacheState {
+    let client = match pass {
+        _ if in_ram => "none (a RAM file system)",
+        Pass::Cold => "dropped",
+        Pass::Warm => "kept",
     };
-    let _ = client;
-    CacheState { client_page_cache: done.into(), server_page_cache: server.into(), system_cache: if has_server { "kept".into() } else { "none".into() } }
+    let server = match (has_server, pass) {
+        (false, _) => "none",
+        (true, Pass::Cold) => "dropped",
+        (true, Pass::Warm) => "kept",
+    };
+    CacheState { client_page_cache: client.into(), server_page_cache: server.into(), system_cache: if has_server { "kept".into() } else { "none".into() } }
 }
 
 /// Writes a failed cell's log as `logs/cells/<profile>/<stem>.log`; its path relative to the

@@ -137,6 +137,38 @@ impl Matrix {
         Ok((m, workloads))
     }
 
+    /// Checks what a hand-edited `bench.json` could get wrong: names that go into file names
+    /// and shell lines ([`super::request::valid_name`]), repeats and runtime in range, nothing
+    /// named twice. Errors: what is wrong, naming the value.
+    pub fn validate(&self) -> Result<(), String> {
+        use super::request::{valid_name, MAX_REPEATS, MAX_RUNTIME};
+        let names = self.profiles.iter().map(|p| ("profile", p)).chain(self.workloads.iter().map(|w| ("workload", &w.name))).chain(self.sizes.iter().map(|s| ("size", &s.name)));
+        for (what, name) in names {
+            if !valid_name(name) {
+                return Err(format!("{what} {name:?} is not letters, digits, - and _"));
+            }
+        }
+        for s in &self.sizes {
+            if ![&s.file_size, &s.seq_block].iter().all(|v| v.chars().all(|c| c.is_ascii_alphanumeric())) || s.nr_files == 0 {
+                return Err(format!("size {:?} has odd parameters ({} × {} in {})", s.name, s.nr_files, s.file_size, s.seq_block));
+            }
+        }
+        if !valid_name(&self.ioengine) {
+            return Err(format!("ioengine {:?} is not an I/O engine name", self.ioengine));
+        }
+        if !(1..=MAX_REPEATS).contains(&self.repeats) || !(1..=MAX_RUNTIME).contains(&self.runtime) {
+            return Err(format!("repeats {} or runtime {} out of range (1–{MAX_REPEATS}, 1–{MAX_RUNTIME})", self.repeats, self.runtime));
+        }
+        let twice = |v: Vec<&String>| v.iter().enumerate().find(|(i, a)| v[..*i].contains(a)).map(|(_, a)| a.to_string());
+        if let Some(d) = twice(self.profiles.iter().collect()).or(twice(self.workloads.iter().map(|w| &w.name).collect())).or(twice(self.sizes.iter().map(|s| &s.name).collect())) {
+            return Err(format!("{d:?} is named twice"));
+        }
+        if self.passes.is_empty() || (self.passes.len() == 2 && self.passes[0] == self.passes[1]) || self.passes.len() > 2 {
+            return Err(format!("passes {:?} are not cold, warm or both once", self.passes));
+        }
+        Ok(())
+    }
+
     /// The size named `name`.
     pub fn size(&self, name: &str) -> Option<Size> {
         self.sizes.iter().find(|s| s.name == name).map(|s| Size { name: s.name.clone(), file_size: s.file_size.clone(), nr_files: s.nr_files, seq_block: s.seq_block.clone() })
@@ -207,5 +239,19 @@ mod tests {
         std::fs::write(run.path().join("workloads/seq-read.fio"), "changed").unwrap();
         assert!(Matrix::load(run.path()).unwrap_err().to_string().contains("changed since the run started"));
         assert!(Matrix::load(Path::new("/nonexistent")).unwrap_err().to_string().contains("hint"));
+        // What a hand-edited bench.json could get wrong is refused by name.
+        assert_eq!(m.validate(), Ok(()));
+        let bad = |f: &dyn Fn(&mut Matrix)| {
+            let mut b = m.clone();
+            f(&mut b);
+            b.validate().unwrap_err()
+        };
+        assert!(bad(&|b| b.workloads[0].name = "x; rm -rf /".into()).contains("workload \"x; rm -rf /\" is not letters"));
+        assert!(bad(&|b| b.sizes[0].name = "../up".into()).contains("size \"../up\""));
+        assert!(bad(&|b| b.repeats = 4_000_000_000).contains("out of range"));
+        assert!(bad(&|b| b.runtime = 0).contains("out of range"));
+        assert!(bad(&|b| b.profiles.push("ganesha".into())).contains("\"ganesha\" is named twice"));
+        assert!(bad(&|b| b.passes = vec![Pass::Cold, Pass::Cold]).contains("passes"));
+        assert!(bad(&|b| b.ioengine = "libaio --exec".into()).contains("ioengine"));
     }
 }

@@ -164,8 +164,8 @@ impl CellMetrics {
                     continue;
                 }
                 let num = |field: &str| number(d, field).map_err(|e| format!("{workload}: fio job \"{name}\" {dir}: {e}"));
-                phase.ios += ios;
-                phase.bytes += uint(d, "io_bytes").map_err(|e| format!("{workload}: fio job \"{name}\" {dir}: {e}"))?;
+                phase.ios = phase.ios.saturating_add(ios);
+                phase.bytes = phase.bytes.saturating_add(uint(d, "io_bytes").map_err(|e| format!("{workload}: fio job \"{name}\" {dir}: {e}"))?);
                 phase.bw_bytes += num("bw_bytes")?;
                 phase.iops += num("iops")?;
                 phase.seconds = phase.seconds.max(num("runtime")? / 1000.0);
@@ -176,11 +176,11 @@ impl CellMetrics {
             }
         }
         let phases: Vec<Phase> = phases.into_iter().zip(no_percentiles).map(|((_, p), none)| Phase { latency: if none { None } else { p.latency }, ..p }).collect();
-        let ios: u64 = phases.iter().map(|p| p.ios).sum();
+        let ios: u64 = phases.iter().fold(0u64, |a, p| a.saturating_add(p.ios));
         if ios == 0 {
             return Err(format!("{workload}: fio reports no I/O in any job"));
         }
-        let bytes: u64 = phases.iter().map(|p| p.bytes).sum();
+        let bytes: u64 = phases.iter().fold(0u64, |a, p| a.saturating_add(p.bytes));
         let seconds: f64 = phases.iter().map(|p| p.seconds).sum();
         let latency = if phases.iter().all(|p| p.latency.is_some()) { phases.iter().filter_map(|p| p.latency).reduce(Latency::max) } else { None };
         // One phase: fio's own rates; several: totals over the summed runtimes.

@@ -46,20 +46,31 @@ impl BenchRequest {
     }
 }
 
+/// Whether `s` is a name benchhost puts in file names and shell lines unquoted: letters,
+/// digits, `-` and `_`, 1 to 64 of them.
+pub fn valid_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// The matrix `req` asks for, and the job files' texts. Errors (usage, exit 2): no profile, an
 /// unknown or infrastructure profile, a profile named twice, an unknown workload/size/pass, a
 /// baseline not in the matrix, repeats or runtime out of range; `--resume` with flags that
 /// shape the matrix, or a directory that is not a benchmark run.
 pub fn matrix_for(registry: &Registry, req: &BenchRequest, ioengine: &str) -> Result<(Matrix, Vec<Workload>), BenchError> {
     if let Some(dir) = &req.resume {
-        if req.shapes_the_matrix() {
+        if req.shapes_the_matrix() || req.results_dir.is_some() {
             return Err(BenchError::Usage(format!(
                 "--resume runs the matrix {} recorded; it takes no profiles or matrix flags\n  hint: `benchhost bench --resume {}` alone",
                 dir.join("bench.json").display(),
                 dir.display()
             )));
         }
-        return Matrix::load(dir);
+        let (matrix, workloads) = Matrix::load(dir)?;
+        matrix.validate().map_err(|e| BenchError::Usage(format!("--resume: {} is not a matrix this benchhost runs: {e}\n  hint: start a new run", dir.join("bench.json").display())))?;
+        return Ok((matrix, workloads));
+    }
+    if !valid_name(ioengine) {
+        return Err(BenchError::Usage(format!("FIO_ENGINE={ioengine:?} is not an I/O engine name\n  hint: one `fio --enghelp` lists: libaio on Linux, posixaio on macOS")));
     }
     if req.profiles.is_empty() {
         return Err(BenchError::Usage(format!("bench needs at least one profile\n  hint: e.g. `benchhost bench ganesha {LOCAL} --sizes small`; `benchhost list` shows the profiles")));

@@ -62,11 +62,7 @@ pub fn ioengine(session: &Session<'_>) -> String {
 /// the engine unreachable, fio missing, results that cannot be written, a system that will not
 /// go down (the matrix stops: the next could not come up alone), [`BenchError::Interrupted`].
 pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutcome, BenchError> {
-    let ioengine = ioengine(session);
-    if !ioengine.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || ioengine.is_empty() {
-        return Err(BenchError::Usage(format!("FIO_ENGINE={ioengine:?} is not an I/O engine name\n  hint: one `fio --enghelp` lists: libaio on Linux, posixaio on macOS")));
-    }
-    let (matrix, workloads) = matrix_for(session.registry, &req, &ioengine)?;
+    let (matrix, workloads) = matrix_for(session.registry, &req, &ioengine(session))?;
     check_client(session, &matrix)?;
     if req.dry_run {
         return Ok(BenchOutcome::DryRun(super::dry_run::actions(&matrix, &workloads)));
@@ -129,7 +125,14 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
     let mut report = BenchReport { run_dir: run_dir.clone(), cells: cells.len(), ran: 0, failed: Vec::new(), already_done, seconds: 0.0, cell_seconds: 0.0, report: None };
     let local_settings = local_settings(session);
     let mut interrupted = false;
+    // An error that stops the matrix (results that cannot be written): the system is taken
+    // down first, then it is returned.
+    let mut stop: Option<BenchError> = None;
     for profile in &matrix.profiles {
+        if guard.was_interrupted() {
+            interrupted = true;
+            break;
+        }
         let todo: Vec<&CellId> = cells.iter().zip(&done).filter(|(c, d)| &c.profile == profile && !**d).map(|(c, _)| c).collect();
         if todo.is_empty() {
             continue;
@@ -184,6 +187,11 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         let info = client.info();
         let attached = match attach(session, &mut client, system.as_ref(), &scratch).await {
             Ok(a) => a,
+            Err(BenchError::Interrupted) => {
+                interrupted = true;
+                finish_system(session, Some(client), system.as_ref(), None).await?;
+                break;
+            }
             Err(e) => {
                 let error = format!("mounting {profile} on the client failed: {}", crate::orchestration::redact(&e.to_string(), session.secrets));
                 fail_all(&run_dir, &todo, &error, &mut report, &bar, &line, &info);
@@ -213,7 +221,17 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
                 fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
                 continue;
             }
-            let (workload, size) = lookup(&matrix, &workloads, cell)?;
+            if guard.was_interrupted() {
+                interrupted = true;
+                break;
+            }
+            let (workload, size) = match lookup(&matrix, &workloads, cell) {
+                Ok(found) => found,
+                Err(e) => {
+                    stop = Some(e);
+                    break;
+                }
+            };
             let result = tokio::select! {
                 r = run_cell(&ctx, &mut client, cell, workload, &size) => r,
                 _ = guard.interrupted() => {
@@ -221,7 +239,10 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
                     break;
                 }
             };
-            save(&run_dir, &result)?;
+            if let Err(e) = save(&run_dir, &result) {
+                stop = Some(e);
+                break;
+            }
             report.ran += 1;
             report.cell_seconds += result.record.seconds.get("total").copied().unwrap_or(0.0);
             bar.inc(1);
@@ -239,7 +260,8 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             guard.notice(format!("still taking {profile} down; benchhost exits when it is done"));
         }
         finish_system(session, Some(client), system.as_ref(), Some(&attached)).await?;
-        if interrupted {
+        if interrupted || stop.is_some() || guard.was_interrupted() {
+            interrupted |= stop.is_none();
             break;
         }
     }
@@ -251,6 +273,9 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         Err(e) => say(&format!("warning: no report: {e}")),
     }
     report.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    if let Some(e) = stop {
+        return Err(e);
+    }
     if interrupted {
         return Err(BenchError::Interrupted);
     }

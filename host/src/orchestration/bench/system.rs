@@ -43,7 +43,14 @@ pub async fn bring_up(session: &Session<'_>, engine: &DockerEngine, profile: &st
         let _ = take_down(session, profile).await;
         return Err(BenchError::Usage(format!("{profile} has no mount command (infrastructure serves other systems)\n  hint: benchmark the systems that use it")));
     };
-    let containers = engine.list_labelled(LABEL_PROFILE, profile).await?.containers;
+    let containers = match engine.list_labelled(LABEL_PROFILE, profile).await {
+        Ok(found) => found.containers,
+        Err(e) => {
+            // It is up: it goes down before the error is the matrix's.
+            let _ = take_down(session, profile).await;
+            return Err(e.into());
+        }
+    };
     let record: serde_json::Value = std::fs::read_to_string(done.results_dir.join("run.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
     let protocol = if mount.argv.first().is_some_and(|a| a == "echo") { "fuse" } else if mount.argv.iter().any(|a| a == "cifs") { "smb" } else { "nfs" };
     Ok(System {

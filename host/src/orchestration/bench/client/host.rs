@@ -36,14 +36,29 @@ impl HostClient {
         let _ = std::fs::remove_file(&output);
         let argv = fio_argv(call, &job.display().to_string(), &output.display().to_string());
         let mut cmd = tokio::process::Command::new(&argv[0]);
-        cmd.args(&argv[1..]).envs(&call.env).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+        // In the cell's directory (a job file without ${BENCH_DIR} works there too), in a
+        // process group of its own: fio forks a process per job, and all of them go together.
+        cmd.args(&argv[1..])
+            .envs(&call.env)
+            .current_dir(call.env.get("BENCH_DIR").map(String::as_str).unwrap_or("."))
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
         let start = Instant::now();
         let child = cmd.spawn().map_err(|e| BenchError::HostUnsupported(format!("cannot run fio: {e}\n  hint: {}", install_hint())))?;
+        let mut group = ProcessGroup(child.id());
         let (status, stdout, stderr, timed_out) = match tokio::time::timeout(call.timeout, child.wait_with_output()).await {
-            Ok(Ok(out)) => (out.status.code(), out.stdout, out.stderr, false),
+            Ok(Ok(out)) => {
+                // fio ended on its own and was reaped: its group id may be reused, so no kill.
+                group.0 = None;
+                (out.status.code(), out.stdout, out.stderr, false)
+            }
             Ok(Err(e)) => return Err(BenchError::Other(format!("waiting for fio: {e}"))),
             Err(_) => (None, Vec::new(), format!("fio ran past its timeout of {} s and was killed", call.timeout.as_secs()).into_bytes(), true),
         };
+        drop(group);
         let seconds = start.elapsed().as_secs_f64();
         let json = std::fs::read_to_string(&output).ok().and_then(|t| parse_report(&t));
         let mut log = String::from_utf8_lossy(&stderr).into_owned();
@@ -56,6 +71,18 @@ impl HostClient {
     /// Drops this machine's page cache (see `benchhost drop-caches`).
     pub fn drop_caches(&self) -> Result<(), BenchError> {
         crate::orchestration::host::page_cache::drop_caches(host_os()).map(|_| ())
+    }
+}
+
+/// fio's process group, killed (SIGKILL) when dropped while armed: on a timeout, or when the
+/// cell is cancelled (Ctrl-C), it takes fio's job processes along with fio.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| rustix::process::Pid::from_raw(p as i32)) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
     }
 }
 

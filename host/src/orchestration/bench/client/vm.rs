@@ -85,12 +85,14 @@ impl VmClient {
         let job = format!("/root/{}", call.job_name);
         let output = format!("/root/{}.json", call.job_name);
         let eof = format!("BENCHHOST_JOB_EOF_{}", crate::orchestration::client_vm::console::fresh_token());
-        let mut script = format!("cat >{job} <<'{eof}'\n{}\n{eof}\nrm -f {output}\n", call.job_text.trim_end_matches('\n'));
+        let mut script = format!("cat >{} <<'{eof}'\n{}\n{eof}\nrm -f {}\n", shell_quote(&job), call.job_text.trim_end_matches('\n'), shell_quote(&output));
         for (k, v) in &call.env {
             script.push_str(&format!("export {k}={}\n", shell_quote(v)));
         }
         let argv: Vec<String> = fio_argv(call, &job, &output).iter().map(|a| shell_quote(a)).collect();
-        script.push_str(&format!("{}\nstatus=$?\necho {REPORT_MARKER}\ncat {output} 2>/dev/null\nexit $status\n", argv.join(" ")));
+        // In the cell's directory (a job file without ${BENCH_DIR} works there too).
+        let cd = call.env.get("BENCH_DIR").map(|d| format!("cd {} && ", shell_quote(d))).unwrap_or_default();
+        script.push_str(&format!("{cd}{}\nstatus=$?\necho {REPORT_MARKER}\ncat {} 2>/dev/null\nexit $status\n", argv.join(" "), shell_quote(&output)));
         match self.step(&script, call.timeout).await {
             Ok(out) => {
                 let report: Vec<&str> = out.stdout.iter().skip_while(|l| *l != REPORT_MARKER).skip(1).map(String::as_str).collect();

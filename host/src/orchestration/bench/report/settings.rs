@@ -32,7 +32,11 @@ pub struct SettingsView {
 type Seen = BTreeMap<String, Vec<String>>;
 
 /// Compares the records of `cells` (see the module doc).
-pub fn compare(cells: &[LoadedCell]) -> SettingsView {
+pub fn compare(all: &[LoadedCell]) -> SettingsView {
+    // A cell that never ran (its system did not come up) records no settings, job or client:
+    // only cells that ran are compared.
+    let ran: Vec<LoadedCell> = all.iter().filter(|c| c.result.status == crate::orchestration::bench::cell::CellStatus::Ok || !c.result.record.params.is_empty()).cloned().collect();
+    let cells = &ran[..];
     let mut view = SettingsView::default();
     let systems: Vec<String> = system_order(cells.iter().map(LoadedCell::system), None).into_iter().filter(|s| s != REFERENCE_PROFILE).collect();
     // Per system, per setting: value → labels of the cells that had it.
