@@ -296,7 +296,8 @@ fn meaning(md: &mut String, i: &Inputs) {
     );
     let _ = writeln!(md, "- **Resources** (in `summary.csv`): each system's containers' CPU %, peak memory, network and block bytes during fio, summed over its containers, from the Docker engine's stats; S3 bytes from the S3 server.");
     if let Some(c) = i.cells.iter().find(|c| c.system() == REFERENCE_PROFILE) {
-        let _ = writeln!(md, "- **{REFERENCE_PROFILE}**: fio on the client's own directory `{}`, no server and no network: the ceiling a network file system can approach.", c.result.record.directory);
+        let base = std::path::Path::new(&c.result.record.directory).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        let _ = writeln!(md, "- **{REFERENCE_PROFILE}**: fio in the client's own directory `{base}`, no server and no network: the ceiling a network file system can approach.");
     }
     md.push('\n');
 }

@@ -73,7 +73,9 @@ pub fn compare(all: &[LoadedCell]) -> SettingsView {
                 view.shared.push((key.to_string(), value.clone()));
             }
             continue;
-        } else if key.starts_with("BENCH_") {
+        } else if crate::orchestration::plan::settings::GLOBAL_SETTINGS.iter().any(|(g, _, _)| g == key) {
+            // A global setting applies to every system, so each records it; a shared plugin
+            // setting (BENCH_CACHE_SIZE) is only recorded by the systems that have it.
             let with: Vec<&str> = seen.values().flatten().map(String::as_str).collect();
             view.warnings.push(format!("{key} is recorded for {} only, not for the other compared systems", with.join(", ")));
         }
