@@ -142,8 +142,10 @@ pub struct CellRecord {
     pub ended_at: String,
     /// Seconds each phase took, measured by benchhost: `layout` (fio laying the files out),
     /// `cold` (dropping caches), `fio` (the measured run, from fio's start to its end as
-    /// benchhost saw it), `cleanup` (removing the cell's files), `total` (the whole cell; what is
-    /// left after the others is benchhost's own bookkeeping: stats, directories, the result).
+    /// benchhost saw it), `stats` (waiting for the engine's samples around fio, beyond what the
+    /// layout and cleanup overlap), `cleanup`
+    /// (removing the cell's files), `total` (the whole cell; what is left after the others is
+    /// benchhost's own bookkeeping: directories, job files).
     pub seconds: BTreeMap<String, f64>,
 }
 

@@ -20,6 +20,8 @@ pub struct CellContext<'a> {
     pub system: Option<&'a System>,
     pub engine: Option<&'a DockerEngine>,
     pub attached: &'a Attached,
+    /// The engine's stats of the system's containers (none for `local`).
+    pub sampler: Option<&'a Sampler>,
     pub client: ClientRef,
     pub runtime: u32,
     pub ioengine: &'a str,
@@ -61,9 +63,10 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
     };
     let call = |create_only: bool| FioCall { job_text: workload.text.clone(), job_name: format!("{}.fio", workload.name), env: env.clone(), create_only, timeout: fio_timeout(ctx.runtime) };
     let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds).await;
-    let t = Instant::now();
-    client.remove_dir(&dir).await;
-    seconds.insert("cleanup".into(), round(t.elapsed().as_secs_f64()));
+    if outcome.is_err() {
+        // A cell that failed before its cleanup leaves its files: they go now.
+        client.remove_dir(&dir).await;
+    }
     seconds.insert("total".into(), round(start.elapsed().as_secs_f64()));
     record.seconds = seconds;
     record.ended_at = chrono::Local::now().to_rfc3339();
@@ -93,6 +96,8 @@ type Measured = (serde_json::Value, Vec<super::cell::ContainerUse>, Option<super
 
 /// The cell's phases; an error is (what failed, fio's log when there is one).
 async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>) -> Result<Measured, (String, Option<String>)> {
+    // The engine's stats streams run for the whole system (see `sampler`).
+    let sampler = ctx.sampler;
     client.fresh_dir(dir).await.map_err(|e| (e.to_string(), None))?;
     if workload.lays_out_files() {
         let t = Instant::now();
@@ -108,15 +113,32 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
         }
         seconds.insert("cold".into(), round(t.elapsed().as_secs_f64()));
     }
-    let sampler = match (ctx.engine, ctx.system) {
-        (Some(engine), Some(system)) => Some(Sampler::start(engine, &system.containers).await),
-        _ => None,
-    };
+    let t = Instant::now();
+    if let Some(s) = sampler {
+        s.ready().await;
+    }
+    let mut stats = t.elapsed().as_secs_f64();
+    let fio_start = Instant::now();
     let fio = client.fio(&call(false)).await;
-    let (resources, s3) = match (sampler, ctx.engine) {
-        (Some(s), Some(engine)) => s.finish(engine).await,
-        _ => (Vec::new(), None),
-    };
+    let fio_end = Instant::now();
+    // The last sample comes while the cell's files go: the wait is not the cell's.
+    let t = Instant::now();
+    let ((resources, s3), cleanup) = tokio::join!(
+        async {
+            match sampler {
+                Some(s) => s.span(fio_start, fio_end).await,
+                None => (Vec::new(), None),
+            }
+        },
+        async {
+            let t = Instant::now();
+            client.remove_dir(dir).await;
+            t.elapsed().as_secs_f64()
+        }
+    );
+    stats += (t.elapsed().as_secs_f64() - cleanup).max(0.0);
+    seconds.insert("cleanup".into(), round(cleanup));
+    seconds.insert("stats".into(), round(stats));
     let fio = fio.map_err(|e| (e.to_string(), None))?;
     seconds.insert("fio".into(), round(fio.seconds));
     check(&fio, "the measured run")?;

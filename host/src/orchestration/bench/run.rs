@@ -199,7 +199,12 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
                 continue;
             }
         };
+        let sampler = match (engine.as_ref(), system.as_ref()) {
+            (Some(engine), Some(s)) => Some(super::sampler::Sampler::start(engine, &s.containers)),
+            _ => None,
+        };
         let ctx = CellContext {
+            sampler: sampler.as_ref(),
             run_id: &run_id,
             run_dir: &run_dir,
             system: system.as_ref(),
@@ -258,6 +263,9 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         if interrupted {
             say(&format!("interrupted: taking {profile} down (the current cell has no result; `benchhost bench --resume {}` runs it again)", run_dir.display()));
             guard.notice(format!("still taking {profile} down; benchhost exits when it is done"));
+        }
+        if let Some(s) = sampler {
+            s.stop().await;
         }
         finish_system(session, Some(client), system.as_ref(), Some(&attached)).await?;
         if interrupted || stop.is_some() || guard.was_interrupted() {

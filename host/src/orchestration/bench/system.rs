@@ -120,11 +120,11 @@ mod tests {
     #[test]
     fn the_record_of_up_names_the_plugin_and_images() {
         let r = serde_json::json!({
-            "plugins": [{"name": "localstack", "version": "0.1.0", "sha256": "aa", "profiles": ["localstack"]}, {"name": "rclone", "version": "0.2.0", "sha256": "bb", "profiles": ["rclone"]}],
+            "plugins": [{"name": "localstack", "version": "9.9.1", "sha256": "aa", "profiles": ["localstack"]}, {"name": "rclone", "version": "9.9.2", "sha256": "bb", "profiles": ["rclone"]}],
             "images": [{"service": "rclone", "image": "rclone/rclone:1.68", "id": "sha256:cc"}],
         });
         let p = plugin_of(&r, "rclone").unwrap();
-        assert_eq!((p.name.as_str(), p.version.as_str(), p.sha256.as_str()), ("rclone", "0.2.0", "bb"));
+        assert_eq!((p.name.as_str(), p.version.as_str(), p.sha256.as_str()), ("rclone", "9.9.2", "bb"));
         assert!(plugin_of(&r, "ganesha").is_none());
         assert_eq!(images_of(&r)[0].id, "sha256:cc");
     }
