@@ -1,7 +1,7 @@
 //! End-to-end on the real Docker engine with real NFS-Ganesha (local image built from Debian
 //! packages by `tests/images/build.sh ganesha`) and a real NFS client (libnfs-utils).
 
-use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text};
+use crate::support::docker::{self, benchhost, dangling_volumes, docker, engine_or_skip, force_clean, leftovers, text, Cleanup};
 use std::process::Command;
 
 const IMAGE: &str = "benchhost-test/ganesha:latest";
@@ -32,15 +32,17 @@ fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
     let inside = docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/hello.bin"]);
     assert_eq!(text(&inside.stdout).trim(), "3000");
 
-    // status --json reports it running and healthy, with its resources (once Docker's own
-    // first check has run: `up` does not wait for it).
-    assert_eq!(docker::docker_health_settled("benchhost-ganesha-ganesha"), "healthy");
+    // Docker runs no healthcheck in it (nothing probes the server during a benchmark); the
+    // plugin's test is in a label, and status --json runs it: running and healthy, with its
+    // resources.
+    assert_eq!(docker::assert_no_docker_healthcheck("benchhost-ganesha-ganesha"), r#"["nfs-ls","nfs://127.0.0.1/export?version=4"]"#);
     let st = benchhost(&["status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
     let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "ganesha").expect("ganesha in status");
     assert_eq!(entry["containers"][0]["name"], "benchhost-ganesha-ganesha");
     assert_eq!(entry["containers"][0]["state"], "running");
     assert_eq!(entry["containers"][0]["health"], "healthy");
+    assert_eq!(entry["containers"][0]["health_output"], serde_json::Value::Null);
     assert_eq!(entry["networks"], serde_json::json!(["benchhost-ganesha"]));
     assert_eq!(entry["volumes"], serde_json::json!(["benchhost-ganesha-export"]));
 
@@ -65,6 +67,95 @@ fn e2e_ganesha_up_nfs_roundtrip_down_leaves_nothing() {
     let typo = benchhost(&["down", "ganehsa"], &[]);
     assert_eq!(typo.status.code(), Some(2), "{}", text(&typo.stderr));
     assert!(text(&typo.stderr).contains("unknown profile \"ganehsa\""));
+}
+
+/// Lines of the ganesha container's log since `since` ([`docker::engine_time`]) that say a
+/// client connection was reset: what each `nfs-ls` (the healthcheck) leaves behind.
+fn connection_resets_since(container: &str, since: &str) -> usize {
+    let logs = docker(&["logs", "--since", since, container]);
+    format!("{}{}", text(&logs.stdout), text(&logs.stderr)).lines().filter(|l| l.contains("recv errno 104")).count()
+}
+
+/// Rewrites the export's `Access_Type` in the container's ganesha.conf and has Ganesha reread
+/// its exports (SIGHUP to PID 1, which Ganesha handles).
+fn set_export_access(container: &str, access: &str) {
+    let script = format!("sed -i 's/Access_Type = .*;/Access_Type = {access};/' /etc/ganesha/ganesha.conf && kill -HUP 1");
+    let out = docker(&["exec", container, "sh", "-c", &script]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Polls `status --json` (up to 5 s) until `container`'s health is `wanted`; returns the entry.
+fn status_until(container: &str, wanted: &str) -> serde_json::Value {
+    let mut entry = docker::status_of(container);
+    for _ in 0..10 {
+        if entry["health"] == wanted {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        entry = docker::status_of(container);
+    }
+    entry
+}
+
+#[test]
+fn e2e_nothing_probes_an_idle_ganesha_and_status_runs_its_check_when_asked() {
+    let Some(_engine) = engine_or_skip("e2e_nothing_probes_an_idle_ganesha_and_status_runs_its_check_when_asked", Some(IMAGE)) else { return };
+    force_clean("ganesha");
+    let _cleanup = Cleanup("ganesha");
+    let container = "benchhost-ganesha-ganesha";
+    let up = benchhost(&["up", "ganesha"], &[("GANESHA_IMAGE", IMAGE)]);
+    assert!(up.status.success(), "up failed ({:?}):\n{}", up.status.code(), text(&up.stderr));
+
+    // A benchmark-length idle period: nothing runs in the container (no exec, no Docker
+    // healthcheck), and the server sees no client (each healthcheck run is one NFS connection,
+    // which Ganesha logs as reset when nfs-ls leaves).
+    let since = docker::engine_time();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let until = docker::engine_time();
+    assert_eq!(docker::execs_between(container, &since, &until), Vec::<String>::new(), "something ran in {container} while it was idle");
+    assert_eq!(connection_resets_since(container, &since), 0, "a client connected to the idle server");
+    assert_eq!(docker::assert_no_docker_healthcheck(container), r#"["nfs-ls","nfs://127.0.0.1/export?version=4"]"#);
+
+    // `status` runs the plugin's test once, now: one exec of exactly that test, and the server
+    // sees its connection (so the idle window above would have seen one).
+    let since = docker::engine_time();
+    let entry = docker::status_of(container);
+    assert_eq!((entry["health"].as_str(), entry["health_output"].as_str()), (Some("healthy"), None), "{entry}");
+    let until = docker::engine_time();
+    let execs = docker::execs_between(container, &since, &until);
+    assert_eq!(execs, ["exec_create: nfs-ls nfs://127.0.0.1/export?version=4", "exec_start: nfs-ls nfs://127.0.0.1/export?version=4", "exec_die"], "{execs:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(connection_resets_since(container, &since), 1, "the healthcheck's connection is not in Ganesha's log");
+
+    // The server stops serving the export (its access set to None and reread): status says
+    // unhealthy with what the check printed, as JSON and as text.
+    set_export_access(container, "None");
+    let entry = status_until(container, "unhealthy");
+    assert_eq!(entry["state"], "running", "{entry}");
+    assert_eq!(entry["health"], "unhealthy", "{entry}");
+    let why = entry["health_output"].as_str().unwrap_or_default();
+    assert!(why.starts_with("exited ") && why.contains("NFS4ERR_NOENT"), "the check's own output is not quoted: {entry}");
+    let plain = benchhost(&["status"], &[]);
+    assert!(text(&plain.stdout).contains(&format!("unhealthy: {why}")), "{}", text(&plain.stdout));
+
+    // Served again: healthy again (no stored answer from before).
+    set_export_access(container, "RW");
+    let entry = status_until(container, "healthy");
+    assert_eq!((entry["health"].as_str(), entry["health_output"].as_str()), (Some("healthy"), None), "{entry}");
+
+    // A hung server (stopped by SIGSTOP): the check gets no answer, and status says so within
+    // the plugin's 5 s timeout instead of waiting with it.
+    let stop = docker(&["kill", "-s", "STOP", container]);
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+    let t = std::time::Instant::now();
+    let entry = docker::status_of(container);
+    let waited = t.elapsed();
+    let cont = docker(&["kill", "-s", "CONT", container]);
+    assert!(cont.status.success(), "{}", text(&cont.stderr));
+    assert_eq!((entry["health"].as_str(), entry["health_output"].as_str()), (Some("unhealthy"), Some("did not finish within 5s")), "{entry}");
+    assert!(waited < std::time::Duration::from_secs(8), "status took {waited:?}");
+    let entry = status_until(container, "healthy");
+    assert_eq!(entry["health"], "healthy", "{entry}");
 }
 
 #[test]

@@ -107,9 +107,9 @@ fn e2e_samba_up_smb3_roundtrip_auth_down_leaves_nothing() {
     let pid1 = docker(&["exec", "benchhost-samba-samba", "cat", "/proc/1/cmdline"]);
     assert!(text(&pid1.stdout).replace('\0', " ").starts_with("smbd --foreground --no-process-group --debug-stdout"), "{}", text(&pid1.stdout));
 
-    // status --json: running and healthy, with its network and volume (once Docker's own first
-    // check has run: `up` does not wait for it).
-    assert_eq!(docker::docker_health_settled("benchhost-samba-samba"), "healthy");
+    // status --json: running and healthy (its check run now: Docker runs none), with its
+    // network and volume.
+    assert_eq!(docker::assert_no_docker_healthcheck("benchhost-samba-samba"), r#"["smbclient","-L","//127.0.0.1","-N","-m","SMB3"]"#);
     let st = benchhost(&["status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status --json is JSON");
     let entry = status.as_array().unwrap().iter().find(|p| p["profile"] == "samba").expect("samba in status");
@@ -221,19 +221,18 @@ fn e2e_postgres_up_login_query_auth_down_leaves_nothing() {
     assert!(!wrong.status.success(), "wrong password accepted: {}", both(&wrong));
     assert!(both(&wrong).contains("password authentication failed for user \"bench\""), "{}", both(&wrong));
 
-    // What the service looks like: the volume on PGDATA, the Docker healthcheck passing.
+    // What the service looks like: the volume on PGDATA, its healthcheck (in a label, not
+    // Docker's) passing.
     let name = "benchhost-postgres-postgres";
     let mounts = docker(&["inspect", "-f", "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}", name]);
     assert_eq!(text(&mounts.stdout).trim(), "benchhost-postgres-data:/var/lib/postgresql/data");
     let pgdata = docker(&["exec", name, "sh", "-c", "test -s \"$PGDATA/PG_VERSION\" && echo \"$PGDATA\""]);
     assert_eq!(text(&pgdata.stdout).trim(), "/var/lib/postgresql/data", "{}", text(&pgdata.stderr));
-    // (Docker's own first check may come after `up` returned: `up` does not wait for it.)
-    docker::docker_health_settled(name);
-    let health = docker(&["inspect", "-f", "{{.State.Health.Status}} {{json .Config.Healthcheck.Test}} {{.Config.StopSignal}}", name]);
-    assert_eq!(
-        text(&health.stdout).trim(),
-        r#"healthy ["CMD","pg_isready","-h","127.0.0.1","-p","5432","-U","bench","-d","bench"] SIGINT"#
-    );
+    assert_eq!(docker::assert_no_docker_healthcheck(name), r#"["pg_isready","-h","127.0.0.1","-p","5432","-U","bench","-d","bench"]"#);
+    let entry = docker::status_of(name);
+    assert_eq!((entry["health"].as_str(), entry["health_output"].as_str()), (Some("healthy"), None), "{entry}");
+    let stop = docker(&["inspect", "-f", "{{.Config.StopSignal}}", name]);
+    assert_eq!(text(&stop.stdout).trim(), "SIGINT");
     // Reachable by the profile name on the profile network (how dependents connect).
     let aliases = docker(&["inspect", "-f", "{{json (index .NetworkSettings.Networks \"benchhost-postgres\").Aliases}}", name]);
     assert!(text(&aliases.stdout).contains("\"postgres\""), "{}", text(&aliases.stdout));

@@ -253,13 +253,13 @@ fn a_service_that_never_gets_ready_times_out_with_the_last_check_and_logs() {
     assert!(r.err.contains("app log line one") && r.err.contains("app log line two"), "{}", r.err);
     assert_clean("a probe that never passes", &dangling);
 
-    // The Docker healthcheck fails: its output is the last check.
+    // The declared healthcheck (run by benchhost) fails: its output is the last check.
     let r = run(&["up", "fault-unhealthy"], &[("BENCH_STARTUP_TIMEOUT", "3")]);
     assert_eq!(r.code, Some(5), "{}", r.err);
     assert!(r.err.contains("error: benchhost-fault-unhealthy-app was not ready within 3s (BENCH_STARTUP_TIMEOUT); last check: "), "{}", r.err);
     assert!(r.err.contains("exited 3: probe says no"), "the healthcheck's output is not quoted:\n{}", r.err);
     assert!(r.err.contains("app log line two"), "{}", r.err);
-    assert_clean("a Docker healthcheck that never passes", &dangling);
+    assert_clean("a healthcheck that never passes", &dangling);
 }
 
 #[test]

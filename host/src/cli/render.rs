@@ -235,7 +235,12 @@ pub fn status(status: &[ProfileStatus], as_json: bool) -> Result<(), BenchError>
         for p in status {
             out!("{} (run {})", p.profile, p.run_id);
             for c in &p.containers {
-                out!("  {:<36} {:<10} {}", c.name, c.state, c.health.as_deref().unwrap_or("-"));
+                let health = match (&c.health, &c.health_output) {
+                    (Some(h), Some(why)) => format!("{h}: {why}"),
+                    (Some(h), None) => h.clone(),
+                    (None, _) => "-".into(),
+                };
+                out!("  {:<36} {:<10} {health}", c.name, c.state);
             }
             if !p.networks.is_empty() || !p.volumes.is_empty() {
                 out!("  networks: {}; volumes: {}", p.networks.join(", "), if p.volumes.is_empty() { "-".into() } else { p.volumes.join(", ") });

@@ -19,7 +19,7 @@ pub use logs::LogLine;
 pub use memory::MemoryUse;
 pub use names::ResourceKind;
 pub use stats::{SpanUse, StatSample};
-pub use spec::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
+pub use spec::{ContainerSpec, FileSpec, MountSource, MountSpec, PublishedPort};
 
 use bollard::Docker;
 use bollard::exec::{CreateExecOptions, StartExecResults};

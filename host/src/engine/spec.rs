@@ -1,5 +1,10 @@
 //! The engine's description of one container, independent of the plugin contract, and its
 //! translation into an Engine API 1.41 create body.
+//!
+//! Every container is created with Docker's healthcheck off (`Healthcheck.Test = ["NONE"]`,
+//! which also overrides a `HEALTHCHECK` in the image): a Docker healthcheck runs every interval
+//! for the container's whole life, so also while a benchmark measures the system. Whoever needs
+//! a service's health runs its test on demand (`DockerEngine::exec`).
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, HealthConfig, HostConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountType,
@@ -48,16 +53,6 @@ pub struct FileSpec {
     pub mode: u32,
 }
 
-/// A Docker healthcheck.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct HealthSpec {
-    pub test: Vec<String>,
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub retries: u32,
-    pub start_period: Duration,
-}
-
 /// Everything needed to create one container.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ContainerSpec {
@@ -70,7 +65,6 @@ pub struct ContainerSpec {
     pub ports: Vec<PublishedPort>,
     pub mounts: Vec<MountSpec>,
     pub files: Vec<FileSpec>,
-    pub healthcheck: Option<HealthSpec>,
     pub privileged: bool,
     pub cap_add: Vec<String>,
     pub devices: Vec<String>,
@@ -154,7 +148,6 @@ impl ContainerSpec {
             network_mode: Some(self.network.clone()),
             ..Default::default()
         };
-        let ns = |d: Duration| d.as_nanos() as i64;
         ContainerCreateBody {
             image: Some(self.image.clone()),
             entrypoint: self.entrypoint.clone(),
@@ -165,15 +158,8 @@ impl ContainerSpec {
             user: self.user.clone(),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout.map(|d| d.as_secs().max(1) as i64),
-            healthcheck: self.healthcheck.as_ref().map(|h| HealthConfig {
-                test: Some(h.test.clone()),
-                interval: Some(ns(h.interval)),
-                timeout: Some(ns(h.timeout)),
-                retries: Some(h.retries as i64),
-                start_period: Some(ns(h.start_period)),
-                // StartInterval needs API >= 1.44; 1.41 engines reject unknown values, so leave it out.
-                start_interval: None,
-            }),
+            // Off, also when the image declares one (see the module docs).
+            healthcheck: Some(HealthConfig { test: Some(vec!["NONE".to_string()]), ..Default::default() }),
             host_config: Some(host_config),
             ..Default::default()
         }
@@ -216,5 +202,11 @@ mod tests {
         assert_eq!(mounts[0].source.as_deref(), Some("benchhost-p-data"));
         assert_eq!(mounts[0].volume_options.as_ref().and_then(|o| o.labels.clone()), Some(labels));
         assert_eq!(mounts[1].volume_options, None, "a tmpfs has no volume to label");
+    }
+
+    #[test]
+    fn every_container_has_dockers_healthcheck_off() {
+        let body = ContainerSpec { name: "c".into(), image: "i".into(), ..Default::default() }.to_create_body();
+        assert_eq!(serde_json::to_value(&body.healthcheck).unwrap(), serde_json::json!({"Test": ["NONE"]}));
     }
 }

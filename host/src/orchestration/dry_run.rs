@@ -83,7 +83,7 @@ pub async fn up_actions(
             blank_secret_env(&mut request, secret_values);
             actions.push(Action { action: "container", description: format!("create container {} from {}", spec.name, spec.image), request: Some(request) });
             actions.push(act("start", format!("start {}", spec.name)));
-            let health = if service.healthcheck.is_some() { "its Docker healthcheck passes and " } else { "" };
+            let health = if service.healthcheck.is_some() { "its healthcheck (run once by benchhost in the container) passes and " } else { "" };
             actions.push(act(
                 "wait",
                 format!("wait until {health}plugin {} says {} is ready (up to {}s)", plugin.info.name, service.name, opts.globals.startup_timeout.as_secs()),

@@ -21,6 +21,14 @@ pub const LABEL_SHARED_BINDS: &str = "benchhost.shared-binds";
 pub const LABEL_DATA_DIR: &str = "benchhost.data-dir";
 /// On every container: the absolute path of its run's results directory.
 pub const LABEL_RESULTS: &str = "benchhost.results";
+/// On containers whose service declares a healthcheck: the argv benchhost execs in the
+/// container to run it (`up` once, `status` each time it is asked; Docker runs none), as a JSON
+/// array of strings: `["CMD", a, b]` becomes `[a, b]`, `["CMD-SHELL", s]` becomes
+/// `["/bin/sh", "-c", s]`, Docker's own translations. See [`crate::orchestration::health`].
+pub const LABEL_HEALTHCHECK: &str = "benchhost.healthcheck";
+/// Beside [`LABEL_HEALTHCHECK`]: how long the test may take, in milliseconds (the plugin's
+/// healthcheck timeout).
+pub const LABEL_HEALTHCHECK_TIMEOUT: &str = "benchhost.healthcheck-timeout-ms";
 /// On images built from source (`<PLUGIN>_SRC`): the checkout's path.
 pub const LABEL_SOURCE: &str = "benchhost.source";
 

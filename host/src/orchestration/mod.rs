@@ -12,6 +12,8 @@
 //! - [`commands`]: one function per command, each the whole job, returning a typed report.
 //! - [`bench`]: the benchmark matrix (`bench` and `report`, which the CLI calls here): cells,
 //!   workloads, clients, results and the report; it drives `up`, mount and `down` of [`commands`].
+//! - [`health`]: a service's healthcheck test, carried in labels and run by benchhost on
+//!   demand (`up`, `status`): benchhost's containers have no Docker healthcheck.
 //! - [`labels`], [`results`], [`run_record`], [`progress`], [`interrupt`], [`run_lock`],
 //!   [`log_lines`], [`dry_run`]: what several stages share.
 
@@ -20,6 +22,7 @@ pub mod client_vm;
 pub mod commands;
 pub mod dry_run;
 pub mod error;
+pub mod health;
 pub mod host;
 pub mod interrupt;
 pub mod labels;

@@ -104,7 +104,11 @@ impl Service {
         self.depends_on.push(Dependency { service: service.into(), condition });
         self
     }
-    /// The Docker healthcheck benchhost waits for (with the plugin's own probe).
+    /// The healthcheck: its test is run by benchhost in the container once the plugin's probe
+    /// answers, and again by each `benchhost status` (with its timeout). benchhost's containers
+    /// carry no Docker healthcheck, so nothing runs it during a benchmark; the interval,
+    /// retries and start period matter only in the generated docker-compose.yml, where Docker
+    /// runs it.
     pub fn healthcheck(mut self, hc: Healthcheck) -> Self {
         self.healthcheck = Some(hc);
         self

@@ -1,9 +1,23 @@
 //! What is up on the engine, by profile: `status`, and the one-system-at-a-time rule `up` keeps.
+//!
+//! `status` tells each running container's health as it is when asked: it runs the
+//! healthcheck test the container's labels carry once, in every container at the same time
+//! (see [`crate::orchestration::health`]; benchhost's containers have no Docker healthcheck
+//! that would have a stored answer). A container of an older benchhost, with Docker's
+//! healthcheck and no label, is reported as Docker says.
 
 use crate::engine::DockerEngine;
 use crate::orchestration::error::BenchError;
+use crate::orchestration::health::{HealthTest, Verdict};
 use crate::orchestration::labels::*;
 use std::collections::HashMap;
+use std::time::Duration;
+
+/// The longest `status` lets one healthcheck run, whatever the plugin's timeout says.
+pub const STATUS_CHECK_LIMIT: Duration = Duration::from_secs(10);
+/// The time a test gets when its container has no readable timeout label (Docker's default
+/// healthcheck timeout is 30 s; benchhost's plugins default to 5 s).
+const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The profile [`profiles_up`] files a managed resource without a profile label under.
 pub const UNNAMED: &str = "?";
@@ -58,8 +72,15 @@ pub struct ContainerInfo {
     pub service: String,
     pub plugin: String,
     pub state: String,
-    /// `healthy`, `starting`, `unhealthy`, or null without a healthcheck.
+    /// `healthy` or `unhealthy`: what the healthcheck's test said when `status` ran it; null
+    /// when the service declares none or the container is not running. (`starting` only for a
+    /// container of an older benchhost, as Docker reports it; `unknown` when the container's
+    /// healthcheck label cannot be read.)
     pub health: Option<String>,
+    /// With `unhealthy`: why, in one line: the test's exit code and last output line, `did not
+    /// finish within 5s`, or the engine's refusal; with `unknown`, what is wrong with the
+    /// label. Null otherwise.
+    pub health_output: Option<String>,
 }
 
 /// One profile in `status`.
@@ -72,9 +93,33 @@ pub struct ProfileStatus {
     pub volumes: Vec<String>,
 }
 
-/// Every profile with benchhost resources on the engine.
+/// The health of one container now: `(health, output)` as [`ContainerInfo`] has them.
+async fn health_now(engine: &DockerEngine, c: &crate::engine::Labelled) -> (Option<String>, Option<String>) {
+    if c.state != "running" {
+        return (None, None);
+    }
+    match HealthTest::from_labels(&c.labels, DEFAULT_CHECK_TIMEOUT) {
+        Ok(Some(test)) => match test.run(engine, &c.id, STATUS_CHECK_LIMIT).await {
+            Verdict::Healthy => (Some("healthy".into()), None),
+            Verdict::Unhealthy(failure) => (Some("unhealthy".into()), Some(failure.last_line())),
+        },
+        Ok(None) => match engine.container_status(&c.id).await {
+            Ok(s) => {
+                let output = s.last_health_output.filter(|_| s.health.as_deref() == Some("unhealthy"));
+                (s.health, output.map(|o| o.trim().lines().last().unwrap_or_default().to_string()))
+            }
+            Err(_) => (None, None),
+        },
+        Err(e) => (Some("unknown".into()), Some(e)),
+    }
+}
+
+/// Every profile with benchhost resources on the engine, each running container's health as
+/// its healthcheck says now (all run at once, each for at most its timeout, capped at
+/// [`STATUS_CHECK_LIMIT`]).
 pub async fn status(engine: &DockerEngine) -> Result<Vec<ProfileStatus>, BenchError> {
     let found = engine.list_labelled(LABEL_MANAGED, "true").await?;
+    let healths = futures_util::future::join_all(found.containers.iter().map(|c| health_now(engine, c))).await;
     let mut by_profile: std::collections::BTreeMap<String, ProfileStatus> = Default::default();
     let entry = |map: &mut std::collections::BTreeMap<String, ProfileStatus>, labels: &HashMap<String, String>| -> String {
         let profile = labels.get(LABEL_PROFILE).cloned().unwrap_or_default();
@@ -87,15 +132,15 @@ pub async fn status(engine: &DockerEngine) -> Result<Vec<ProfileStatus>, BenchEr
         });
         profile
     };
-    for c in &found.containers {
+    for (c, (health, health_output)) in found.containers.iter().zip(healths) {
         let p = entry(&mut by_profile, &c.labels);
-        let health = engine.container_status(&c.id).await.ok().and_then(|s| s.health);
         by_profile.get_mut(&p).unwrap().containers.push(ContainerInfo {
             name: c.name.clone(),
             service: c.labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
             plugin: c.labels.get(LABEL_PLUGIN).cloned().unwrap_or_default(),
             state: c.state.clone(),
             health,
+            health_output,
         });
     }
     for n in &found.networks {

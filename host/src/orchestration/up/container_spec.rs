@@ -1,8 +1,13 @@
 //! From a plugin's service (the contract) to the engine's container spec: names, labels,
-//! ports, mounts, healthcheck and the global CPU/memory caps.
+//! ports, mounts, the healthcheck's labels and the global CPU/memory caps.
+//!
+//! The container gets no Docker healthcheck: the plugin's test goes into labels that `up` and
+//! `status` run it from (see [`crate::orchestration::health`]), so nothing probes the system
+//! during a benchmark.
 
 use super::UpOptions;
-use crate::engine::{ContainerSpec, FileSpec, HealthSpec, MountSource, MountSpec, PublishedPort};
+use crate::engine::{ContainerSpec, FileSpec, MountSource, MountSpec, PublishedPort};
+use crate::orchestration::health::HealthTest;
 use crate::orchestration::labels::*;
 use crate::orchestration::plan::{Plan, PlannedProfile};
 use crate::orchestration::plan::settings::GlobalSettings;
@@ -24,7 +29,8 @@ pub fn run_labels(plan: &Plan, opts: &UpOptions) -> HashMap<String, String> {
     labels
 }
 
-/// The engine spec of one service: names, labels, caps from the global settings.
+/// The engine spec of one service: names, labels (with the healthcheck's, when the plugin
+/// declares one), caps from the global settings.
 pub fn container_spec(
     plan: &Plan,
     planned: &PlannedProfile,
@@ -46,6 +52,9 @@ pub fn container_spec(
         .collect();
     if !shared.is_empty() {
         labels.insert(LABEL_SHARED_BINDS.into(), shared.join(":"));
+    }
+    if let Some(test) = service.healthcheck.as_ref().and_then(HealthTest::of) {
+        labels.extend(test.labels());
     }
     let ms = |ms: u32| Duration::from_millis(ms as u64);
     let mut aliases = vec![service.name.clone()];
@@ -80,13 +89,6 @@ pub fn container_spec(
             })
             .collect(),
         files: service.files.iter().map(|f| FileSpec { path: f.path.clone(), contents: f.contents.clone(), mode: f.mode }).collect(),
-        healthcheck: service.healthcheck.as_ref().map(|h| HealthSpec {
-            test: h.test.clone(),
-            interval: ms(h.interval_ms),
-            timeout: ms(h.timeout_ms),
-            retries: h.retries,
-            start_period: ms(h.start_period_ms),
-        }),
         privileged: service.privileged,
         cap_add: service.cap_add.clone(),
         devices: service.devices.clone(),

@@ -1,9 +1,14 @@
 //! Readiness: waiting until a started service answers its plugin's probe and its own
 //! healthcheck, or failing with what the container said.
+//!
+//! The healthcheck's test is run by benchhost, once, when the probe answers: the container has
+//! no Docker healthcheck (see [`crate::orchestration::health`]), so after `up` nothing probes
+//! the service until `status` is asked.
 
 use crate::orchestration::up::gateway::StackGateway;
 use crate::engine::DockerEngine;
 use crate::orchestration::error::BenchError;
+use crate::orchestration::health::{HealthTest, Verdict};
 use crate::orchestration::plan::{Plan, PlannedProfile};
 use crate::orchestration::plugins::registry::Registry;
 use crate::runtime::contract::{DependencyCondition, Health, Service};
@@ -25,11 +30,11 @@ pub fn wanted_condition(plan: &Plan, service: &str) -> DependencyCondition {
 }
 
 /// Waits until `service` satisfies `condition`. For `healthy`: the plugin's probe answers
-/// `ready` and the healthcheck the plugin declares (if any) has passed once. Docker runs that
-/// check first only a whole interval after the start (API 1.41 has no start interval), so
-/// benchhost runs its test in the container itself as soon as the probe answers. Rounds are
-/// paced by [`probe_pause`]; an exit of the container is seen through the engine's wait
-/// endpoint.
+/// `ready` and the healthcheck the plugin declares (if any) has passed once, its test run by
+/// benchhost in the container as soon as the probe answers (the container has no Docker
+/// healthcheck; Docker's first check would come only a whole interval after the start anyway,
+/// API 1.41 having no start interval). Rounds are paced by [`probe_pause`]; an exit of the
+/// container is seen through the engine's wait endpoint.
 #[allow(clippy::too_many_arguments)]
 pub async fn wait_ready(
     registry: &Registry,
@@ -54,14 +59,7 @@ pub async fn wait_ready(
             Err(_) => Err(timeout_error(engine, id, container, timeout, "still running (it should complete successfully)").await),
         };
     }
-    let healthcheck = service.healthcheck.as_ref().and_then(|h| {
-        let argv = match h.test.first().map(String::as_str) {
-            Some("CMD") => h.test[1..].to_vec(),
-            Some("CMD-SHELL") => vec!["/bin/sh".to_string(), "-c".to_string(), h.test[1..].join(" ")],
-            _ => return None,
-        };
-        Some((argv, Duration::from_millis(h.timeout_ms as u64)))
-    });
+    let healthcheck = service.healthcheck.as_ref().and_then(HealthTest::of);
     loop {
         let round = Instant::now();
         let left = deadline.saturating_duration_since(round).max(Duration::from_millis(500));
@@ -72,14 +70,9 @@ pub async fn wait_ready(
                 Health::Waiting(why) => Ok::<_, BenchError>(Some(why)),
                 Health::Ready => Ok(match &healthcheck {
                     None => None,
-                    Some((argv, limit)) => match engine.exec(id, argv.clone(), (*limit).min(left)).await {
-                        Ok(r) if r.exit_code == 0 => None,
-                        Ok(r) => Some(format!(
-                            "the probe answers, but the healthcheck {argv:?} exited {}: {}",
-                            r.exit_code,
-                            format!("{} {}", r.stdout, r.stderr).trim()
-                        )),
-                        Err(e) => Some(format!("the probe answers, but the healthcheck {argv:?} failed: {e}")),
+                    Some(test) => match test.run(engine, id, left).await {
+                        Verdict::Healthy => None,
+                        Verdict::Unhealthy(failure) => Some(format!("the probe answers, but the healthcheck {:?} {}", test.argv, failure.full())),
                     },
                 }),
             }
@@ -129,17 +122,12 @@ async fn exited_error(engine: &DockerEngine, id: &str, container: &str, code: i6
     ))
 }
 
-/// The error for a service not ready in time: the last check, what Docker's own healthcheck
-/// says, and the container's last log lines.
+/// The error for a service not ready in time: the last check (the healthcheck's output when it
+/// was the test that failed) and the container's last log lines.
 async fn timeout_error(engine: &DockerEngine, id: &str, container: &str, timeout: Duration, last: &str) -> BenchError {
-    let docker = match engine.container_status(id).await.ok().and_then(|s| s.health.map(|h| (h, s.last_health_output))) {
-        Some((h, output)) if h == "unhealthy" => format!("; Docker healthcheck unhealthy: {}", output.unwrap_or_default().trim()),
-        Some((h, _)) => format!("; Docker healthcheck {h}"),
-        None => String::new(),
-    };
     let logs = engine.logs_tail(id, 20).await;
     BenchError::Timeout(format!(
-        "{container} was not ready within {}s (BENCH_STARTUP_TIMEOUT); last check: {last}{docker}\n  last log lines:\n{}",
+        "{container} was not ready within {}s (BENCH_STARTUP_TIMEOUT); last check: {last}\n  last log lines:\n{}",
         timeout.as_secs(),
         indent(&logs)
     ))
