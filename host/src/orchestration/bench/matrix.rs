@@ -10,6 +10,16 @@ use std::path::Path;
 
 /// The `schema` of `bench.json`.
 pub const SCHEMA: &str = "benchhost.bench/1";
+/// Most repeats and seconds accepted (a typo such as `--runtime 3000000` is refused).
+pub const MAX_REPEATS: u32 = 100;
+pub const MAX_RUNTIME: u32 = 86_400;
+
+/// Whether `s` is a name benchhost puts in file names and shell lines unquoted: letters,
+/// digits, `-` and `_`, 1 to 64 of them.
+pub fn valid_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// The reference target that has no server: the client's own disk (or tmpfs).
 pub const LOCAL: &str = "local";
 
@@ -141,7 +151,6 @@ impl Matrix {
     /// and shell lines ([`super::request::valid_name`]), repeats and runtime in range, nothing
     /// named twice. Errors: what is wrong, naming the value.
     pub fn validate(&self) -> Result<(), String> {
-        use super::request::{valid_name, MAX_REPEATS, MAX_RUNTIME};
         let names = self.profiles.iter().map(|p| ("profile", p)).chain(self.workloads.iter().map(|w| ("workload", &w.name))).chain(self.sizes.iter().map(|s| ("size", &s.name)));
         for (what, name) in names {
             if !valid_name(name) {

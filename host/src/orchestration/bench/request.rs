@@ -12,9 +12,7 @@ use std::path::PathBuf;
 pub const DEFAULT_REPEATS: u32 = 3;
 /// Seconds per cell unless `--runtime` says otherwise.
 pub const DEFAULT_RUNTIME: u32 = 30;
-/// Most repeats and seconds accepted (a typo such as `--runtime 3000000` is refused).
-pub const MAX_REPEATS: u32 = 100;
-pub const MAX_RUNTIME: u32 = 86_400;
+pub use super::matrix::{valid_name, MAX_REPEATS, MAX_RUNTIME};
 
 /// What `benchhost bench` is asked to do. Empty lists and `None` mean the defaults: every
 /// built-in workload, every size, `cold,warm`, [`DEFAULT_REPEATS`], [`DEFAULT_RUNTIME`], the host
@@ -44,12 +42,6 @@ impl BenchRequest {
     fn shapes_the_matrix(&self) -> bool {
         !self.profiles.is_empty() || !self.workloads.is_empty() || !self.sizes.is_empty() || !self.passes.is_empty() || self.repeats.is_some() || self.runtime.is_some() || self.client.is_some() || self.baseline.is_some()
     }
-}
-
-/// Whether `s` is a name benchhost puts in file names and shell lines unquoted: letters,
-/// digits, `-` and `_`, 1 to 64 of them.
-pub fn valid_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The matrix `req` asks for, and the job files' texts. Errors (usage, exit 2): no profile, an
