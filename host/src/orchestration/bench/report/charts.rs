@@ -7,6 +7,11 @@
 //! right names the systems; the reference profile (`local`, the ceiling) is grey. A slot where
 //! a system's every repeat failed shows `failed` in its place. Text is SVG `<text>` (the SVG
 //! viewer's sans-serif font), so no font file is needed to draw it.
+//!
+//! When the ceiling (`local`) is more than [`OFF_SCALE`] times the best compared system, the
+//! axis is scaled to the compared systems and the ceiling's bar is cut at the top with its
+//! value and `↑` printed there: a ceiling hundreds of times higher (a RAM disk against a
+//! network file system) would otherwise flatten every system to the axis.
 
 use super::summary::{size_rank, Group, REFERENCE_PROFILE};
 use crate::orchestration::bench::cell::Pass;
@@ -21,6 +26,9 @@ const LEGEND_WIDTH: u32 = 230;
 const SLOT_WIDTH: u32 = 60;
 const MIN_PLOT_WIDTH: u32 = 560;
 
+/// How many times the best compared value the ceiling may be before its bar is cut.
+pub const OFF_SCALE: f64 = 3.0;
+
 /// The reference profile's colour.
 const GREY: RGBColor = RGBColor(150, 150, 150);
 
@@ -30,7 +38,9 @@ const GREY: RGBColor = RGBColor(150, 150, 150);
 /// plotters fails (its message).
 pub fn render(workload: &str, groups: &[&Group], systems: &[String], baseline: Option<&str>) -> Option<Result<String, String>> {
     let measure = groups.iter().find_map(|g| g.measure)?;
-    let top = groups.iter().filter_map(|g| g.headline()).map(|s| s.max).fold(0.0_f64, f64::max);
+    let top_of = |reference: bool| groups.iter().filter(|g| (g.system == REFERENCE_PROFILE) == reference).filter_map(|g| g.headline()).map(|s| s.max).fold(0.0_f64, f64::max);
+    let (compared, ceiling) = (top_of(false), top_of(true));
+    let top = if compared > 0.0 && ceiling > compared * OFF_SCALE { compared } else { compared.max(ceiling) };
     let mut slots: Vec<(&str, Pass)> = groups.iter().map(|g| (g.size.as_str(), g.pass)).collect();
     slots.sort_by_key(|(s, p)| (size_rank(s), *p));
     slots.dedup();
@@ -99,9 +109,16 @@ fn draw(svg: &mut String, c: Chart<'_>) -> Result<(), Box<dyn std::error::Error>
             let x0 = i as f64 - 0.4 + k as f64 * width;
             let (x1, mid) = (x0 + width * 0.9, x0 + width * 0.45);
             match g.headline() {
+                Some(s) if s.median > y_top => {
+                    // Off scale (the ceiling, see the module doc): cut, with its value on top.
+                    chart.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, y_top)], colour.filled())))?;
+                    let label = format!("{} ↑", if s.median >= 100.0 { grouped(s.median, 0) } else { measure.format(s.median) });
+                    let style = ("sans-serif", 10).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+                    chart.draw_series(std::iter::once(Text::new(label, (mid, y_top * 0.99), style)))?;
+                }
                 Some(s) => {
                     chart.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, s.median)], colour.filled())))?;
-                    if s.n > 1 {
+                    if s.n > 1 && s.max <= y_top {
                         chart.draw_series(std::iter::once(ErrorBar::new_vertical(mid, s.min, s.median, s.max, BLACK.stroke_width(1), 8)))?;
                     }
                     // The median above the bar (and its whisker), whole units from 100 on.
@@ -170,5 +187,18 @@ mod tests {
         assert!(bars >= 4 + 3, "{bars} rects in\n{svg}");
         let all_failed = groups.iter().filter(|g| g.ok == 0).collect::<Vec<_>>();
         assert!(render("seq-read", &all_failed, &systems, None).is_none());
+        // 400 is under 3 × 150: drawn to scale, no cut.
+        assert!(!svg.contains("↑"), "{svg}");
+    }
+
+    #[test]
+    fn a_ceiling_far_above_the_systems_is_cut_with_its_value_printed() {
+        let cells = [ok("ganesha", "small", Pass::Cold, 1, 100.0, &[]), ok("local", "small", Pass::Cold, 1, 25_000.0, &[])];
+        let groups = groups(&cells, None);
+        let refs: Vec<&Group> = groups.iter().collect();
+        let svg = render("seq-read", &refs, &["ganesha".to_string(), "local".to_string()], None).unwrap().unwrap();
+        assert!(svg.contains("25 000 ↑"), "{svg}");
+        // The axis is the system's: its top label is near 100, not 25 000.
+        assert!(!svg.contains(">\n25 000\n<") && svg.contains(">\n100\n<"), "{svg}");
     }
 }
