@@ -2,7 +2,7 @@
 //! this host, its data in real LocalStack and its metadata in real PostgreSQL); an interrupted
 //! matrix resumed; a system that dies mid-matrix.
 
-use crate::support::docker::{benchhost, benchhost_command, docker, engine_or_skip, force_clean, leftovers, read_stderr_until, text};
+use crate::support::docker::{benchhost, benchhost_command, docker, engine_with_images, force_clean, leftovers, read_stderr_until, text};
 use crate::support::fuse::SharedMount;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -136,12 +136,7 @@ fn an_interrupted_matrix_resumes_with_only_the_missing_cells() {
 #[test]
 fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
     let test = "bench_local_and_juicefs_on_the_host_records_fio_and_the_engine";
-    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
-        if engine_or_skip(test, Some(image)).is_none() {
-            return;
-        }
-    }
-    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    let Some(_engine) = engine_with_images(test, &[POSTGRES_IMAGE, LOCALSTACK_IMAGE, JUICEFS_IMAGE]) else { return };
     const MOUNT: &str = "/tmp/benchhost-bench-juicefs";
     force_clean("juicefs");
     let _shared = SharedMount::new(MOUNT);
@@ -199,12 +194,7 @@ fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
 #[test]
 fn a_system_that_dies_mid_matrix_is_recorded_and_the_rest_completes() {
     let test = "a_system_that_dies_mid_matrix_is_recorded_and_the_rest_completes";
-    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
-        if engine_or_skip(test, Some(image)).is_none() {
-            return;
-        }
-    }
-    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    let Some(_engine) = engine_with_images(test, &[POSTGRES_IMAGE, LOCALSTACK_IMAGE, JUICEFS_IMAGE]) else { return };
     const MOUNT: &str = "/tmp/benchhost-bench-juicefs-dies";
     force_clean("juicefs");
     let _shared = SharedMount::new(MOUNT);
@@ -246,12 +236,7 @@ fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
     const DITTOFS_IMAGE: &str = "benchhost-test/dittofs:latest";
     const SAMBA_PASSWORD: &str = "smb-bench-secret-3z";
     let test = "bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report";
-    for image in [GANESHA_IMAGE, SAMBA_IMAGE, DITTOFS_IMAGE] {
-        if engine_or_skip(test, Some(image)).is_none() {
-            return;
-        }
-    }
-    let Some(_engine) = engine_or_skip(test, Some(LOCALSTACK_IMAGE)) else { return };
+    let Some(_engine) = engine_with_images(test, &[GANESHA_IMAGE, SAMBA_IMAGE, DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
     let Some(_vm) = vm_or_skip(test) else { return };
     for p in ["ganesha", "samba", "dittofs-badger-s3"] {
         force_clean(p);
@@ -316,12 +301,7 @@ fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
 fn ctrl_c_mid_cell_takes_the_system_down_and_leaves_no_result_for_that_cell() {
     use crate::support::fuse::fuse_mounted;
     let test = "ctrl_c_mid_cell_takes_the_system_down_and_leaves_no_result_for_that_cell";
-    for image in [POSTGRES_IMAGE, LOCALSTACK_IMAGE] {
-        if engine_or_skip(test, Some(image)).is_none() {
-            return;
-        }
-    }
-    let Some(_engine) = engine_or_skip(test, Some(JUICEFS_IMAGE)) else { return };
+    let Some(_engine) = engine_with_images(test, &[POSTGRES_IMAGE, LOCALSTACK_IMAGE, JUICEFS_IMAGE]) else { return };
     const MOUNT: &str = "/tmp/benchhost-bench-juicefs-sigint";
     force_clean("juicefs");
     let _shared = SharedMount::new(MOUNT);

@@ -9,6 +9,13 @@ pub fn printable_text(s: &str) -> String {
         .collect()
 }
 
+/// Lower-case hex SHA-256 of `bytes` (64 characters): how plugin files, cached compilations,
+/// job files and client-VM steps are identified.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The shortest secret [`redact`] hides, in characters: a shorter one would blank the same
 /// letters in every word (`plan` refuses such a secret instead).
 pub const REDACT_MIN: usize = 3;

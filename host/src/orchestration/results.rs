@@ -114,6 +114,23 @@ async fn save_one(engine: &DockerEngine, id: &str, file: &Path, secrets: &[Strin
     out.flush().map_err(|e| e.to_string())
 }
 
+/// Writes `bytes` to `path` whole: into `path.tmp`, then renamed over `path`, so a reader (or
+/// `--resume` after a crash) sees the old file or the new one, never half of one.
+/// Errors: the I/O error (the `.tmp` is removed then).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// A results file that cannot be written, as the usage error a user can act on.
+pub fn write_error(path: &Path, e: std::io::Error) -> BenchError {
+    BenchError::Usage(format!("cannot write {}: {e}\n  hint: free space there, or choose another root with --results-dir DIR or {RESULTS_SETTING}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,10 +118,7 @@ impl RunRecord {
     /// full disk leaves the last complete record (or none), never a cut or empty one.
     fn write(&self) -> Result<(), BenchError> {
         let text = serde_json::to_string_pretty(&self.value).expect("JSON values serialise");
-        let tmp = self.path().with_extension("json.tmp");
-        let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, self.path()));
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
+        crate::orchestration::results::write_whole(&self.path(), (text + "\n").as_bytes()).map_err(|e| {
             BenchError::Usage(format!(
                 "cannot write the run record {}: {e}\n  hint: free space there, or choose another results root with --results-dir DIR or {RESULTS_SETTING}",
                 self.path().display()

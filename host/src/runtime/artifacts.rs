@@ -18,11 +18,10 @@ pub(super) fn compile(engine: &Engine, dir: Option<&Path>, bytes: &[u8]) -> wasm
     let Some(dir) = dir else {
         return Component::new(engine, bytes);
     };
-    use sha2::Digest;
     use std::hash::{Hash, Hasher};
     let mut settings = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut settings);
-    let digest: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = crate::text::sha256_hex(bytes);
     let path = dir.join(format!("{digest}-{:016x}.cwasm", settings.finish()));
     if path.is_file() {
         // SAFETY: the file is one this function wrote from `precompile_component` output, in

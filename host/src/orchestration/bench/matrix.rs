@@ -6,6 +6,7 @@ use super::cell::{CellId, Pass};
 use super::workloads::{Size, Workload};
 use crate::orchestration::error::BenchError;
 use serde::{Deserialize, Serialize};
+use crate::orchestration::results::{write_error, write_whole};
 use std::path::Path;
 
 /// The `schema` of `bench.json`.
@@ -114,10 +115,12 @@ impl Matrix {
         let dir = run.join("workloads");
         std::fs::create_dir_all(&dir).map_err(|e| write_error(&dir, e))?;
         for w in workloads {
-            write_whole(&dir.join(format!("{}.fio", w.name)), w.text.as_bytes())?;
+            let file = dir.join(format!("{}.fio", w.name));
+            write_whole(&file, w.text.as_bytes()).map_err(|e| write_error(&file, e))?;
         }
         let json = serde_json::to_vec_pretty(self).map_err(|e| BenchError::Other(format!("encoding bench.json: {e}")))?;
-        write_whole(&run.join("bench.json"), &json)
+        let file = run.join("bench.json");
+        write_whole(&file, &json).map_err(|e| write_error(&file, e))
     }
 
     /// Reads `RUN/bench.json` and its job files back (for `--resume`). Errors (usage): not a
@@ -134,7 +137,7 @@ impl Matrix {
         for w in &m.workloads {
             let path = run.join("workloads").join(format!("{}.fio", w.name));
             let text = std::fs::read_to_string(&path).map_err(|e| BenchError::Usage(format!("--resume: cannot read {}: {e}\n{hint}", path.display())))?;
-            let got = super::workloads::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+            let got = crate::text::sha256_hex(text.as_bytes());
             if got != w.sha256 {
                 return Err(BenchError::Usage(format!(
                     "--resume: {} changed since the run started (SHA-256 {got}, recorded {})\n  hint: restore it, or start a new run",
@@ -196,21 +199,6 @@ impl From<&Size> for SizeRef {
     }
 }
 
-/// Writes `bytes` to `path` whole: into `path.tmp`, then renamed over `path`, so a reader (or
-/// `--resume` after a crash) sees the old file or the new one, never half of one.
-pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), BenchError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(path, e)
-    })
-}
-
-fn write_error(path: &Path, e: std::io::Error) -> BenchError {
-    BenchError::Usage(format!("cannot write {}: {e}\n  hint: free space there, or choose another root with --results-dir DIR", path.display()))
-}
 
 #[cfg(test)]
 mod tests {

@@ -61,7 +61,7 @@ pub fn matrix_for(registry: &Registry, req: &BenchRequest, ioengine: &str) -> Re
         matrix.validate().map_err(|e| BenchError::Usage(format!("--resume: {} is not a matrix this benchhost runs: {e}\n  hint: start a new run", dir.join("bench.json").display())))?;
         return Ok((matrix, workloads));
     }
-    if !valid_name(ioengine) {
+    if !crate::orchestration::host::fio::is_engine_name(ioengine) {
         return Err(BenchError::Usage(format!("FIO_ENGINE={ioengine:?} is not an I/O engine name\n  hint: one `fio --enghelp` lists: libaio on Linux, posixaio on macOS")));
     }
     if req.profiles.is_empty() {

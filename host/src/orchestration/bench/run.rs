@@ -12,7 +12,8 @@ use super::cell::{CellId, CellResult, CellStatus, SCHEMA};
 use super::cell_run::{run_cell, CellContext};
 use super::client::{host::HostClient, vm::VmClient, Client};
 use crate::orchestration::plan::settings::SERVER_ADDRESS;
-use super::matrix::{write_whole, ClientKind, Matrix, LOCAL};
+use super::matrix::{ClientKind, Matrix, LOCAL};
+use crate::orchestration::results::write_whole;
 use super::request::{matrix_for, BenchRequest};
 use super::system::{bring_up, still_running, take_down, System};
 use super::workloads::Workload;
@@ -22,7 +23,6 @@ use crate::orchestration::error::BenchError;
 use crate::orchestration::host::host_os;
 use crate::orchestration::progress::say;
 use crate::orchestration::results::{results_root, RunDir};
-use crate::runtime::contract::HostOs;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -53,16 +53,11 @@ pub struct BenchReport {
     pub report: Option<super::report::ReportFiles>,
 }
 
-/// fio's I/O engine: `FIO_ENGINE`, else `libaio` on Linux and `posixaio` on macOS (the seed's).
-pub fn ioengine(session: &Session<'_>) -> String {
-    session.settings.get("FIO_ENGINE").filter(|e| !e.trim().is_empty()).map(|e| e.trim().to_string()).unwrap_or_else(|| if host_os() == HostOs::Macos { "posixaio".into() } else { "libaio".into() })
-}
-
 /// Runs the benchmark `req` asks for (see the module doc). Errors: bad flags (usage, exit 2),
 /// the engine unreachable, fio missing, results that cannot be written, a system that will not
 /// go down (the matrix stops: the next could not come up alone), [`BenchError::Interrupted`].
 pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutcome, BenchError> {
-    let (matrix, workloads) = matrix_for(session.registry, &req, &ioengine(session))?;
+    let (matrix, workloads) = matrix_for(session.registry, &req, &crate::orchestration::host::fio::engine(session.settings, host_os()))?;
     check_client(session, &matrix)?;
     if req.dry_run {
         return Ok(BenchOutcome::DryRun(super::dry_run::actions(&matrix, &workloads)));
@@ -371,7 +366,8 @@ fn save(run_dir: &Path, r: &CellResult) -> Result<(), BenchError> {
     let dir = run_dir.join("raw").join(&r.cell.profile);
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::Usage(format!("cannot create {}: {e}", dir.display())))?;
     let json = serde_json::to_vec_pretty(r).map_err(|e| BenchError::Other(format!("encoding a cell's result: {e}")))?;
-    write_whole(&dir.join(r.cell.file_name()), &json)
+    let file = dir.join(r.cell.file_name());
+    write_whole(&file, &json).map_err(|e| crate::orchestration::results::write_error(&file, e))
 }
 
 fn lookup<'a>(m: &Matrix, workloads: &'a [Workload], cell: &CellId) -> Result<(&'a Workload, super::workloads::Size), BenchError> {

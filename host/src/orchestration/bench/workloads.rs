@@ -7,7 +7,6 @@
 //! `NR_FILES`, `SEQ_BLOCK`, `RUNTIME`, `IOENGINE`.
 
 use crate::orchestration::error::BenchError;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -113,12 +112,7 @@ pub fn pick_workloads(names: &[String]) -> Result<Vec<Workload>, BenchError> {
 }
 
 fn workload(name: &str, file: &str, text: &str) -> Workload {
-    Workload { name: name.into(), file: file.into(), text: text.into(), sha256: hex(&Sha256::digest(text.as_bytes())) }
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Workload { name: name.into(), file: file.into(), text: text.into(), sha256: crate::text::sha256_hex(text.as_bytes()) }
 }
 
 /// The built-in names, comma-separated.

@@ -85,8 +85,7 @@ pub const MAX_PIECE: usize = 65536;
 /// The command that starts a step: `TOKEN|step|BYTES|SHA256\n` for `script` (its length in
 /// bytes and its SHA-256 in lowercase hex, which init checks before running it).
 pub fn step_command(token: &str, script: &[u8]) -> String {
-    use sha2::Digest;
-    let sha: String = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
+    let sha = crate::text::sha256_hex(script);
     format!("{token}|step|{}|{sha}\n", script.len())
 }
 

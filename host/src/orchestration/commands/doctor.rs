@@ -211,19 +211,17 @@ async fn images_check(registry: &Registry, settings: &SettingsSource, os: HostOs
 
 /// fio and the I/O engine the benchmarks use (`FIO_ENGINE`; libaio on Linux, posixaio on macOS).
 fn fio_check(settings: &SettingsSource, os: HostOs) -> Check {
-    let raw = settings.get("FIO_ENGINE").filter(|e| !e.is_empty()).unwrap_or(if os == HostOs::Macos { "posixaio" } else { "libaio" });
-    if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return check("fio (FIO_ENGINE)", Status::Warn, false, format!("FIO_ENGINE={raw:?} is not an engine name"), "set FIO_ENGINE to one `fio --enghelp` lists (libaio on Linux, posixaio on macOS)");
+    let engine = crate::orchestration::host::fio::engine(settings, os);
+    if !crate::orchestration::host::fio::is_engine_name(&engine) {
+        return check("fio (FIO_ENGINE)", Status::Warn, false, format!("FIO_ENGINE={engine:?} is not an engine name"), "set FIO_ENGINE to one `fio --enghelp` lists (libaio on Linux, posixaio on macOS)");
     }
-    let engine = raw;
     let install = if os == HostOs::Macos { "`brew install fio`" } else { "`sudo apt-get install fio` / `sudo dnf install fio`" };
     let name = format!("fio with {engine} (FIO_ENGINE)");
-    let version = match Command::new("fio").arg("--version").output() {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        _ => return check(&name, Status::Warn, false, "fio not found (the benchmark client)", format!("install it: {install}")),
+    let Ok(version) = crate::orchestration::host::fio::version() else {
+        return check(&name, Status::Warn, false, "fio not found (the benchmark client)", format!("install it: {install}"));
     };
     let engines = Command::new("fio").arg("--enghelp").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    if engines.lines().any(|l| l.trim() == engine) {
+    if engines.lines().any(|l| l.trim() == engine.as_str()) {
         check(&name, Status::Ok, false, format!("{version}, engine {engine} available"), "")
     } else {
         check(&name, Status::Warn, false, format!("{version} lacks the {engine} engine"), format!("set FIO_ENGINE to one `fio --enghelp` lists (libaio on Linux, posixaio on macOS), or reinstall fio with {engine}"))

@@ -5,6 +5,7 @@
 pub use crate::runtime::contract::HostOs;
 
 pub mod data_dirs;
+pub mod fio;
 pub mod fuse;
 pub mod kernel;
 pub mod mount_command;

@@ -261,9 +261,5 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
     }
 }
 
-/// Lower-case hex SHA-256 of `bytes` (64 characters): how a plugin file is identified in run
-/// records and install checksums.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+/// How a plugin file is identified in run records and install checksums.
+pub use crate::text::sha256_hex;

@@ -95,8 +95,7 @@ pub fn parse_report(text: &str) -> Option<serde_json::Value> {
 
 /// `fio --version` (e.g. `fio-3.33`). Errors: fio is missing (exit 6, install hint).
 pub fn fio_version() -> Result<String, BenchError> {
-    let out = std::process::Command::new("fio").arg("--version").output().map_err(|e| BenchError::HostUnsupported(format!("fio cannot be run ({e}): the host client runs fio\n  hint: {}", install_hint())))?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    crate::orchestration::host::fio::version().map_err(|e| BenchError::HostUnsupported(format!("fio cannot be run ({e}): the host client runs fio\n  hint: {}", install_hint())))
 }
 
 fn install_hint() -> &'static str {
