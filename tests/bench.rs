@@ -68,7 +68,9 @@ fn bench_dry_run_lists_every_cell_and_action() {
     let first = cells[0];
     assert!(first.starts_with("cell local seq-read/small/cold #1: mkdir <mount>/benchhost-seq-read__small__cold__r1; fio --create_only=1 workloads/seq-read.fio; drop the client's page cache; fio --output-format=json workloads/seq-read.fio with BENCH_DIR=<mount>/benchhost-seq-read__small__cold__r1 FILE_SIZE=64k IOENGINE=libaio NR_FILES=256 RUNTIME=4 SEQ_BLOCK=64k"), "{first}");
     let meta = cells.iter().find(|c| c.starts_with("cell ganesha metadata/small/warm #2")).unwrap();
-    assert!(!meta.contains("create_only") && !meta.contains("drop"), "metadata lays nothing out and a warm pass drops nothing: {meta}");
+    assert!(!meta.contains("create_only") && !meta.contains("drop") && !meta.contains("empty"), "metadata lays nothing out and a warm pass drops nothing: {meta}");
+    let cold = cells.iter().find(|c| c.starts_with("cell ganesha seq-read/small/cold #1")).unwrap();
+    assert!(cold.contains("; fio --create_only=1 workloads/seq-read.fio; empty ganesha's own cache (its plugin's empty-cache; the client unmounted around any restart it asks for); drop the client's and the servers' page caches; fio --output-format=json"), "{cold}");
     assert!(stdout.contains("\nup ganesha (as `benchhost up ganesha`") && stdout.contains("\numount ganesha; down ganesha"), "{stdout}");
     let json = benchhost(&["bench", "local", "--sizes", "small", "--workloads", "seq-write", "--passes", "warm", "--repeats", "1", "--dry-run", "--json"], &[]);
     let actions: Vec<String> = serde_json::from_slice(&json.stdout).unwrap();
@@ -166,7 +168,15 @@ fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
     // seq-write writes every file whole: 256 × 64 KiB.
     let w = get(&jfs, "seq-write__small__cold__r1.json");
     assert_eq!(fio_bytes(&w, "write"), 256 * 64 * 1024);
-    assert_eq!(w["record"]["cache"], serde_json::json!({"client_page_cache": "dropped", "server_page_cache": "dropped", "system_cache": "kept"}));
+    assert_eq!((w["record"]["cache"]["client_page_cache"].as_str(), w["record"]["cache"]["server_page_cache"].as_str()), (Some("dropped"), Some("dropped")), "{}", w["record"]["cache"]);
+    // The cold pass empties JuiceFS's own cache (its plugin's empty-cache, no restart)...
+    let emptied = w["record"]["cache"]["system_cache"].as_str().unwrap();
+    assert!(emptied.starts_with("emptied: ") && !emptied.contains("restarted"), "{emptied}");
+    assert!(w["record"]["seconds"]["empty_cache"].as_f64().is_some(), "{}", w["record"]["seconds"]);
+    // ...so a cold read comes from S3: LocalStack sent at least the files' bytes.
+    let cold = get(&jfs, "seq-read__small__cold__r1.json");
+    assert_eq!(fio_bytes(&cold, "read"), 256 * 64 * 1024);
+    assert!(cold["s3"]["bytes_out"].as_u64().unwrap() >= 256 * 64 * 1024, "a cold read after emptying the cache: {}", cold["s3"]);
     assert_eq!(w["record"]["plugin"]["name"], "juicefs");
     assert_eq!(w["record"]["mount_command"], format!("# FUSE: already mounted at {MOUNT}"));
     let names: Vec<&str> = w["resources"].as_array().unwrap().iter().map(|c| c["container"].as_str().unwrap()).collect();
@@ -177,6 +187,8 @@ fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
     assert!(w["s3"]["bytes_in"].as_u64().unwrap() >= 256 * 64 * 1024, "{}", w["s3"]);
     let r = get(&jfs, "seq-read__small__warm__r1.json");
     assert_eq!(fio_bytes(&r, "read"), 256 * 64 * 1024);
+    assert_eq!(r["record"]["cache"]["system_cache"], "kept");
+    eprintln!("juicefs seq-read S3 bytes out: cold {}, warm {}", cold["s3"]["bytes_out"], r["s3"]["bytes_out"]);
     assert!(r["record"]["seconds"]["layout"].as_f64().unwrap() > 0.0);
     let m = get(&local, "metadata__small__cold__r1.json");
     let ops: Vec<u64> = m["fio"]["jobs"].as_array().unwrap().iter().map(|j| j["read"]["total_ios"].as_u64().unwrap() + j["write"]["total_ios"].as_u64().unwrap()).collect();
@@ -267,6 +279,15 @@ fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
             // local in the VM is its root file system, in RAM: no page cache to drop.
             assert_eq!(r["record"]["cache"]["client_page_cache"], if p == "local" { "none (a RAM file system)" } else { "dropped" });
             assert_eq!(r["record"]["cache"]["server_page_cache"], if p == "local" { "none" } else { "dropped" });
+            // The system's own cache on the cold pass: ganesha's MDCACHE goes with a restart
+            // (the client unmounted around it), Samba keeps none, DittoFS drains and evicts.
+            let own = r["record"]["cache"]["system_cache"].as_str().unwrap();
+            match p {
+                "ganesha" => assert!(own.starts_with("emptied: ") && own.contains("; restarted ganesha ("), "{p}: {own}"),
+                "samba" => assert_eq!(own, "none (the system keeps no cache of its own)"),
+                "dittofs-badger-s3" => assert!(own.starts_with("emptied: ") && !own.contains("restarted"), "{p}: {own}"),
+                _ => assert_eq!(own, "none"),
+            }
             if p != "local" {
                 assert!(r["record"]["mount_command"].as_str().unwrap().contains("10.0.2.2"), "{}", r["record"]["mount_command"]);
                 assert!(!r["resources"].as_array().unwrap().is_empty(), "{p}: no engine stats");
@@ -283,6 +304,10 @@ fn bench_through_the_client_vm_on_ganesha_samba_and_dittofs_with_the_report() {
         let row = rows.iter().find(|r| r["system"] == p && r["workload"] == "rand-read-4k").unwrap();
         assert!((row["iops_median"].parse::<f64>().unwrap() - fio_iops).abs() < 1e-6 * fio_iops.max(1.0), "{p}: {row:?} vs fio {fio_iops}");
         assert!(fio_iops > 0.0, "{p} did no random reads");
+        if p == "dittofs-badger-s3" {
+            // Its local block store evicted, the cold random reads fetch blocks from S3.
+            assert!(rr["s3"]["bytes_out"].as_u64().unwrap() >= 4096, "{}", rr["s3"]);
+        }
     }
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("### seq-write: MB/s, higher is better") && report.contains("![seq-write: MB/s per system](charts/seq-write.svg)"), "{report}");

@@ -30,7 +30,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
     ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
-    StopContainerOptions, UploadToContainerOptions,
+    RestartContainerOptions, StopContainerOptions, UploadToContainerOptions,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -259,6 +259,14 @@ impl DockerEngine {
                 None => EngineError::Api { context: format!("starting container {name}"), detail: msg },
             }
         })
+    }
+
+    /// Restarts a running container: its stop signal, SIGKILL after `grace` (or its own stop
+    /// timeout when `None`), then started again with the same file system, volumes and port
+    /// bindings (`POST /containers/{id}/restart`). Errors: the engine's, naming `name`.
+    pub async fn restart_container(&self, id: &str, name: &str, grace: Option<Duration>) -> Result<(), EngineError> {
+        let opts = RestartContainerOptions { t: grace.map(|g| g.as_secs().max(1) as i32), signal: None };
+        self.docker.restart_container(id, Some(opts)).await.map_err(api(format!("restarting container {name}")))
     }
 
     /// Inspects a container's state and health.

@@ -26,7 +26,8 @@ impl PluginRuntime {
     fn budget(&self, op: Operation) -> Duration {
         match op {
             Operation::Healthcheck => self.limits.healthcheck,
-            Operation::Bootstrap => self.limits.bootstrap,
+            // Both may wait for uploads to an object store.
+            Operation::Bootstrap | Operation::EmptyCache => self.limits.bootstrap,
             _ => self.limits.describe,
         }
     }

@@ -13,6 +13,8 @@ pub enum Operation {
     Healthcheck,
     Bootstrap,
     MountOptions,
+    /// `empty-cache` (contract 0.3.0 and later), before a cold cell of `benchhost bench`.
+    EmptyCache,
 }
 
 impl fmt::Display for Operation {
@@ -24,6 +26,7 @@ impl fmt::Display for Operation {
             Operation::Healthcheck => "healthcheck",
             Operation::Bootstrap => "bootstrap",
             Operation::MountOptions => "mount-options",
+            Operation::EmptyCache => "empty-cache",
         })
     }
 }

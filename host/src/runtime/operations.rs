@@ -1,6 +1,6 @@
 //! The plugin's exports after `describe`, as host methods: each runs in its own sandboxed call.
 
-use super::contract::{Context, Health, MountSpec, Service};
+use super::contract::{CacheEmptied, Context, Health, MountSpec, Service};
 use super::error::{Operation, PluginError};
 use super::gateway::{NoServices, ServiceGateway};
 use super::{LoadedPlugin, PluginRuntime};
@@ -59,5 +59,21 @@ impl PluginRuntime {
             *field = crate::text::redact(field, &secrets);
         }
         Ok(spec)
+    }
+
+    /// `empty-cache(ctx)` through `gateway`, within the bootstrap budget: what the plugin did
+    /// to its system's own cache, and the services to restart. `Ok(None)`: the plugin was
+    /// built for a contract before 0.3.0, which has no such function (its cache is kept).
+    pub async fn empty_cache(&self, plugin: &LoadedPlugin, ctx: &Context, gateway: Arc<dyn ServiceGateway>) -> Result<Option<CacheEmptied>, PluginError> {
+        let ctx = ctx.clone();
+        self.call_within(plugin, Operation::EmptyCache, gateway, None, move |p, s| {
+            Box::pin(async move {
+                Ok(match p.call_empty_cache(s, &ctx).await {
+                    None => Ok(None),
+                    Some(r) => r?.map(Some),
+                })
+            })
+        })
+        .await
     }
 }

@@ -103,11 +103,12 @@ mod tests {
     fn version_range() {
         assert_eq!(check_supported("0.1.0"), Ok(ContractVersion::V0_1_0));
         assert_eq!(check_supported("0.1.7"), Ok(ContractVersion::V0_1_0));
-        assert_eq!(check_supported(CURRENT_API), Ok(ContractVersion::V0_2_0));
         assert_eq!(check_supported("0.2.5"), Ok(ContractVersion::V0_2_0));
+        assert_eq!(check_supported(CURRENT_API), Ok(ContractVersion::V0_3_0));
+        assert_eq!(check_supported("0.3.2"), Ok(ContractVersion::V0_3_0));
         assert!(check_supported("0.0.9").is_err());
-        let e = check_supported("0.3.0").unwrap_err();
-        assert_eq!(e, "built for benchhost plugin API 0.3.0; this benchhost supports 0.1.0–0.2.x");
+        let e = check_supported("0.4.0").unwrap_err();
+        assert_eq!(e, "built for benchhost plugin API 0.4.0; this benchhost supports 0.1.0–0.3.x");
         assert!(check_supported("1.0.0").is_err());
         assert!(check_supported("banana").unwrap_err().contains("banana"));
     }

@@ -189,8 +189,11 @@ pub struct CacheState {
     pub client_page_cache: String,
     /// The page cache of the kernel the servers run on.
     pub server_page_cache: String,
-    /// The system's own caches (in its processes, e.g. a block cache): `kept` (benchhost does
-    /// not empty them yet), `none` for `local`.
+    /// The system's own cache (a local block store, a cache directory, what its processes hold):
+    /// on a warm pass `kept`; on a cold pass what the plugin's `empty-cache` did, e.g.
+    /// `emptied: <how>; restarted ganesha (3.1 s)`, `none (the system keeps no cache of its
+    /// own)`, or `kept (the plugin is built for contract 0.2.0, which has no empty-cache)`
+    /// (see `up::cold::OwnCache::record`); `none` for `local`.
     pub system_cache: String,
 }
 

@@ -1,20 +1,29 @@
 //! One cell on an attached target: a fresh directory, the layout, the cold pass's cache drops,
 //! fio with the engine's stats sampled alongside, the directory removed, and the result.
 
-use super::attach::Attached;
+use super::attach::{attach, detach, Attached};
 use super::cell::{CacheState, CellId, CellRecord, CellResult, CellStatus, ClientRef, Pass, SCHEMA};
 use super::client::{Client, FioCall, FioOutcome};
 use super::sampler::Sampler;
 use super::system::System;
 use super::workloads::{fio_env, Size, Workload};
 use crate::engine::DockerEngine;
+use crate::orchestration::commands::Session;
+use crate::orchestration::error::BenchError;
 use crate::orchestration::host::host_os;
+use crate::orchestration::up::cold::{empty_cache, restart, OwnCache};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What every cell of one system shares.
 pub struct CellContext<'a> {
+    pub session: &'a Session<'a>,
+    /// Where `local`'s directory is made (a re-attach after a restart passes it on).
+    pub scratch: &'a Path,
+    /// Set when a restart the plugin asked for left the system unmounted on the client: the
+    /// system's remaining cells must not run (they would measure the client's own directory).
+    pub lost_mount: std::sync::Mutex<Option<String>>,
     pub run_id: &'a str,
     pub run_dir: &'a Path,
     pub system: Option<&'a System>,
@@ -62,7 +71,7 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
         ..Default::default()
     };
     let call = |create_only: bool| FioCall { job_text: workload.text.clone(), job_name: format!("{}.fio", workload.name), env: env.clone(), create_only, timeout: fio_timeout(ctx.runtime) };
-    let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds).await;
+    let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds, &mut record.cache).await;
     if outcome.is_err() {
         // A cell that failed before its cleanup leaves its files: they go now.
         client.remove_dir(&dir).await;
@@ -95,7 +104,8 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
 type Measured = (serde_json::Value, Vec<super::cell::ContainerUse>, Option<super::cell::S3Use>);
 
 /// The cell's phases; an error is (what failed, fio's log when there is one).
-async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>) -> Result<Measured, (String, Option<String>)> {
+#[allow(clippy::too_many_arguments)]
+async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>, cache: &mut CacheState) -> Result<Measured, (String, Option<String>)> {
     // The engine's stats streams run for the whole system (see `sampler`).
     let sampler = ctx.sampler;
     client.fresh_dir(dir).await.map_err(|e| (e.to_string(), None))?;
@@ -106,6 +116,11 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
         check(&layout, "laying the files out (fio --create_only=1)")?;
     }
     if cell.pass == Pass::Cold {
+        if let Some(system) = ctx.system {
+            let t = Instant::now();
+            cache.system_cache = empty_own_cache(ctx, client, system).await.map_err(|e| (format!("emptying {}'s own cache: {}", system.profile, crate::orchestration::redact(&e.to_string(), ctx.secrets)), None))?;
+            seconds.insert("empty_cache".into(), round(t.elapsed().as_secs_f64()));
+        }
         let t = Instant::now();
         client.drop_caches().await.map_err(|e| (format!("dropping the client's page cache: {e}"), None))?;
         if ctx.system.is_some() && !client.shares_the_servers_kernel() {
@@ -148,6 +163,38 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
         return Err((format!("fio's report of the measured run cannot be read: {e}"), Some(fio.log)));
     }
     Ok((json, resources, s3))
+}
+
+/// Empties `system`'s own cache through its plugin (`empty-cache`), restarting the services it
+/// names with the client unmounted around the restarts; returns the record's words for it.
+/// Errors: the plugin's, a restart that fails, a FUSE system asking for a restart (its mount
+/// lives in the container), a mount that cannot be made again (then `lost_mount` is set).
+async fn empty_own_cache(ctx: &CellContext<'_>, client: &mut Client, system: &System) -> Result<String, BenchError> {
+    let engine = ctx.engine.ok_or_else(|| BenchError::Other("no engine for a system (a benchhost defect)".into()))?;
+    let registry = ctx.session.registry;
+    let own = empty_cache(registry, engine, &system.stack, ctx.secrets).await?;
+    let OwnCache::Emptied { restart: services, .. } = &own else { return Ok(own.record(None)) };
+    if services.is_empty() {
+        return Ok(own.record(None));
+    }
+    if system.protocol == "fuse" {
+        return Err(BenchError::Other(format!("its plugin asks to restart {}, but a FUSE system's mount lives in its container and would not come back on the client; the plugin must empty its cache without a restart", services.join(", "))));
+    }
+    detach(client, Some(system), ctx.attached).await?;
+    let timeout = ctx.session.settings.global()?.startup_timeout;
+    let restarted = restart(registry, engine, &system.stack, services, timeout).await;
+    let again = match &restarted {
+        Ok(_) => attach(ctx.session, client, Some(system), ctx.scratch).await.map(|_| ()),
+        Err(_) => Err(BenchError::Other("not mounted again after the failed restart".into())),
+    };
+    if let Err(e) = &again {
+        if let Ok(mut lost) = ctx.lost_mount.lock() {
+            *lost = Some(format!("{} is no longer mounted on the client after restarting {}: {e}", system.profile, services.join(", ")));
+        }
+    }
+    let seconds = restarted?;
+    again?;
+    Ok(own.record(Some(seconds)))
 }
 
 /// A fio run that failed, timed out or wrote no report, as the cell's error.

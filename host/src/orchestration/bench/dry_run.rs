@@ -38,6 +38,9 @@ pub fn actions(m: &Matrix, workloads: &[Workload]) -> Vec<String> {
                 steps.push(format!("fio --create_only=1 {}", w.file));
             }
             if cell.pass == Pass::Cold {
+                if profile != LOCAL {
+                    steps.push(format!("empty {profile}'s own cache (its plugin's empty-cache; the client unmounted around any restart it asks for)"));
+                }
                 steps.push(if profile == LOCAL { "drop the client's page cache".into() } else { "drop the client's and the servers' page caches".into() });
             }
             let sampled = if profile == LOCAL { "" } else { " (the engine's stats of its containers sampled)" };

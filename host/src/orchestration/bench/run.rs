@@ -199,6 +199,9 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             _ => None,
         };
         let ctx = CellContext {
+            session,
+            scratch: &scratch,
+            lost_mount: std::sync::Mutex::new(None),
             sampler: sampler.as_ref(),
             run_id: &run_id,
             run_dir: &run_dir,
@@ -249,6 +252,9 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             line(cell_line(&report, &result, cells.len()));
             if result.status == CellStatus::Failed {
                 report.failed.push((cell.label(), result.error.clone().unwrap_or_default()));
+                if let Some(why) = ctx.lost_mount.lock().ok().and_then(|l| l.clone()) {
+                    dead = Some(why);
+                }
                 if let (Some(engine), Some(s)) = (engine.as_ref(), system.as_ref())
                     && !still_running(engine, s).await {
                         dead = Some(format!("{profile} stopped during {}", cell.label()));

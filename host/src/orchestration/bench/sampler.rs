@@ -25,6 +25,9 @@ pub const S3_PLUGIN: &str = "localstack";
 /// second; a stopped container sends none).
 const LAST_SAMPLE_WAIT: Duration = Duration::from_millis(2500);
 
+/// The pause before a stream that ended is opened again.
+const STREAM_REOPEN_PAUSE: Duration = Duration::from_millis(250);
+
 /// Samples of one container with the moment each arrived.
 type Samples = Arc<Mutex<Vec<(Instant, StatSample)>>>;
 
@@ -42,16 +45,24 @@ impl Sampler {
             .iter()
             .map(|c| {
                 let samples: Samples = Arc::new(Mutex::new(Vec::new()));
-                let (into, mut rx, stream) = (samples.clone(), rx.clone(), engine.stats_stream(&c.id));
+                let (into, mut rx, engine, id) = (samples.clone(), rx.clone(), engine.clone(), c.id.clone());
                 let task = tokio::spawn(async move {
-                    let mut stream = std::pin::pin!(stream);
-                    loop {
+                    // A stream ends when its container stops; a container the cold pass
+                    // restarted (see `up::cold`) is read again from a new stream.
+                    'streams: loop {
+                        let mut stream = std::pin::pin!(engine.stats_stream(&id));
+                        loop {
+                            tokio::select! {
+                                next = stream.next() => match next {
+                                    Some(Ok(s)) => into.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), s)),
+                                    _ => break,
+                                },
+                                _ = rx.changed() => break 'streams,
+                            }
+                        }
                         tokio::select! {
-                            next = stream.next() => match next {
-                                Some(Ok(s)) => into.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), s)),
-                                _ => break,
-                            },
-                            _ = rx.changed() => break,
+                            _ = tokio::time::sleep(STREAM_REOPEN_PAUSE) => {}
+                            _ = rx.changed() => break 'streams,
                         }
                     }
                 });

@@ -10,6 +10,7 @@ use crate::orchestration::commands::Session;
 use crate::orchestration::error::BenchError;
 use crate::orchestration::host::mount_command::MountCommand;
 use crate::orchestration::labels::LABEL_PROFILE;
+use crate::orchestration::up::cold::RunningStack;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,8 @@ pub struct System {
     pub images: Vec<ImageRef>,
     /// As `up` recorded them: every setting, secrets as `***`.
     pub settings: BTreeMap<String, String>,
+    /// What `up` started, for the plugin's `empty-cache` and the restarts it asks for.
+    pub stack: RunningStack,
 }
 
 /// Brings `profile` up with `session`'s settings, its run directory under `systems_root`.
@@ -55,6 +58,7 @@ pub async fn bring_up(session: &Session<'_>, engine: &DockerEngine, profile: &st
     let protocol = if mount.argv.first().is_some_and(|a| a == "echo") { "fuse" } else if mount.argv.iter().any(|a| a == "cifs") { "smb" } else { "nfs" };
     Ok(System {
         profile: profile.to_string(),
+        stack: done.report.stack.clone(),
         up_dir: done.results_dir,
         containers,
         mount,

@@ -17,15 +17,24 @@ pub struct Endpoint {
     pub ports: HashMap<u16, SocketAddr>,
 }
 
-/// Services started so far in this run, shared by every gateway of the run.
+/// Services started so far in this run, shared by every gateway of the run (and kept by a
+/// [`super::cold::RunningStack`] for the plugin's calls once the stack is up).
 #[derive(Clone, Default)]
 pub struct Endpoints(Arc<Mutex<HashMap<String, Endpoint>>>);
+
+impl std::fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.0.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        f.debug_tuple("Endpoints").field(&names).finish()
+    }
+}
 
 impl Endpoints {
     pub fn insert(&self, service: &str, endpoint: Endpoint) {
         self.0.lock().unwrap().insert(service.to_string(), endpoint);
     }
-    fn get(&self, service: &str) -> Option<Endpoint> {
+    /// The endpoint of `service`, when it was started.
+    pub fn get(&self, service: &str) -> Option<Endpoint> {
         self.0.lock().unwrap().get(service).cloned()
     }
 }

@@ -14,6 +14,7 @@ use crate::orchestration::plan::settings::GlobalSettings;
 use crate::engine::{ContainerSpec, DockerEngine};
 use crate::runtime::contract::{HostOs, MountSpec, PluginInfo};
 
+pub mod cold;
 pub mod container_spec;
 pub mod creations;
 pub mod gateway;
@@ -62,6 +63,10 @@ pub struct UpReport {
     pub seconds: f64,
     /// What the plugins logged while bootstrapping, as `<plugin>: <line>` (see [`gateway::Notes`]).
     pub bootstrap_log: Vec<String>,
+    /// The plan and the started services, for calls into the plugin while the stack is up
+    /// (`benchhost bench`'s cold pass, see [`cold`]). Not printed.
+    #[serde(skip)]
+    pub stack: cold::RunningStack,
 }
 
 pub use crate::orchestration::progress::Progress;
@@ -129,7 +134,8 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     let creations = Creations::spawn(engine, &specs);
     let containers: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
 
-    let notes = waves::start_all(registry, engine, plan, &specs, &creations, opts, progress).await?;
+    let endpoints = gateway::Endpoints::default();
+    let notes = waves::start_all(registry, engine, plan, &specs, &creations, &endpoints, opts, progress).await?;
     let target = plan.profiles.last().expect("a plan has its target");
     let plugin = registry.plugin(target.plugin);
     let mount = if target.role == crate::runtime::contract::Role::Target {
@@ -145,5 +151,6 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         mount,
         seconds: progress.elapsed().as_secs_f64(),
         bootstrap_log: notes.lines(),
+        stack: cold::RunningStack { plan: Some(plan.clone()), endpoints },
     })
 }

@@ -58,7 +58,7 @@ async fn start_profile(
 }
 
 /// The gateway for `planned`'s plugin: its services plus its dependency profiles' services.
-fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, endpoints: &Endpoints, plugin: &str, notes: Option<&Notes>) -> Arc<StackGateway> {
+pub fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, endpoints: &Endpoints, plugin: &str, notes: Option<&Notes>) -> Arc<StackGateway> {
     let own: HashSet<String> = planned.services.iter().map(|s| s.name.clone()).collect();
     let mut allowed = own.clone();
     for dep in &planned.depends_on_profiles {
@@ -72,16 +72,17 @@ fn gateway_for(engine: &DockerEngine, plan: &Plan, planned: &PlannedProfile, end
 /// Starts every profile of the plan, in waves: every profile whose dependencies are ready and
 /// bootstrapped starts at the same time (juicefs: postgres and localstack together, then
 /// juicefs). Returns what the plugins logged while bootstrapping.
+#[allow(clippy::too_many_arguments)]
 pub async fn start_all(
     registry: &Registry,
     engine: &DockerEngine,
     plan: &Plan,
     specs: &[ContainerSpec],
     creations: &Creations,
+    endpoints: &Endpoints,
     opts: &UpOptions,
     progress: &Progress,
 ) -> Result<Notes, BenchError> {
-    let endpoints = Endpoints::default();
     let notes = Notes::default();
     let mut done: HashSet<&str> = HashSet::new();
     while done.len() < plan.profiles.len() {
@@ -93,7 +94,7 @@ pub async fn start_all(
         if wave.is_empty() {
             return Err(BenchError::Other(format!("profiles of {} depend on each other in a cycle", plan.target)));
         }
-        let starts = wave.iter().map(|planned| start_profile(registry, engine, plan, planned, specs, creations, &endpoints, &notes, opts, progress));
+        let starts = wave.iter().map(|planned| start_profile(registry, engine, plan, planned, specs, creations, endpoints, &notes, opts, progress));
         futures_util::future::try_join_all(starts).await?;
         done.extend(wave.iter().map(|p| p.profile.as_str()));
     }

@@ -7,9 +7,10 @@
 
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
+pub mod since_v0_3_0;
 
 /// The newest contract version's bindings.
-pub use since_v0_2_0 as latest;
+pub use since_v0_3_0 as latest;
 pub use latest::benchhost::plugin::types::*;
 
 use super::state::State;
@@ -21,17 +22,19 @@ use wasmtime::{Engine, Store};
 pub enum ContractVersion {
     V0_1_0,
     V0_2_0,
+    V0_3_0,
 }
 
 impl ContractVersion {
     /// Every version this host runs, oldest first.
-    pub const ALL: &[ContractVersion] = &[ContractVersion::V0_1_0, ContractVersion::V0_2_0];
+    pub const ALL: &[ContractVersion] = &[ContractVersion::V0_1_0, ContractVersion::V0_2_0, ContractVersion::V0_3_0];
 
     /// The first version its bindings run (e.g. `0.1.0`).
     pub fn min_version(self) -> &'static str {
         match self {
             ContractVersion::V0_1_0 => since_v0_1_0::MIN_VERSION,
             ContractVersion::V0_2_0 => since_v0_2_0::MIN_VERSION,
+            ContractVersion::V0_3_0 => since_v0_3_0::MIN_VERSION,
         }
     }
 
@@ -39,6 +42,12 @@ impl ContractVersion {
     /// plugin's own defect): from `since_v0_2_0` on. Older plugins return a plain message.
     pub fn says_whose_mistake(self) -> bool {
         self >= ContractVersion::V0_2_0
+    }
+
+    /// Whether the plugin exports `empty-cache` (a cold pass can empty its system's own cache):
+    /// from `since_v0_3_0` on.
+    pub fn has_empty_cache(self) -> bool {
+        self >= ContractVersion::V0_3_0
     }
 
     /// The bindings that run a plugin built for `version`: a version runs on the bindings of
@@ -60,12 +69,13 @@ impl ContractVersion {
 pub(in crate::runtime) struct Linkers {
     v0_1_0: Linker<State>,
     v0_2_0: Linker<State>,
+    v0_3_0: Linker<State>,
 }
 
 impl Linkers {
     /// Links every version's imports.
     pub fn new(engine: &Engine) -> anyhow::Result<Self> {
-        Ok(Linkers { v0_1_0: since_v0_1_0::linker(engine)?, v0_2_0: since_v0_2_0::linker(engine)? })
+        Ok(Linkers { v0_1_0: since_v0_1_0::linker(engine)?, v0_2_0: since_v0_2_0::linker(engine)?, v0_3_0: since_v0_3_0::linker(engine)? })
     }
 
     /// The import names of `version` that are benchhost's own (`benchhost:plugin/host@0.1.0`,
@@ -81,6 +91,7 @@ impl Linkers {
         Ok(match version {
             ContractVersion::V0_1_0 => since_v0_1_0::BenchhostPluginPre::new(self.v0_1_0.instantiate_pre(component)?).map(Pre::V0_1_0),
             ContractVersion::V0_2_0 => since_v0_2_0::BenchhostPluginPre::new(self.v0_2_0.instantiate_pre(component)?).map(Pre::V0_2_0),
+            ContractVersion::V0_3_0 => since_v0_3_0::BenchhostPluginPre::new(self.v0_3_0.instantiate_pre(component)?).map(Pre::V0_3_0),
         })
     }
 }
@@ -89,6 +100,7 @@ impl Linkers {
 pub(in crate::runtime) enum Pre {
     V0_1_0(since_v0_1_0::BenchhostPluginPre<State>),
     V0_2_0(since_v0_2_0::BenchhostPluginPre<State>),
+    V0_3_0(since_v0_3_0::BenchhostPluginPre<State>),
 }
 
 impl Pre {
@@ -97,6 +109,7 @@ impl Pre {
         Ok(match self {
             Pre::V0_1_0(pre) => Instance::V0_1_0(pre.instantiate_async(store).await?),
             Pre::V0_2_0(pre) => Instance::V0_2_0(pre.instantiate_async(store).await?),
+            Pre::V0_3_0(pre) => Instance::V0_3_0(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -105,6 +118,7 @@ impl Pre {
 pub(in crate::runtime) enum Instance {
     V0_1_0(since_v0_1_0::BenchhostPlugin),
     V0_2_0(since_v0_2_0::BenchhostPlugin),
+    V0_3_0(since_v0_3_0::BenchhostPlugin),
 }
 
 /// What an export returns: a trap (outer) or the plugin's error (inner), in the newest
@@ -117,6 +131,7 @@ impl Instance {
         match self {
             Instance::V0_1_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
             Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
+            Instance::V0_3_0(p) => p.benchhost_plugin_plugin().call_describe(store).await.map(Ok),
         }
     }
 
@@ -125,6 +140,7 @@ impl Instance {
         match self {
             Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_compose_service(store, ctx).await?.map_err(Into::into)),
             Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_compose_service(store, ctx).await,
+            Instance::V0_3_0(p) => p.benchhost_plugin_plugin().call_compose_service(store, ctx).await,
         }
     }
 
@@ -133,6 +149,7 @@ impl Instance {
         match self {
             Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await?.map_err(Into::into)),
             Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await,
+            Instance::V0_3_0(p) => p.benchhost_plugin_plugin().call_healthcheck(store, ctx, service).await,
         }
     }
 
@@ -141,6 +158,7 @@ impl Instance {
         match self {
             Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await?.map_err(Into::into)),
             Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await,
+            Instance::V0_3_0(p) => p.benchhost_plugin_plugin().call_bootstrap(store, ctx).await,
         }
     }
 
@@ -149,6 +167,92 @@ impl Instance {
         match self {
             Instance::V0_1_0(p) => Ok(p.benchhost_plugin_plugin().call_mount_options(store, ctx).await?.map_err(Into::into)),
             Instance::V0_2_0(p) => p.benchhost_plugin_plugin().call_mount_options(store, ctx).await,
+            Instance::V0_3_0(p) => p.benchhost_plugin_plugin().call_mount_options(store, ctx).await,
+        }
+    }
+
+    /// `empty-cache(ctx)`: `None` for a plugin built for a contract without it (before 0.3.0).
+    pub async fn call_empty_cache(&self, store: &mut Store<State>, ctx: &Context) -> Option<ExportResult<CacheEmptied>> {
+        match self {
+            Instance::V0_1_0(_) | Instance::V0_2_0(_) => None,
+            Instance::V0_3_0(p) => Some(p.benchhost_plugin_plugin().call_empty_cache(store, ctx).await),
         }
     }
 }
+
+/// For the bindings of an older version whose host interface has the same shape as the newest
+/// one's (0.1.0, 0.2.0): the linker, the host imports' types converted to and from the
+/// newest's, and the imports served by the newest's code. `$wit` is that version's
+/// `benchhost::plugin::host` module.
+macro_rules! converted_host_imports {
+    ($wit:path) => {
+        use super::latest::benchhost::plugin::host as latest;
+        use $wit::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
+
+        /// WASI 0.2 (backed by the empty context of each store) and this version's host imports.
+        pub(in crate::runtime) fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::Linker<super::super::state::State>> {
+            use super::super::state::State;
+            let mut linker = wasmtime::component::Linker::<State>::new(engine);
+            wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+            BenchhostPlugin::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("linking host imports: {e}"))?;
+            Ok(linker)
+        }
+
+        impl From<Level> for latest::Level {
+            fn from(level: Level) -> Self {
+                match level {
+                    Level::Debug => latest::Level::Debug,
+                    Level::Info => latest::Level::Info,
+                    Level::Warn => latest::Level::Warn,
+                    Level::Error => latest::Level::Error,
+                }
+            }
+        }
+
+        impl From<HttpRequest> for latest::HttpRequest {
+            fn from(r: HttpRequest) -> Self {
+                latest::HttpRequest { service: r.service, port: r.port, method: r.method, path: r.path, headers: r.headers, body: r.body, timeout_ms: r.timeout_ms }
+            }
+        }
+
+        impl From<latest::HttpResponse> for HttpResponse {
+            fn from(r: latest::HttpResponse) -> Self {
+                HttpResponse { status: r.status, headers: r.headers, body: r.body }
+            }
+        }
+
+        impl From<latest::ExecOutput> for ExecOutput {
+            fn from(o: latest::ExecOutput) -> Self {
+                ExecOutput { exit_code: o.exit_code, stdout: o.stdout, stderr: o.stderr }
+            }
+        }
+
+        impl wit::Host for super::super::state::State {
+            async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+                self.imports.log(level.into(), message);
+                Ok(())
+            }
+
+            async fn http(&mut self, request: HttpRequest) -> wasmtime::Result<Result<HttpResponse, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.http(request.into()).await.map(Into::into))
+            }
+
+            async fn exec(&mut self, service: String, argv: Vec<String>, timeout_ms: u32) -> wasmtime::Result<Result<ExecOutput, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.exec(service, argv, timeout_ms).await.map(Into::into))
+            }
+
+            async fn tcp_exchange(&mut self, service: String, port: u16, request: Vec<u8>, timeout_ms: u32) -> wasmtime::Result<Result<Vec<u8>, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.tcp_exchange(&service, port, request, timeout_ms).await)
+            }
+
+            async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
+                self.imports.sleep(ms).await;
+                Ok(())
+            }
+        }
+    };
+}
+use converted_host_imports;
