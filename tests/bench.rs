@@ -355,3 +355,34 @@ fn ctrl_c_mid_cell_takes_the_system_down_and_leaves_no_result_for_that_cell() {
     assert_eq!(done[0].1["status"], "ok");
     assert!(run.join("report.md").is_file(), "the report of what was done");
 }
+
+#[test]
+fn a_client_vm_that_stops_is_replaced_and_the_remaining_cells_run() {
+    use crate::support::client_vm::vm_or_skip;
+    let test = "a_client_vm_that_stops_is_replaced_and_the_remaining_cells_run";
+    let Some(_vm) = vm_or_skip(test) else { return };
+    let root = tempfile::tempdir().unwrap();
+    // `local` in the VM needs no engine: only the client is at stake.
+    let args = ["bench", "local", "--client", "vm", "--workloads", "seq-write", "--sizes", "small", "--passes", "warm", "--repeats", "3", "--runtime", "2", "--results-dir", root.path().to_str().unwrap()];
+    let mut child = benchhost_command(&args).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let seen = read_stderr_until(&mut child, "local seq-write/small/warm #1: ");
+    // QEMU dies under benchhost (as a step that timed out stops it).
+    let kill = std::process::Command::new("pkill").args(["-KILL", "-P", &child.id().to_string(), "-f", "qemu-system"]).output().unwrap();
+    assert!(kill.status.success(), "no QEMU under benchhost: {}", text(&kill.stderr));
+    let out = child.wait_with_output().unwrap();
+    let err = seen + &text(&out.stderr);
+    let qemu_left = std::process::Command::new("pgrep").args(["-f", "qemu-system"]).output().unwrap();
+    assert!(!qemu_left.status.success(), "QEMU left running: {}", text(&qemu_left.stdout));
+    assert!(err.contains("local: the client VM stopped (") && err.contains("booting a new one and mounting local again"), "{err}");
+    assert_eq!(err.matches("booting the client VM").count(), 1, "{err}");
+    let run = run_dir(root.path());
+    let done = results(&run, "local");
+    assert_eq!(done.len(), 3, "{done:?}");
+    // The cell QEMU died in (if it was running one) failed; every cell after it ran on the new VM.
+    let last = &done.iter().find(|(n, _)| n == "seq-write__small__warm__r3.json").unwrap().1;
+    assert_eq!(last["status"], "ok", "{}", last["error"]);
+    assert_eq!(fio_bytes(last, "write"), 256 * 64 * 1024);
+    let failed: Vec<&String> = done.iter().filter(|(_, r)| r["status"] != "ok").map(|(n, _)| n).collect();
+    assert!(failed.len() <= 1 && failed.iter().all(|n| n.as_str() == "seq-write__small__warm__r2.json"), "{failed:?}");
+    assert_eq!(out.status.code(), Some(if failed.is_empty() { 0 } else { 1 }), "{err}");
+}

@@ -215,10 +215,29 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             secrets: session.secrets,
         };
         let mut dead: Option<String> = None;
+        let mut reboots = 0;
         for cell in &todo {
             if dead.is_none()
                 && let Some(why) = client.gone() {
-                    dead = Some(format!("the client VM stopped ({why})"));
+                    // A VM that stopped (a step that timed out, QEMU killed) is replaced, a
+                    // few times per system: the cells after it need not fail with it.
+                    if reboots == MAX_VM_REBOOTS {
+                        dead = Some(format!("the client VM stopped ({why}), the {}th time for {profile}", MAX_VM_REBOOTS + 1));
+                    } else {
+                        reboots += 1;
+                        line(format!("{profile}: the client VM stopped ({why}); booting a new one and mounting {profile} again"));
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                        let again = reboot_client(session, &mut client, system.as_ref(), &scratch).await;
+                        bar.set_draw_target(draw_target());
+                        match again {
+                            Ok(()) => {}
+                            Err(BenchError::Interrupted) => {
+                                interrupted = true;
+                                break;
+                            }
+                            Err(e) => dead = Some(format!("the client VM stopped ({why}) and a new one could not take over: {}", crate::orchestration::redact(&e.to_string(), session.secrets))),
+                        }
+                    }
                 }
             if let Some(why) = &dead {
                 fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
@@ -326,6 +345,18 @@ async fn finish_system(session: &Session<'_>, client: Option<Client>, system: Op
         take_down(session, &s.profile).await.map_err(|e| BenchError::Other(format!("{} did not go down, so the matrix stops (the next system must run alone): {e}", s.profile)))?;
     }
     Ok(())
+}
+
+/// How many times a system's client VM is replaced after it stopped (see the cell loop).
+const MAX_VM_REBOOTS: usize = 2;
+
+/// Boots a new client VM in place of `client` (which stopped), powers the old one off and
+/// mounts `system` on the new one. Errors: the boot or the mount failed, a signal.
+async fn reboot_client(session: &Session<'_>, client: &mut Client, system: Option<&System>, scratch: &Path) -> Result<(), BenchError> {
+    let vm = VmClient::start(session.signals).await?;
+    let old = std::mem::replace(client, Client::Vm(Box::new(vm)));
+    old.stop().await;
+    attach(session, client, system, scratch).await.map(|_| ())
 }
 
 /// Records each of `cells` as failed with `error`, without running it.
