@@ -216,8 +216,8 @@ async fn host_imports_reach_nothing_during_compose_service() {
 async fn components_that_are_not_this_contract_do_not_load() {
     let rt = runtime();
     let cases: &[(&str, &[&str])] = &[
-        ("wit-next", &["is built for benchhost plugin API 0.3.0; this benchhost supports 0.1.0–0.2.x; rebuild it with a matching benchhost-plugin-sdk"]),
-        ("wit-major", &["is built for benchhost plugin API 9.0.0; this benchhost supports 0.1.0–0.2.x"]),
+        ("wit-next", &["is built for benchhost plugin API 0.4.0; this benchhost supports 0.1.0–0.3.x; rebuild it with a matching benchhost-plugin-sdk"]),
+        ("wit-major", &["is built for benchhost plugin API 9.0.0; this benchhost supports 0.1.0–0.3.x"]),
         (
             "missing-exports",
             &["does not export the benchhost:plugin/plugin@0.1.0 interface", "`compose-service`", "hint: implement every function of the contract"],
@@ -236,8 +236,8 @@ async fn components_that_are_not_this_contract_do_not_load() {
     }
     // The copied contract really is another version (the real one is untouched).
     let facts = benchhost::runtime::version::read_facts(&fixture_component("wit-next").1).unwrap();
-    assert_eq!(facts.api_version(), Some("0.3.0"));
-    assert!(facts.imports.iter().any(|i| i == "benchhost:plugin/host@0.3.0"), "{:?}", facts.imports);
+    assert_eq!(facts.api_version(), Some("0.4.0"));
+    assert!(facts.imports.iter().any(|i| i == "benchhost:plugin/host@0.4.0"), "{:?}", facts.imports);
     // Truncated anywhere, a real fixture is refused (never a panic).
     let (_, whole) = fixture_component("faults");
     for cut in [9, 100, whole.len() / 2, whole.len() - 1] {

@@ -183,7 +183,7 @@ fn api_version_outside_the_range_is_named_before_compiling() {
     let out = benchhost(&["plugin", "check", patched.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("built for benchhost plugin API 0.9.0; this benchhost supports 0.1.0–0.2.x"), "{err}");
+    assert!(err.contains("built for benchhost plugin API 0.9.0; this benchhost supports 0.1.0–0.3.x"), "{err}");
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub const UNLOADABLE: &[(&str, &[&str])] = &[
     ("panic-describe", &["plugin \"benchhost_fixture_panic_describe.wasm\" ? describe: trapped: the plugin panicked", "describe refused to describe"]),
     ("unsupported-import", &["? load: ", "needs test:extra/thing which this benchhost does not provide"]),
     ("loop-describe", &["plugin \"benchhost_fixture_loop_describe.wasm\" ? describe: timed out after 5s"]),
-    ("wit-next", &["? load: ", "is built for benchhost plugin API 0.3.0; this benchhost supports 0.1.0–0.2.x; rebuild it with a matching benchhost-plugin-sdk"]),
+    ("wit-next", &["? load: ", "is built for benchhost plugin API 0.4.0; this benchhost supports 0.1.0–0.3.x; rebuild it with a matching benchhost-plugin-sdk"]),
     ("wit-major", &["? load: ", "is built for benchhost plugin API 9.0.0"]),
     ("missing-exports", &["? load: ", "does not export the benchhost:plugin/plugin@0.1.0 interface", "hint: implement every function"]),
     ("not-a-plugin", &["? load: ", "is not a benchhost plugin"]),

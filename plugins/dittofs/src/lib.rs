@@ -25,6 +25,22 @@
 //! - `PUT /api/v1/adapters/{type}` answers 200 even when restarting the listener failed: only
 //!   `running` in `GET /api/v1/adapters` tells;
 //! - the API listens on IPv4 `0.0.0.0` only, so the container's healthcheck dials `127.0.0.1`.
+//!
+//! How a cold pass empties an S3-backed share's local block store (`empty_cache`), as the
+//! v0.29.0 source does it (and as DittoFS's own benchmark harness does before a cold read,
+//! `internal/dfsbench/backend/dittofs.go` `dittofsEvict`): `POST /api/v1/system/drain-uploads`
+//! (admin JWT; blocks until every block is uploaded, no wall-clock cap, 504 only when uploads
+//! stall) until the share's `unsynced_bytes` stays at most 32 MiB, then
+//! `POST /api/v1/shares/export/blockstore/evict` `{"local_only": true}`, which evicts every
+//! sealed, fully uploaded journal segment and never one holding a record not yet uploaded
+//! (`pkg/block/journal/reclaim.go`), and `GET /api/v1/shares/export/blockstore/stats` before
+//! and after, to check that the local disk shed at least 80% of what it held (the harness's
+//! gate) and that eviction was not suspended (an unhealthy remote turns it off silently).
+//! `local_only` keeps the in-memory read buffer: evicting it replaces it with a no-op for the
+//! process's life (`pkg/block/engine/engine.go` `DestroyCache`), and v0.29.0 never reads data
+//! through it (`pkg/block/engine/read_internal.go` reads the journal or the remote), so there
+//! is nothing there to empty and no restart. `dittofs-badger-fs` keeps no cache: its local
+//! block store is the storage (the server refuses to evict it: "no remote store configured").
 
 use benchhost_plugin_sdk::host::{Http, Rest};
 use benchhost_plugin_sdk::serde_json::{json, Value};
@@ -282,6 +298,35 @@ impl Plugin for Dittofs {
         Ok(())
     }
 
+    /// On S3: uploads drained, the share's local block store evicted and the drop checked (see
+    /// the module's documentation); on the local filesystem only: no cache of its own.
+    fn empty_cache(ctx: &Context) -> Result<CacheEmptied, String> {
+        let v = ctx.select(VARIANTS, |v| v.name)?;
+        if !v.s3 {
+            return Ok(CacheEmptied::none());
+        }
+        let token = login(ctx)?;
+        let share = SHARE.trim_start_matches('/');
+        let stats_path = format!("/api/v1/shares/{share}/blockstore/stats");
+        let stats = || -> Result<BlockTotals, String> { block_totals(&Rest::new(SERVICE, API).bearer(&token).get_json(&stats_path)?) };
+        let before = stats()?;
+        if !before.has_remote {
+            return Err(format!("share {SHARE} has no remote block store, yet profile {} keeps its blocks on S3 (GET {stats_path}: has_remote false)", v.name));
+        }
+        let (rounds, drained) = drain_until_uploaded(&token, &stats)?;
+        let r = Http::post(SERVICE, API, &format!("/api/v1/shares/{share}/blockstore/evict"))
+            .bearer(&token)
+            .json(&json!({"local_only": true}))
+            .timeout_ms(60_000)
+            .send()?;
+        let freed = evict_answer(r.status, &r.text())?;
+        let after = stats()?;
+        check_cold(&before, &after)?;
+        let how = cold_how(rounds, drained.unsynced_bytes, &before, &after, freed);
+        host::info(&how);
+        Ok(CacheEmptied::emptied(how))
+    }
+
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         let v = ctx.select(VARIANTS, |v| v.name)?;
         Ok(match (v.proto, ctx.host_os) {
@@ -379,7 +424,218 @@ fn wait_adapter_running(api: &Rest, kind: &str, running: bool) -> Result<(), Str
     })
 }
 
+/// Unsynced bytes the drain tolerates as done: a file's last bytes can stay in the unsealed
+/// append log until the next write, so exactly 0 may never come (DittoFS's harness,
+/// `dittofsDrainDriftFloorBytes`, 32 MiB). They stay local, warm, and are never dropped.
+const DRAIN_FLOOR_BYTES: i64 = 32 << 20;
+
+/// Drain rounds before giving up (each one `drain-uploads` then the stats).
+const DRAIN_ROUNDS: u32 = 10;
+
+/// Below this many resident bytes before the eviction, its drop is not checked (the harness's
+/// `dittofsColdBarrierFloorBytes`, 64 MiB: small data sets and metadata slack).
+const COLD_CHECK_FLOOR_BYTES: i64 = 64 << 20;
+
+/// What `empty_cache` reads of `GET /api/v1/shares/{name}/blockstore/stats` (`totals`, the
+/// v0.29.0 `engine.BlockStoreStats`, `pkg/block/engine/stats.go`). Bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct BlockTotals {
+    /// `local_disk_used`: bytes of the share's local journal on disk.
+    local_disk_used: i64,
+    /// `unsynced_bytes`: local bytes not yet uploaded (never evicted).
+    unsynced_bytes: i64,
+    /// `pending_uploads`: blocks queued for upload.
+    pending_uploads: i64,
+    /// `has_remote`: the share has a remote block store.
+    has_remote: bool,
+    /// `eviction_suspended`: eviction is off while the remote is unhealthy.
+    eviction_suspended: bool,
+}
+
+/// The `totals` of a block store stats answer; an error names the missing field.
+fn block_totals(body: &Value) -> Result<BlockTotals, String> {
+    let t = &body["totals"];
+    let int = |k: &str| t[k].as_i64().ok_or_else(|| format!("block store stats have no integer totals.{k}: {body}"));
+    Ok(BlockTotals {
+        local_disk_used: int("local_disk_used")?,
+        unsynced_bytes: int("unsynced_bytes")?,
+        pending_uploads: int("pending_uploads")?,
+        has_remote: t["has_remote"].as_bool().unwrap_or(false),
+        eviction_suspended: t["eviction_suspended"].as_bool().unwrap_or(false),
+    })
+}
+
+/// The answer of `POST /api/v1/system/drain-uploads`: its `duration` (Go's duration text) on
+/// 200 `{"status": "drained", ...}`; an error with the server's `detail` for 504 (uploads
+/// stalled: the remote stopped taking them) and any other status.
+fn drain_answer(status: u16, body: &str) -> Result<String, String> {
+    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let detail = json["detail"].as_str().map(str::to_string).unwrap_or_else(|| body.trim().chars().take(300).collect());
+    match status {
+        200 if json["status"] == "drained" => Ok(json["duration"].as_str().unwrap_or("?").to_string()),
+        200 => Err(format!("POST /api/v1/system/drain-uploads answered 200 without status \"drained\": {body}")),
+        504 => Err(format!("uploads to S3 stalled, so the local block store is kept (POST /api/v1/system/drain-uploads: HTTP 504 {detail})")),
+        s => Err(format!("POST /api/v1/system/drain-uploads: HTTP {s} {detail}")),
+    }
+}
+
+/// Drains uploads until the share's `unsynced_bytes` is at most [`DRAIN_FLOOR_BYTES`] after
+/// two drains in a row (a drain misses chunks that roll up while it runs), at most
+/// [`DRAIN_ROUNDS`] drains. Returns the drains made and the last stats. Each drain may take as
+/// long as the operation's budget leaves (the server has no cap; it ends it only on a stall).
+fn drain_until_uploaded(token: &str, stats: &dyn Fn() -> Result<BlockTotals, String>) -> Result<(u32, BlockTotals), String> {
+    let mut stable = 0;
+    let mut last = None;
+    for round in 1..=DRAIN_ROUNDS {
+        let r = Http::post(SERVICE, API, "/api/v1/system/drain-uploads").bearer(token).timeout_ms(175_000).send()?;
+        let took = drain_answer(r.status, &r.text())?;
+        let now = stats()?;
+        host::log(host::Level::Debug, &format!("drain-uploads round {round} took {took}: unsynced_bytes={} pending_uploads={}", now.unsynced_bytes, now.pending_uploads));
+        stable = if now.unsynced_bytes <= DRAIN_FLOOR_BYTES { stable + 1 } else { 0 };
+        if stable >= 2 {
+            return Ok((round, now));
+        }
+        last = Some(now);
+        host::sleep(500);
+    }
+    let last = last.expect("at least one round");
+    Err(format!(
+        "after {DRAIN_ROUNDS} drains (POST /api/v1/system/drain-uploads) share {SHARE} still has {} MiB not uploaded ({} uploads pending), so its local block store is kept",
+        last.unsynced_bytes >> 20,
+        last.pending_uploads
+    ))
+}
+
+/// The answer of `POST /api/v1/shares/{name}/blockstore/evict`: 200 `bytes_freed`; 400
+/// (`"eviction failed"`, the cause only in the server's debug log) or anything else is an error.
+fn evict_answer(status: u16, body: &str) -> Result<i64, String> {
+    let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    match status {
+        200 => json["bytes_freed"].as_i64().ok_or_else(|| format!("the evict answer has no bytes_freed: {body}")),
+        s => {
+            let detail = json["detail"].as_str().map(str::to_string).unwrap_or_else(|| body.trim().chars().take(300).collect());
+            Err(format!("POST /api/v1/shares/{}/blockstore/evict: HTTP {s} {detail} (the server log at DEBUG says why)", SHARE.trim_start_matches('/')))
+        }
+    }
+}
+
+/// Checks that the eviction emptied the local block store: not suspended, and at least 80% of
+/// the resident bytes gone when there were more than [`COLD_CHECK_FLOOR_BYTES`] (else the
+/// cold pass would read local disk and call it S3).
+fn check_cold(before: &BlockTotals, after: &BlockTotals) -> Result<(), String> {
+    if after.eviction_suspended {
+        return Err(format!("eviction is suspended while the S3 store is unhealthy, so the local block store keeps {} MiB; check S3 (`benchhost logs`)", after.local_disk_used >> 20));
+    }
+    if before.local_disk_used > COLD_CHECK_FLOOR_BYTES && after.local_disk_used > before.local_disk_used / 5 {
+        return Err(format!(
+            "the local block store only fell from {} MiB to {} MiB after the eviction (want at least 80% gone; {} MiB not uploaded), so a cold pass would read local disk",
+            before.local_disk_used >> 20,
+            after.local_disk_used >> 20,
+            after.unsynced_bytes >> 20
+        ));
+    }
+    Ok(())
+}
+
+/// `bytes` in MiB with one decimal, for the record.
+fn mib(bytes: i64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// The record's line for a cold pass: what was drained and evicted, with the local disk's size
+/// before and after.
+fn cold_how(rounds: u32, unsynced: i64, before: &BlockTotals, after: &BlockTotals, freed: i64) -> String {
+    let left = if unsynced > 0 { format!("; {} not yet uploaded stays local", mib(unsynced)) } else { String::new() };
+    format!(
+        "uploads drained (POST /api/v1/system/drain-uploads, {rounds} round{}), the local block store evicted \
+         (POST /api/v1/shares/export/blockstore/evict local_only: {} freed, local disk {} -> {}{left})",
+        if rounds == 1 { "" } else { "s" },
+        mib(freed),
+        mib(before.local_disk_used),
+        mib(after.local_disk_used)
+    )
+}
+
 register_plugin!(Dittofs);
+
+#[cfg(test)]
+mod empty_cache_tests {
+    use super::*;
+
+    /// A stats answer as v0.29.0 writes it (`BlockStoreStatsResponse`, fields of
+    /// `engine.BlockStoreStats`), trimmed to a few fields plus some it does not read.
+    fn stats(used: i64, unsynced: i64, suspended: bool) -> Value {
+        json!({"totals": {"file_count": 3, "blocks_dirty": 0, "local_disk_used": used, "local_disk_max": 1i64 << 30,
+                          "unsynced_bytes": unsynced, "pending_uploads": 2, "has_remote": true, "eviction_suspended": suspended,
+                          "read_buffer_entries": 0, "remote_healthy": !suspended},
+               "per_share": [{"share_name": "/export", "stats": {}}]})
+    }
+
+    fn totals(used: i64, unsynced: i64) -> BlockTotals {
+        BlockTotals { local_disk_used: used, unsynced_bytes: unsynced, pending_uploads: 0, has_remote: true, eviction_suspended: false }
+    }
+
+    #[test]
+    fn stats_totals_are_read() {
+        let t = block_totals(&stats(300 << 20, 5, false)).unwrap();
+        assert_eq!(t, BlockTotals { local_disk_used: 300 << 20, unsynced_bytes: 5, pending_uploads: 2, has_remote: true, eviction_suspended: false });
+        let err = block_totals(&json!({"totals": {"local_disk_used": 1}})).unwrap_err();
+        assert!(err.starts_with("block store stats have no integer totals.unsynced_bytes"), "{err}");
+        // A share without a remote reports has_remote false (omitted fields read as false).
+        let local = block_totals(&json!({"totals": {"local_disk_used": 1, "unsynced_bytes": 0, "pending_uploads": 0}})).unwrap();
+        assert!(!local.has_remote && !local.eviction_suspended);
+    }
+
+    #[test]
+    fn drain_answers() {
+        assert_eq!(drain_answer(200, r#"{"duration":"1.5s","status":"drained"}"#), Ok("1.5s".to_string()));
+        let stalled = r#"{"type":"about:blank","title":"Gateway Timeout","status":504,"detail":"drain uploads stalled: no upload progress within 5m0s: context canceled"}"#;
+        assert_eq!(
+            drain_answer(504, stalled).unwrap_err(),
+            "uploads to S3 stalled, so the local block store is kept (POST /api/v1/system/drain-uploads: HTTP 504 drain uploads stalled: no upload progress within 5m0s: context canceled)"
+        );
+        assert_eq!(drain_answer(500, "boom\n").unwrap_err(), "POST /api/v1/system/drain-uploads: HTTP 500 boom");
+        assert!(drain_answer(200, "{}").unwrap_err().contains("without status \"drained\""));
+    }
+
+    #[test]
+    fn evict_answers() {
+        assert_eq!(evict_answer(200, r#"{"read_buffer_entries_cleared":0,"local_files_evicted":2,"bytes_freed":268435456}"#), Ok(256 << 20));
+        let refused = r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"eviction failed"}"#;
+        assert_eq!(evict_answer(400, refused).unwrap_err(), "POST /api/v1/shares/export/blockstore/evict: HTTP 400 eviction failed (the server log at DEBUG says why)");
+        assert!(evict_answer(200, "{}").unwrap_err().contains("no bytes_freed"));
+    }
+
+    #[test]
+    fn the_drop_is_checked_as_dittofs_harness_does() {
+        // 1 GiB resident, 10 MiB left: cold.
+        assert_eq!(check_cold(&totals(1 << 30, 0), &totals(10 << 20, 0)), Ok(()));
+        // 1 GiB resident, 300 MiB left (over 20%): not cold.
+        let err = check_cold(&totals(1 << 30, 0), &totals(300 << 20, 200 << 20)).unwrap_err();
+        assert_eq!(err, "the local block store only fell from 1024 MiB to 300 MiB after the eviction (want at least 80% gone; 200 MiB not uploaded), so a cold pass would read local disk");
+        // Under 64 MiB resident: not checked.
+        assert_eq!(check_cold(&totals(60 << 20, 0), &totals(60 << 20, 0)), Ok(()));
+        let mut suspended = totals(1 << 30, 0);
+        suspended.eviction_suspended = true;
+        assert!(check_cold(&totals(1 << 30, 0), &suspended).unwrap_err().starts_with("eviction is suspended while the S3 store is unhealthy, so the local block store keeps 1024 MiB"));
+    }
+
+    #[test]
+    fn the_record_line() {
+        assert_eq!(
+            cold_how(2, 0, &totals(1 << 30, 0), &totals(0, 0), 1 << 30),
+            "uploads drained (POST /api/v1/system/drain-uploads, 2 rounds), the local block store evicted \
+             (POST /api/v1/shares/export/blockstore/evict local_only: 1024.0 MiB freed, local disk 1024.0 MiB -> 0.0 MiB)"
+        );
+        assert!(cold_how(1, 3 << 20, &totals(5 << 20, 3 << 20), &totals(3 << 20, 3 << 20), 2 << 20).contains("1 round), ") && cold_how(1, 3 << 20, &totals(0, 0), &totals(0, 0), 0).ends_with("; 3.0 MiB not yet uploaded stays local)"));
+    }
+
+    #[test]
+    fn a_local_only_profile_has_no_cache_of_its_own() {
+        let ctx = Context { profile: "dittofs-badger-fs".into(), settings: vec![], host_os: HostOs::Linux };
+        assert_eq!(<Dittofs as Plugin>::empty_cache(&ctx), Ok(CacheEmptied::none()));
+    }
+}
 
 #[cfg(test)]
 mod profiling_and_wal_tests {

@@ -1,7 +1,8 @@
 //! NFS-Ganesha with FSAL_VFS exporting `/export` (a volume) over NFSv4.1 on host port 22049.
 //!
 //! The NFSv4 grace period is disabled (`Graceless = true`) so a write right after `up`
-//! succeeds; readiness is an NFSv4 NULL call answered by the server itself.
+//! succeeds; readiness is an NFSv4 NULL call answered by the server itself. A cold pass
+//! restarts it (`empty_cache`): its metadata cache (MDCACHE) lives in the process's memory.
 
 use benchhost_plugin_sdk::*;
 
@@ -9,6 +10,8 @@ struct Ganesha;
 
 const NFS_PORT: u16 = 2049;
 const HOST_PORT: u16 = 22049;
+/// The one service (and its container's DNS name).
+const SERVICE: &str = "ganesha";
 
 /// Ganesha 4.3 configuration: one FSAL_VFS export of `/export` (pseudo path `/export`), NFSv4
 /// only (v3 would need rpcbind), no root squash, no grace period, numeric NFSv4 owners: the
@@ -56,7 +59,7 @@ impl Plugin for Ganesha {
     }
 
     fn compose_service(ctx: &Context) -> Result<Vec<Service>, String> {
-        Ok(vec![Service::new("ganesha", ctx.setting("GANESHA_IMAGE"))
+        Ok(vec![Service::new(SERVICE, ctx.setting("GANESHA_IMAGE"))
             .entrypoint(&["/usr/bin/ganesha.nfsd"])
             .command(&["-F", "-L", "STDERR", "-f", "/etc/ganesha/ganesha.conf"])
             .file("/etc/ganesha/ganesha.conf", GANESHA_CONF)
@@ -78,6 +81,35 @@ impl Plugin for Ganesha {
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         Ok(MountSpec::nfs41(ctx.host_os, "127.0.0.1:/export", HOST_PORT).note("this export serves NFSv4 only (NFSv3 would need rpcbind and MOUNT on 20048)"))
     }
+
+    /// Ganesha keeps its own metadata cache in memory (MDCACHE: handles, attributes, directory
+    /// entries), which only a restart empties; the file data it serves comes from the
+    /// volume through the server's page cache, which the host drops. Nothing is lost: FSAL_VFS
+    /// writes through to /export, and NFSv4 state needs no grace period (`Graceless = true`).
+    fn empty_cache(_ctx: &Context) -> Result<CacheEmptied, String> {
+        Ok(cache_emptied())
+    }
+}
+
+/// What `empty_cache` answers: MDCACHE emptied by restarting the one service.
+fn cache_emptied() -> CacheEmptied {
+    CacheEmptied::emptied("ganesha's metadata cache (MDCACHE) emptied by restarting it").restart(SERVICE)
 }
 
 register_plugin!(Ganesha);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cold_pass_restarts_ganesha_for_its_mdcache() {
+        let c = cache_emptied();
+        assert_eq!(c.how, "ganesha's metadata cache (MDCACHE) emptied by restarting it");
+        assert_eq!(c.restart, vec!["ganesha".to_string()]);
+        // The restart names the service compose_service runs.
+        let ctx = Context { profile: "ganesha".into(), settings: vec![("GANESHA_IMAGE".into(), "benchhost/ganesha:4.3-2".into())], host_os: HostOs::Linux };
+        let services = <Ganesha as Plugin>::compose_service(&ctx).unwrap();
+        assert_eq!(services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), c.restart);
+    }
+}

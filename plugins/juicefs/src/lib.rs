@@ -17,6 +17,18 @@
 //!   (the host checks the path sits on a shared mount first). `JUICEFS_MOUNT=none` keeps the
 //!   mount inside the container only (an empty value means the default, as for every setting:
 //!   benchhost, like Compose's `${NAME:-default}`, gives a plugin the default then).
+//!
+//! The cold pass (`empty_cache`) empties the block cache without a restart (a restart would
+//! take the FUSE mount from under the host). JuiceFS keeps cached blocks in
+//! `/var/jfsCache/<volume UUID>/raw/` and, with `--writeback`, blocks not yet uploaded in
+//! `.../rawstaging/`, hard-linked into `raw/` (JuiceFS ce-v1.3.0 `pkg/chunk/disk_cache.go`:
+//! `cacheDir = "raw"`, `stagingDir = "rawstaging"`, `stage`; the UUID directory from
+//! `Config.SelfCheck`). It waits until `rawstaging/` is empty (every block uploaded), then runs
+//! `juicefs warmup --evict /jfs` (in 1.3.0 and 1.4.2), which asks the mount itself to drop the
+//! cached blocks of every file, keeping its index right, and skips a staged block (`remove(key,
+//! false)` leaves a block whose size is still negative, i.e. staged). Checked with 1.4.2 on a
+//! FUSE mount with `--writeback --upload-delay 20s`: the evict left the 5 staged blocks and
+//! their `raw/` links, and after the upload it removed all 5 (`warmup --check`: 0 B cached).
 
 use benchhost_plugin_sdk::shared_settings::{cache_size, check_bucket_chars};
 use benchhost_plugin_sdk::*;
@@ -146,6 +158,39 @@ impl Plugin for JuiceFs {
         Ok(())
     }
 
+    /// Waits for the staged (writeback) blocks to be uploaded, evicts the cached blocks with
+    /// `juicefs warmup --evict` and reports what `juicefs warmup --check` still finds cached.
+    /// No restart (see the module's documentation).
+    fn empty_cache(ctx: &Context) -> Result<CacheEmptied, String> {
+        ctx.check_profile(&[PROFILE])?;
+        let mut waited = 0;
+        loop {
+            let out = host::exec(SERVICE, &["sh", "-c", STAGED_COUNT_SH], 30_000)?.success("counting the staged blocks", 300)?;
+            let staged = staged_count(&out.stdout)?;
+            if staged == 0 {
+                break;
+            }
+            if waited >= STAGING_WAIT_S {
+                return Err(format!(
+                    "{staged} staged blocks in {CACHE_DIR}/*/rawstaging are still not uploaded after {STAGING_WAIT_S} s, so the cache is kept (`benchhost logs` shows why uploads stall)"
+                ));
+            }
+            host::sleep(1_000);
+            waited += 1;
+        }
+        let evict = host::exec(SERVICE, &["juicefs", "warmup", "--evict", MOUNT_POINT], 120_000)?.success("juicefs warmup --evict /jfs", 300)?;
+        let check = host::exec(SERVICE, &["juicefs", "warmup", "--check", MOUNT_POINT], 60_000)?.success("juicefs warmup --check /jfs", 300)?;
+        // JuiceFS logs to stderr; both streams are read in case that changes.
+        let (evict, check) = (format!("{}\n{}", evict.stdout, evict.stderr), format!("{}\n{}", check.stdout, check.stderr));
+        let how = format!(
+            "cached blocks evicted (juicefs warmup --evict {MOUNT_POINT}: {}) after the staged blocks were uploaded ({waited} s); {}",
+            juicefs_said(&evict, "evict cache:").unwrap_or("no summary"),
+            juicefs_said(&check, "check cache:").unwrap_or("check cache: no summary")
+        );
+        host::info(&how);
+        Ok(CacheEmptied::emptied(how))
+    }
+
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         ctx.check_profile(&[PROFILE])?;
         let host_path = host_mount(ctx)?;
@@ -159,6 +204,32 @@ impl Plugin for JuiceFs {
         let note = format!("FUSE-mounted by {container} at {MOUNT_POINT} and propagated (rshared) to {host_path} on this host; `benchhost down` unmounts it");
         Ok(MountSpec::fuse(host_path).note(&note))
     }
+}
+
+/// Counts the staged blocks (written with `--writeback`, not yet uploaded): files under
+/// `rawstaging/` of the cache dir. Prints one number; a failing `find` fails the script (it
+/// is not read as "none staged").
+const STAGED_COUNT_SH: &str = "set -e; staged=$(find /var/jfsCache -path '*/rawstaging/*' -type f); \
+                               if [ -z \"$staged\" ]; then echo 0; else printf '%s\\n' \"$staged\" | wc -l; fi";
+
+/// Seconds `empty_cache` waits for the staged blocks to be uploaded (bootstrap's budget is 180 s).
+const STAGING_WAIT_S: u32 = 120;
+
+/// The number [`STAGED_COUNT_SH`] printed.
+fn staged_count(stdout: &str) -> Result<u64, String> {
+    stdout.trim().parse().map_err(|_| format!("counting the staged blocks printed {:?}, not a number", stdout.trim()))
+}
+
+/// The message of the last JuiceFS log line whose message starts with `prefix`, e.g.
+/// `evict cache: 3 files (1.0 GiB bytes)` from `2026/01/02 10:00:00.000000 juicefs[73] <INFO>:
+/// evict cache: 3 files (1.0 GiB bytes) [warmup@warmup.go:311]` (JuiceFS's log format,
+/// `pkg/utils/logger.go`: the message, then ` [function@file:line]`).
+fn juicefs_said<'a>(log: &'a str, prefix: &str) -> Option<&'a str> {
+    log.lines().rev().find_map(|l| {
+        let msg = &l[l.find(">: ")? + 3..];
+        let msg = msg.rfind(" [").map_or(msg, |i| &msg[..i]).trim();
+        msg.starts_with(prefix).then_some(msg)
+    })
 }
 
 /// `JUICEFS_MOUNT`: an absolute host path without `..`, or `""` for `none` (the mount stays in
@@ -223,6 +294,27 @@ mod tests {
         assert_eq!(cache_mib("1"), Ok(1));
         assert_eq!(cache_mib("0"), Ok(0));
         assert!(cache_mib("lots").unwrap_err().contains("BENCH_CACHE_SIZE"));
+    }
+
+    #[test]
+    fn staged_blocks_are_counted() {
+        assert_eq!(staged_count("0\n"), Ok(0));
+        assert_eq!(staged_count(" 5\n"), Ok(5));
+        assert_eq!(staged_count("find: not found").unwrap_err(), "counting the staged blocks printed \"find: not found\", not a number");
+        // Only rawstaging/ is counted: the cache dir's own blocks are in raw/.
+        assert!(STAGED_COUNT_SH.contains(&format!("$(find {CACHE_DIR} -path '*/rawstaging/*' -type f)")));
+    }
+
+    #[test]
+    fn juicefs_summaries_are_read_from_its_log() {
+        // As juicefs 1.4.2 printed them (see the module's documentation).
+        let evict = "2026/12/02 11:30:10.102884 juicefs[73] <INFO>: evict cache: 1 files (20 MiB bytes) [warmup@warmup.go:311]\n";
+        assert_eq!(juicefs_said(evict, "evict cache:"), Some("evict cache: 1 files (20 MiB bytes)"));
+        let check = "+----------+\n| Location |\n+----------+\n\
+                     2026/12/02 11:30:10.142233 juicefs[82] <INFO>: check cache: 1 files checked, 0 B of 20 MiB (0.0%) cached [warmup@warmup.go:332]\n";
+        assert_eq!(juicefs_said(check, "check cache:"), Some("check cache: 1 files checked, 0 B of 20 MiB (0.0%) cached"));
+        assert_eq!(juicefs_said(evict, "check cache:"), None);
+        assert_eq!(juicefs_said("", "evict cache:"), None);
     }
 
     #[test]

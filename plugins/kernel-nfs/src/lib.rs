@@ -2,6 +2,9 @@
 //! exporting `/export` on host port 32049. knfsd runs in the *host* kernel, so the Docker host
 //! needs nfsd: the plugin declares the `nfsd` host-kernel capability and benchhost refuses to
 //! start (exit 6, with a hint) where it is missing, before creating anything.
+//!
+//! No cache of its own (`empty_cache` keeps the SDK's default, none): knfsd serves the volume
+//! through the host kernel's page cache, which benchhost drops before a cold pass.
 
 use benchhost_plugin_sdk::*;
 

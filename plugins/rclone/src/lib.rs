@@ -10,6 +10,16 @@
 //! - rclone sizes read a plain number as KiB (benchhost: bytes) and refuse `KB`/`MB`/`GB`, so
 //!   `BENCH_CACHE_SIZE` is passed verbatim only where rclone reads it the same way.
 //! - The remote is configured with `RCLONE_CONFIG_S3_*` variables; no config file.
+//! - The remote control API listens inside the container only (`--rc --rc-no-auth --rc-addr
+//!   127.0.0.1:5572`, not published), for the cold pass: `rclone rc vfs/stats` answers
+//!   `{"diskCache": {"uploadsInProgress": N, "uploadsQueued": M, "files": F, "bytesUsed": B,
+//!   ...}, "metadataCache": {...}, ...}` (rclone v1.73.1 `vfs/rc.go` and
+//!   `vfs/vfscache/cache.go` `Cache.Stats`; seen from the 1.73.1 test image).
+//! - The cold pass (`empty_cache`) waits until no upload is in progress or queued, deletes the
+//!   VFS cache (`/cache/vfs` data, `/cache/vfsMeta` metadata: `createRootDirs`) and has rclone
+//!   restarted: the running process keeps its cache index and directory cache in memory. A
+//!   restarted rclone drops a metadata file whose data file is gone (`vfscache/item.go`
+//!   `newItem`), and only dirty files are uploaded again at start, of which there are none.
 
 use benchhost_plugin_sdk::size::parse_size;
 use benchhost_plugin_sdk::*;
@@ -26,6 +36,11 @@ const RCLONE: &str = "/usr/local/bin/rclone";
 const CACHE_DIR: &str = "/cache";
 /// The remote's name in the `RCLONE_CONFIG_<NAME>_*` variables and in `s3:<bucket>`.
 const REMOTE: &str = "s3";
+/// The remote control API's address inside the container (never published).
+const RC_ADDR: &str = "127.0.0.1:5572";
+/// `rclone rc vfs/stats` polls while uploads are pending, one a second (--vfs-write-back is 5 s;
+/// bootstrap's budget, which `empty_cache` shares, is 180 s).
+const UPLOAD_WAIT_POLLS: u32 = 150;
 
 impl Plugin for Rclone {
     fn describe() -> PluginInfo {
@@ -44,7 +59,9 @@ impl Plugin for Rclone {
         Ok(vec![Service::new(SERVICE, ctx.setting("RCLONE_IMAGE"))
             .entrypoint(&[RCLONE])
             .command(&["serve", "nfs", &remote, "--addr", &addr, "--vfs-cache-mode", "full", "--vfs-cache-max-size", &cache,
-                       "--no-modtime", "--cache-dir", CACHE_DIR, "--log-level", "INFO"])
+                       "--no-modtime", "--cache-dir", CACHE_DIR, "--log-level", "INFO",
+                       // For `empty_cache` only (inside the container, not published).
+                       "--rc", "--rc-no-auth", "--rc-addr", RC_ADDR])
             // The remote, from variables only: an in-memory config (no file, no NOTICE about one).
             .env("RCLONE_CONFIG", "/dev/null")
             .env("RCLONE_CONFIG_S3_TYPE", "s3")
@@ -91,6 +108,35 @@ impl Plugin for Rclone {
         Err(format!("rclone cannot reach bucket {bucket} at S3_ENDPOINT={} ({last})", ctx.setting("S3_ENDPOINT")))
     }
 
+    /// Waits until every write reached S3 (`vfs/stats`: nothing uploading or queued), deletes
+    /// the VFS cache and asks for rclone's restart (see the module's documentation).
+    fn empty_cache(ctx: &Context) -> Result<CacheEmptied, String> {
+        ctx.check_profile(&[PROFILE])?;
+        let url = format!("http://{RC_ADDR}/");
+        let mut last = None;
+        for poll in 0..UPLOAD_WAIT_POLLS {
+            let out = host::exec(SERVICE, &[RCLONE, "rc", "vfs/stats", "--url", &url], 10_000)?.success("rclone rc vfs/stats", 300)?;
+            let stats = disk_cache(&out.stdout)?;
+            if stats.uploads_in_progress == 0 && stats.uploads_queued == 0 {
+                host::exec(SERVICE, &["rm", "-rf", "/cache/vfs", "/cache/vfsMeta"], 60_000)?.success("rm -rf /cache/vfs /cache/vfsMeta", 300)?;
+                let how = format!(
+                    "uploads finished ({poll} s), the VFS cache deleted ({} files, {:.1} MiB in {CACHE_DIR}/vfs and {CACHE_DIR}/vfsMeta) and rclone restarted for its in-memory cache index and directory cache",
+                    stats.files,
+                    stats.bytes_used as f64 / (1u64 << 20) as f64
+                );
+                host::info(&how);
+                return Ok(CacheEmptied::emptied(how).restart(SERVICE));
+            }
+            last = Some(stats);
+            host::sleep(1_000);
+        }
+        let last = last.expect("at least one poll");
+        Err(format!(
+            "rclone still has {} uploads in progress and {} queued after {UPLOAD_WAIT_POLLS} s (rclone rc vfs/stats), so its VFS cache is kept",
+            last.uploads_in_progress, last.uploads_queued
+        ))
+    }
+
     fn mount_options(ctx: &Context) -> Result<MountSpec, String> {
         ctx.check_profile(&[PROFILE])?;
         Ok(MountSpec::nfs3(ctx.host_os, "127.0.0.1:/", NFS_PORT).note(
@@ -120,11 +166,84 @@ fn rclone_size(value: &str) -> Result<String, String> {
     Ok(if same { v.to_string() } else { format!("{bytes}B") })
 }
 
+/// What `empty_cache` reads of `rclone rc vfs/stats`: its `diskCache` object (rclone v1.73.1
+/// `Cache.Stats`; absent when `--vfs-cache-mode` is off).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DiskCache {
+    /// `uploadsInProgress`: files being uploaded now.
+    uploads_in_progress: u64,
+    /// `uploadsQueued`: files waiting in the write-back queue (closed less than
+    /// `--vfs-write-back` ago, or retrying).
+    uploads_queued: u64,
+    /// `files`: files in the cache.
+    files: u64,
+    /// `bytesUsed`: bytes the cache holds on disk.
+    bytes_used: u64,
+}
+
+/// The `diskCache` of `rclone rc vfs/stats`'s JSON output; an error quotes what is missing.
+fn disk_cache(stdout: &str) -> Result<DiskCache, String> {
+    let v: serde_json::Value = serde_json::from_str(stdout).map_err(|e| format!("rclone rc vfs/stats printed no JSON ({e}): {}", stdout.chars().take(200).collect::<String>()))?;
+    let d = &v["diskCache"];
+    if !d.is_object() {
+        return Err(format!("rclone rc vfs/stats has no diskCache (is --vfs-cache-mode off?): {}", stdout.chars().take(200).collect::<String>()));
+    }
+    let n = |k: &str| d[k].as_u64().ok_or_else(|| format!("rclone rc vfs/stats has no number diskCache.{k}"));
+    Ok(DiskCache { uploads_in_progress: n("uploadsInProgress")?, uploads_queued: n("uploadsQueued")?, files: n("files")?, bytes_used: n("bytesUsed")? })
+}
+
 register_plugin!(Rclone);
 
 #[cfg(test)]
 mod tests {
-    use super::rclone_size;
+    use super::*;
+
+    /// `rclone rc vfs/stats` as rclone 1.73.1 printed it (the test image, serving a local
+    /// directory; `opt` cut), with uploads pending.
+    const STATS: &str = r#"{
+	"diskCache": {
+		"bytesUsed": 3145728,
+		"erroredFiles": 0,
+		"files": 2,
+		"hashType": 1,
+		"outOfSpace": false,
+		"path": "/cache/vfs/local/data/src",
+		"pathMeta": "/cache/vfsMeta/local/data/src",
+		"uploadsInProgress": 1,
+		"uploadsQueued": 3
+	},
+	"fs": "/data/src",
+	"inUse": 1,
+	"metadataCache": {
+		"dirs": 1,
+		"files": 2
+	},
+	"opt": {}
+}"#;
+
+    #[test]
+    fn vfs_stats_are_read() {
+        assert_eq!(disk_cache(STATS), Ok(DiskCache { uploads_in_progress: 1, uploads_queued: 3, files: 2, bytes_used: 3 << 20 }));
+        let off = r#"{"fs": "s3:bench", "inUse": 1, "metadataCache": {"dirs": 1, "files": 0}, "opt": {}}"#;
+        assert!(disk_cache(off).unwrap_err().starts_with("rclone rc vfs/stats has no diskCache"));
+        assert_eq!(disk_cache(r#"{"diskCache": {"uploadsInProgress": 0}}"#).unwrap_err(), "rclone rc vfs/stats has no number diskCache.uploadsQueued");
+        assert!(disk_cache("Failed to rc: connection failed").unwrap_err().starts_with("rclone rc vfs/stats printed no JSON"));
+    }
+
+    #[test]
+    fn the_remote_control_stays_inside_the_container() {
+        let ctx = Context {
+            profile: PROFILE.into(),
+            settings: vec![("RCLONE_IMAGE".into(), "rclone/rclone:1.73.1".into()), ("S3_BUCKET".into(), "bench".into()), ("BENCH_CACHE_SIZE".into(), "1GiB".into())],
+            host_os: HostOs::Linux,
+        };
+        let services = <Rclone as Plugin>::compose_service(&ctx).unwrap();
+        let command = services[0].command.clone().unwrap();
+        assert!(command.ends_with(&["--rc".to_string(), "--rc-no-auth".into(), "--rc-addr".into(), "127.0.0.1:5572".into()]), "{command:?}");
+        assert_eq!(services[0].ports.iter().map(|p| p.container).collect::<Vec<_>>(), vec![NFS_PORT], "the rc port is not published");
+        // The restart `empty_cache` asks for names this service.
+        assert_eq!(services[0].name, SERVICE);
+    }
 
     #[test]
     fn cache_sizes_keep_their_bytes() {

@@ -1,5 +1,8 @@
 //! Samba (smbd) sharing `/export` (a volume) over SMB3 on host port 22445.
 //!
+//! No cache of its own (`empty_cache` keeps the SDK's default, none): smbd reads the volume
+//! through the server's page cache, which benchhost drops before a cold pass.
+//!
 //! The plugin writes its own `smb.conf` and a start script into the container. The script
 //! creates the Samba user from `SAMBA_USER` / `SAMBA_PASSWORD` (environment variables, so the
 //! password is in no process's argv), then execs smbd in the foreground as PID 1. Readiness is

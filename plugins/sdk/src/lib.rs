@@ -32,6 +32,7 @@ pub mod bindings {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 
+mod cache;
 mod context;
 mod error;
 pub mod host;
@@ -47,6 +48,7 @@ pub use bindings::benchhost::plugin::types::{
     HostOs, MountSpec, PluginInfo, PortMapping, Profile, Role, Service, Setting, Transport,
     Volume, VolumeSource,
 };
+pub use cache::CacheEmptied;
 pub use error::Error;
 pub use info::Protocol;
 pub use serde_json;
@@ -86,7 +88,8 @@ const fn bytes_of<const N: usize>(s: &str) -> [u8; N] {
 }
 
 /// What a plugin implements. Only [`Plugin::describe`] and [`Plugin::compose_service`] are
-/// required; the others have defaults that suit a system with nothing to provision.
+/// required; the others have defaults that suit a system with nothing to provision and no
+/// cache of its own.
 ///
 /// Every function after `describe` fails with anything that converts into an [`Error`]: an
 /// [`Error`] itself ([`Error::setting`] for a setting the user gave that the plugin refuses,
@@ -116,6 +119,26 @@ pub trait Plugin {
     fn mount_options(ctx: &Context) -> Result<MountSpec, impl Into<Error>> {
         Err::<MountSpec, _>(Error::defect(format!("profile {} is not mountable", ctx.profile)))
     }
+
+    /// Empties the system's own cache (a local block store, a cache directory, a VFS cache,
+    /// a metadata cache in memory) for a cold pass of `benchhost bench` (since contract 0.3.x).
+    /// Called for a target profile after `bootstrap`, once a cell's files are laid out and before
+    /// they are measured, with the client mounted and idle; within bootstrap's time budget
+    /// (180 s).
+    ///
+    /// Every file's content must survive: data not yet uploaded is uploaded first (drained),
+    /// never dropped; a cache that cannot be emptied safely is an error, not a silent keep.
+    /// What a process holds in memory is emptied by naming its service in
+    /// [`CacheEmptied::restart`]: the host unmounts the client, restarts those services in
+    /// order, waits until they are ready and mounts again. Then it drops the client's and the
+    /// server's page caches itself (not the plugin's job).
+    ///
+    /// Default: [`CacheEmptied::none`], for a system with no cache of its own (a server that
+    /// reads its disk through the page cache). With the `contract-v0-1` feature it is never
+    /// called (that contract has no `empty-cache`).
+    fn empty_cache(_ctx: &Context) -> Result<CacheEmptied, impl Into<Error>> {
+        Ok::<_, Error>(CacheEmptied::none())
+    }
 }
 
 /// Registers `$t` (a type implementing [`Plugin`]) as the component's exports.
@@ -140,7 +163,32 @@ macro_rules! register_plugin {
             fn mount_options(ctx: $crate::Context) -> Result<$crate::MountSpec, $crate::__ContractError> {
                 <$t as $crate::Plugin>::mount_options(&ctx).map_err(|e| Into::<$crate::Error>::into(e).__into_contract(None))
             }
+            $crate::__export_empty_cache!($t);
         }
         $crate::bindings::__export_benchhost_plugin!($t);
     };
+}
+
+/// The `empty-cache` export of [`register_plugin!`] for the contract this SDK binds: the
+/// plugin's [`Plugin::empty_cache`]. Chosen here, by this crate's `contract-v0-1` feature (a
+/// `#[cfg]` inside `register_plugin!` would test the plugin crate's features instead).
+#[doc(hidden)]
+#[cfg(not(feature = "contract-v0-1"))]
+#[macro_export]
+macro_rules! __export_empty_cache {
+    ($t:ident) => {
+        fn empty_cache(ctx: $crate::Context) -> Result<$crate::bindings::benchhost::plugin::types::CacheEmptied, $crate::__ContractError> {
+            <$t as $crate::Plugin>::empty_cache(&ctx)
+                .map($crate::CacheEmptied::__into_contract)
+                .map_err(|e| Into::<$crate::Error>::into(e).__into_contract(None))
+        }
+    };
+}
+
+/// Contract 0.1.0 has no `empty-cache`: nothing to export.
+#[doc(hidden)]
+#[cfg(feature = "contract-v0-1")]
+#[macro_export]
+macro_rules! __export_empty_cache {
+    ($t:ident) => {};
 }
