@@ -81,7 +81,7 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
                 "docker engine",
                 if api_ok { Status::Ok } else { Status::Fail },
                 true,
-                format!("Docker {} (API {}) at {}", e.engine_version, e.api_version, std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())),
+                format!("Docker {} (API {}) at {}", e.engine_version, e.api_version, e.endpoint),
                 "benchhost needs Engine API 1.41 or later (Docker 20.10+): upgrade Docker",
             )
         }

@@ -126,10 +126,9 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         }
     };
     progress.step(&format!(
-        "bringing up {profile} (run {}, engine {} API {}; results in {})",
+        "bringing up {profile} (run {}, {}; results in {})",
         opts.run_id,
-        engine.engine_version,
-        engine.api_version,
+        engine.describe(),
         dir.path.display()
     ));
     let work = async {
