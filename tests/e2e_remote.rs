@@ -92,30 +92,91 @@ fn status_names_the_remote_engine_from_docker_host_a_context_or_the_current_cont
     drop(remote);
 }
 
-/// Issue 16's first step, as it should be: `up ganesha` on the remote engine is ready, names the
-/// engine host in its mount command, and `down` leaves nothing on either engine. Ignored until
-/// benchhost aims probes, the free-port check and mount commands at the engine host; today it
-/// ends with exit 5, "not ready within ...: connect ganesha:2049: Connection refused" (the probe
-/// dials 127.0.0.1 on this machine), or with BENCH_BIND_ADDRESS=10.201.0.2 with exit 4, "host port
-/// 22049 is already in use" (the free-port check binds that address here).
+/// `benchhost` with the remote engine as `DOCKER_HOST` and the local ganesha image.
+fn on_remote(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = benchhost_command(args);
+    cmd.env("DOCKER_HOST", DOCKER_HOST).env("GANESHA_IMAGE", GANESHA_IMAGE).env("BENCH_STARTUP_TIMEOUT", "60");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("running benchhost")
+}
+
+/// `up ganesha` on the remote engine: its ports published on all the engine host's
+/// interfaces, its probe dialled there, ready; the mount command names the engine host; a real
+/// NFS client on this machine writes and reads a file that is then on the remote container's
+/// export; `down` leaves nothing on either engine. Then the same with BENCH_BIND_ADDRESS set
+/// to the engine host's address (the free-port check made there, not here).
 #[test]
-#[ignore = "issue 16 part 2: probes, the free-port check and mount commands are not yet aimed at a remote engine's host"]
-fn e2e_remote_ganesha_up_ready_down_leaves_nothing_on_either_engine() {
-    let test = "e2e_remote_ganesha_up_ready_down_leaves_nothing_on_either_engine";
+fn e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine() {
+    let test = "e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine";
     let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
     assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
-    let up = |args: &[&str]| {
-        let mut cmd = benchhost_command(args);
-        cmd.env("DOCKER_HOST", DOCKER_HOST).env("GANESHA_IMAGE", GANESHA_IMAGE).env("BENCH_STARTUP_TIMEOUT", "60");
-        cmd.output().expect("running benchhost")
-    };
-    let r = up(&["up", "ganesha"]);
-    let (out, err) = (text(&r.stdout), text(&r.stderr));
-    let down = up(&["down", "ganesha"]);
-    assert_eq!(r.status.code(), Some(0), "up on the remote engine:\n{err}");
-    assert!(err.contains(&format!("at {DOCKER_HOST} (DOCKER_HOST)")), "{err}");
-    assert!(out.contains(&format!("{ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")), "the mount command names the engine host:\n{out}");
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new(), "the local engine is not clean before the test");
+
+    for env in [&[][..], &[("BENCH_BIND_ADDRESS", ENGINE_ADDRESS)][..]] {
+        let r = on_remote(&["up", "ganesha"], env);
+        let (out, err) = (text(&r.stdout), text(&r.stderr));
+        assert_eq!(r.status.code(), Some(0), "{env:?}: up on the remote engine:\n{err}");
+        assert!(err.contains(&format!("at {DOCKER_HOST} (DOCKER_HOST); results in ")), "{err}");
+        assert!(
+            out.contains(&format!("mount -t nfs -o vers=4.1,tcp,port=22049 {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")),
+            "{env:?}: the mount command names the engine host:\n{out}"
+        );
+        // Published where asked on the engine host; nothing of it on this machine's engine.
+        let ports = text(&remote.docker(&["port", "benchhost-ganesha-ganesha", "2049/tcp"]).stdout);
+        let bound = if env.is_empty() { "0.0.0.0:22049" } else { "10.201.0.2:22049" };
+        assert_eq!(ports.lines().next(), Some(bound), "{env:?}: {ports}");
+        assert_eq!(crate::support::docker::managed(), Vec::<String>::new(), "up put something on the local engine");
+
+        // The client is here, the server there.
+        let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/export/{f}?version=4&nfsport=22049");
+        crate::support::docker::nfs_roundtrip(url, "remote.bin", 3000);
+        let inside = remote.docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/remote.bin"]);
+        assert_eq!(text(&inside.stdout).trim(), "3000", "{}", text(&inside.stderr));
+
+        let st = on_remote(&["status"], &[]);
+        let st = text(&st.stdout);
+        assert!(st.lines().next().is_some_and(|l| l.ends_with(&format!(" at {DOCKER_HOST} (DOCKER_HOST)"))), "{st}");
+        assert!(st.contains("benchhost-ganesha-ganesha"), "{st}");
+
+        let down = on_remote(&["down", "ganesha"], &[]);
+        assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+        assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
+        assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+    }
+}
+
+/// A host port taken on the engine's host (not on this machine) is refused before anything is
+/// created, naming that host: exit 4, nothing of the run left there.
+#[test]
+fn a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host() {
+    let test = "a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE, RCLONE_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    let holder = "benchhost-test-remote-port-holder";
+    let _ = remote.docker(&["rm", "-f", holder]);
+    let run = remote.docker(&["run", "-d", "--name", holder, "-p", "22049:8080", RCLONE_IMAGE, "serve", "http", "/etc", "--addr", ":8080"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let r = on_remote(&["up", "ganesha"], &[]);
+    let gone = remote.docker(&["rm", "-f", holder]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("error: host port 22049 is already in use on the engine's host 10.201.0.2 (a socket listens on 0.0.0.0:22049; needed by service ganesha of profile ganesha)"),
+        "{err}"
+    );
+    assert!(!err.contains("network benchhost-ganesha created"), "refused after creating: {err}");
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
     assert_eq!(remote.managed(), Vec::<String>::new());
-    assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+}
+
+/// Removes what a test's `up ganesha` may have left on the remote engine, even when an
+/// assertion fails half-way.
+struct RemoteCleanup;
+impl Drop for RemoteCleanup {
+    fn drop(&mut self) {
+        let _ = on_remote(&["down", "ganesha"], &[]);
+    }
 }

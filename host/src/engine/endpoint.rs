@@ -190,9 +190,13 @@ impl Endpoint {
 }
 
 impl fmt::Display for Endpoint {
-    /// `<url> (<origin>)`, e.g. `tcp://10.201.0.2:2375 (DOCKER_HOST)`.
+    /// `<url> (<origin>)`, e.g. `tcp://10.201.0.2:2375 (DOCKER_HOST)`; with TLS
+    /// `tcp://10.201.0.2:2376 (TLS, DOCKER_HOST)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.url(), self.origin)
+        match self.kind() {
+            "tcp+tls" => write!(f, "{} (TLS, {})", self.url(), self.origin),
+            _ => write!(f, "{} ({})", self.url(), self.origin),
+        }
     }
 }
 
@@ -498,6 +502,7 @@ mod tests {
         let t = dir.path().join("contexts/tls").join(crate::text::sha256_hex(b"secure")).join("docker");
         assert_eq!(ep.address, Address::Tcp { host: "engine.example".into(), port: 2376, tls: Some(TlsFiles { ca: t.join("ca.pem"), cert: t.join("cert.pem"), key: t.join("key.pem") }) });
         assert_eq!((ep.kind(), ep.host()), ("tcp+tls", Some("engine.example")));
+        assert_eq!(ep.to_string(), "tcp://engine.example:2376 (TLS, DOCKER_CONTEXT=secure)");
         // Without the key, it says which file is missing.
         std::fs::remove_file(t.join("key.pem")).unwrap();
         let e = resolve(&env).unwrap_err();

@@ -7,6 +7,7 @@
 //! find exactly what a run created.
 
 pub mod endpoint;
+mod host_files;
 mod images;
 mod logs;
 mod memory;
@@ -152,8 +153,8 @@ impl DockerEngine {
         let unreachable = |detail: String| EngineError::Unreachable {
             endpoint: endpoint.url(),
             origin: endpoint.origin.to_string(),
-            detail,
-            hint: unreachable_hint(&endpoint),
+            hint: unreachable_hint(&endpoint, &detail),
+            detail: detail.trim_end().replace('\n', ""),
         };
         let docker = client(&endpoint).map_err(|e| unreachable(docker_message(&e)))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
@@ -457,9 +458,17 @@ fn client(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
     }
 }
 
-/// What to do when `endpoint` does not answer: start this machine's engine, or the remote one
-/// (and check what names it).
-fn unreachable_hint(endpoint: &Endpoint) -> String {
+/// What to do when `endpoint` does not answer (`detail` is what went wrong): start this
+/// machine's engine, or the remote one (and check what names it); speak TLS to an engine that
+/// does.
+fn unreachable_hint(endpoint: &Endpoint, detail: &str) -> String {
+    // dockerd's answer to plain HTTP on a TLS listener.
+    if detail.contains("Client sent an HTTP request to an HTTPS server") {
+        return format!(
+            "{} speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with its ca.pem and this client's cert.pem and key.pem (or use a context created with ca=,cert=,key=)",
+            endpoint.url()
+        );
+    }
     let unset = match &endpoint.origin {
         endpoint::Origin::DockerHost => "or set DOCKER_HOST",
         endpoint::Origin::DockerContext(_) => "or unset DOCKER_CONTEXT",
