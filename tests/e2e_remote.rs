@@ -10,6 +10,7 @@ use std::time::Duration;
 
 const RCLONE_IMAGE: &str = "benchhost-test/rclone:latest";
 const GANESHA_IMAGE: &str = "benchhost-test/ganesha:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
 
 /// The body of `GET path` from `host:port`, or the connect error (no proxy, plain HTTP/1.0).
 fn http_get(host: &str, port: u16, path: &str) -> Result<String, std::io::Error> {
@@ -172,11 +173,68 @@ fn a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host() {
     assert_eq!(remote.managed(), Vec::<String>::new());
 }
 
-/// Removes what a test's `up ganesha` may have left on the remote engine, even when an
-/// assertion fails half-way.
+/// Removes what a test's `up ganesha` or `up rclone` may have left on the remote engine, even
+/// when an assertion fails half-way.
 struct RemoteCleanup;
 impl Drop for RemoteCleanup {
     fn drop(&mut self) {
-        let _ = on_remote(&["down", "ganesha"], &[]);
+        for profile in ["ganesha", "rclone"] {
+            let _ = on_remote(&["down", profile], &[]);
+        }
     }
+}
+
+/// `GET path` of LocalStack's S3 API on the remote engine's host, SigV4-signed with its
+/// published test keys: (HTTP status, body).
+fn remote_s3_get(path: &str) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--noproxy", "*", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test", "-w", "\n%{http_code}"])
+        .arg(format!("http://{ENGINE_ADDRESS}:4566{path}"))
+        .output()
+        .expect("curl");
+    let out = text(&out.stdout);
+    let (body, status) = out.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// rclone over its LocalStack S3 dependency on the remote engine: both ready and bootstrapped
+/// there (the bucket made by the plugin's http exchange, dialled at the engine host), the mount
+/// command naming the engine host, an NFSv3 round trip from this machine reaching the bucket,
+/// and `down` leaving nothing on either engine.
+#[test]
+fn e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down() {
+    let test = "e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down";
+    let Some(remote) = remote_engine_or_skip(test, &[RCLONE_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
+    let env = [("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE), ("RCLONE_IMAGE", RCLONE_IMAGE)];
+    let up = on_remote(&["up", "rclone"], &env);
+    let (out, err) = (text(&up.stdout), text(&up.stderr));
+    assert_eq!(up.status.code(), Some(0), "up rclone on the remote engine:\n{err}");
+    assert!(err.contains("localstack bootstrapped") && err.contains("rclone bootstrapped"), "{err}");
+    assert!(
+        out.contains(&format!("mount -t nfs -o vers=3,tcp,port=42049,mountport=42049,nolock {ENGINE_ADDRESS}:/ /mnt/benchhost/rclone")),
+        "the mount command names the engine host:\n{out}"
+    );
+    let (status, listing) = remote_s3_get("/bench?list-type=2");
+    assert_eq!(status, 200, "bucket bench on the remote LocalStack after up: {listing}");
+
+    let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/{f}?version=3&nfsport=42049&mountport=42049&auto-traverse-mounts=0");
+    let payload = crate::support::docker::nfs_roundtrip(url, "remote.bin", 20_000);
+    // rclone uploads 5 s after close (--vfs-write-back): poll the remote S3, bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let (status, body) = remote_s3_get("/bench?list-type=2");
+        if status == 200 && body.contains("<Key>remote.bin</Key>") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "remote.bin not in bucket bench within 30 s: {body}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(listed.contains(&format!("<Size>{}</Size>", payload.len())), "{listed}");
+
+    let down = on_remote(&["down", "rclone"], &[]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
 }
