@@ -125,6 +125,8 @@ fn e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine() {
             out.contains(&format!("mount -t nfs -o vers=4.1,tcp,port=22049 {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")),
             "{env:?}: the mount command names the engine host:\n{out}"
         );
+        let printed = on_remote(&["mount", "ganesha", "--print"], env);
+        assert!(text(&printed.stdout).contains(&format!(" {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")), "{env:?}: mount --print: {}", text(&printed.stdout));
         // Published where asked on the engine host; nothing of it on this machine's engine.
         let ports = text(&remote.docker(&["port", "benchhost-ganesha-ganesha", "2049/tcp"]).stdout);
         let bound = if env.is_empty() { "0.0.0.0:22049" } else { "10.201.0.2:22049" };
