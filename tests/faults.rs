@@ -122,7 +122,7 @@ fn an_engine_that_is_not_there_is_exit_4_with_a_hint() {
         for args in [&["up", "ganesha"][..], &["down", "ganesha"], &["status"]] {
             let r = run(args, &[("DOCKER_HOST", host)]);
             assert_eq!(r.code, Some(4), "{host} {args:?}:\n{}", r.err);
-            assert!(r.err.contains(&format!("error: the Docker engine is not reachable at {host}: ")), "{host} {args:?}:\n{}", r.err);
+            assert!(r.err.contains(&format!("error: the Docker engine is not reachable at {host} (DOCKER_HOST): ")), "{host} {args:?}:\n{}", r.err);
             assert!(r.err.contains("hint: start Docker (`sudo systemctl start docker`, or `sudo dockerd &`), or set DOCKER_HOST"), "{}", r.err);
         }
     }
@@ -138,7 +138,7 @@ fn an_engine_that_is_not_there_is_exit_4_with_a_hint() {
     let started = Instant::now();
     let r = run(&["up", "ganesha"], &[("DOCKER_HOST", host.as_str())]);
     assert_eq!(r.code, Some(4), "{}", r.err);
-    assert!(r.err.contains(&format!("error: the Docker engine is not reachable at {host}: no answer within 10 s")), "{}", r.err);
+    assert!(r.err.contains(&format!("error: the Docker engine is not reachable at {host} (DOCKER_HOST): no answer within 10 s")), "{}", r.err);
     assert!(started.elapsed() < Duration::from_secs(14), "{:?}", started.elapsed());
 }
 

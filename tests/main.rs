@@ -38,6 +38,7 @@ mod e2e_juicefs;
 mod e2e_kernel_nfs;
 mod e2e_localstack;
 mod e2e_rclone;
+mod e2e_remote;
 mod e2e_samba_postgres;
 mod faults;
 mod images;

@@ -51,6 +51,10 @@ command -v shellcheck >/dev/null || missing+=(shellcheck)
 # fio: the load generator of `benchhost bench --client host` (the client VM has its own), and the
 # report test runs it.
 command -v fio >/dev/null || missing+=(fio)
+# The two-host tests' second engine (tests/lib/remote-engine.sh): a network namespace and a veth
+# pair (iproute2), dockerd entered into it (nsenter, util-linux).
+command -v ip >/dev/null || missing+=(iproute2)
+command -v nsenter >/dev/null || missing+=(util-linux)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null; then
         say "installing ${missing[*]} (apt-get)"

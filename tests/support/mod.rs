@@ -8,6 +8,7 @@ pub mod corpus;
 pub mod dittofs_fake;
 pub mod docker;
 pub mod fuse;
+pub mod remote_engine;
 
 /// The repository's root (the directory above `tests/`).
 pub fn repo_root() -> &'static Path {

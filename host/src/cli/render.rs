@@ -10,7 +10,7 @@ use crate::orchestration::commands::drop_caches::DropCachesOutcome;
 use crate::orchestration::commands::list::ListEntry;
 use crate::orchestration::commands::mount::{MountOutcome, UmountReport};
 use crate::orchestration::commands::plugin::{bullets, CheckReport, Installed, Scaffolded};
-use crate::orchestration::commands::status::ProfileStatus;
+use crate::orchestration::commands::status::StatusReport;
 use crate::orchestration::client_vm::{JobLine, JobReport};
 use crate::orchestration::commands::up::UpOutcome;
 use crate::orchestration::dry_run::Action;
@@ -225,14 +225,18 @@ pub fn report(files: &ReportFiles, as_json: bool) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// `status`: each profile with its containers and health, or JSON.
-pub fn status(status: &[ProfileStatus], as_json: bool) -> Result<(), BenchError> {
+/// `status`: the engine, then each profile with its containers and health; or the profiles as
+/// JSON (an array, as before the engine line).
+pub fn status(report: &StatusReport, as_json: bool) -> Result<(), BenchError> {
     if as_json {
-        out!("{}", json(&status));
-    } else if status.is_empty() {
+        out!("{}", json(&report.profiles));
+        return Ok(());
+    }
+    out!("{}", report.engine);
+    if report.profiles.is_empty() {
         out!("nothing is up");
     } else {
-        for p in status {
+        for p in &report.profiles {
             out!("{} (run {})", p.profile, p.run_id);
             for c in &p.containers {
                 let health = match (&c.health, &c.health_output) {

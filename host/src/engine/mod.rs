@@ -1,10 +1,13 @@
 //! The Docker engine, through the Engine API (bollard). The only module that names bollard.
 //!
-//! Talks to the local engine or `DOCKER_HOST`, negotiating the API version (Debian's Docker
-//! 20.10 speaks API 1.41 and refuses newer clients) and sending only fields 1.41 knows.
+//! Talks to the engine the Docker CLI would use (`DOCKER_HOST`, `DOCKER_CONTEXT`, the CLI's
+//! current context, the default socket: [`endpoint`]), negotiating the API version (Debian's
+//! Docker 20.10 speaks API 1.41 and refuses newer clients) and sending only fields 1.41 knows.
 //! Every resource it creates carries the labels the caller gives, so `down` and cleanup can
 //! find exactly what a run created.
 
+pub mod endpoint;
+mod host_files;
 mod images;
 mod logs;
 mod memory;
@@ -14,6 +17,7 @@ mod spec;
 mod stats;
 mod wait;
 
+pub use endpoint::{Endpoint, EndpointError};
 pub use images::{BuiltImage, ImageInfo};
 pub use logs::LogLine;
 pub use memory::MemoryUse;
@@ -41,8 +45,14 @@ pub use crate::exec::ExecResult;
 /// Failures talking to the engine, classified for messages and exit codes.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("the Docker engine is not reachable at {endpoint}: {detail}\n  hint: start Docker (`sudo systemctl start docker`, or `sudo dockerd &`), or set DOCKER_HOST")]
-    Unreachable { endpoint: String, detail: String },
+    /// `endpoint` is the engine's URL, `origin` what named it (`DOCKER_HOST`, ...), `hint`
+    /// what to do where the engine runs.
+    #[error("the Docker engine is not reachable at {endpoint} ({origin}): {detail}\n  hint: {hint}")]
+    Unreachable { endpoint: String, origin: String, detail: String, hint: String },
+    /// The configured engine address cannot be used (an unknown context, a bad address,
+    /// missing TLS files), before anything is dialled.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
     #[error("image {image} is not present locally and could not be pulled: {detail}\n  hint: {hint}")]
     ImageUnavailable { image: String, detail: String, hint: String },
     #[error("host port {port} is already in use{holder}\n  hint: stop whatever holds it (`ss -ltnp 'sport = :{port}'`), or `benchhost down` the profile that uses it")]
@@ -112,6 +122,8 @@ impl LabelledResources {
 #[derive(Clone)]
 pub struct DockerEngine {
     docker: Docker,
+    /// Where the engine is and what named it.
+    pub endpoint: Endpoint,
     /// The negotiated Engine API version, e.g. `1.41`.
     pub api_version: String,
     /// Engine version, e.g. `20.10.24+dfsg1`.
@@ -127,12 +139,24 @@ pub struct DockerEngine {
 }
 
 impl DockerEngine {
-    /// Connects to `DOCKER_HOST` or the local socket and negotiates the API version.
-    /// Errors: [`EngineError::Unreachable`] with a hint.
+    /// Connects to the engine the Docker CLI would use (see [`endpoint`]) and negotiates the
+    /// API version. Errors: [`EngineError::Endpoint`] for a configuration that names no usable
+    /// engine, [`EngineError::Unreachable`] with a hint.
     pub async fn connect() -> Result<Self, EngineError> {
-        let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-        let unreachable = |detail: String| EngineError::Unreachable { endpoint: endpoint.clone(), detail };
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(docker_message(&e)))?;
+        let endpoint = endpoint::resolve(&endpoint::DockerEnv::from_process())?;
+        Self::connect_to(endpoint).await
+    }
+
+    /// Connects to `endpoint` and negotiates the API version; no answer within 10 s is
+    /// [`EngineError::Unreachable`].
+    pub async fn connect_to(endpoint: Endpoint) -> Result<Self, EngineError> {
+        let unreachable = |detail: String| EngineError::Unreachable {
+            endpoint: endpoint.url(),
+            origin: endpoint.origin.to_string(),
+            hint: unreachable_hint(&endpoint, &detail),
+            detail: detail.trim_end().replace('\n', ""),
+        };
+        let docker = client(&endpoint).map_err(|e| unreachable(docker_message(&e)))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
             .map_err(|_| unreachable("no answer within 10 s".into()))?
@@ -141,11 +165,17 @@ impl DockerEngine {
         Ok(DockerEngine {
             api_version: docker.client_version().to_string(),
             engine_version: version.version.unwrap_or_default(),
-            engine_id: info.id.filter(|id| !id.is_empty()).unwrap_or_else(|| endpoint.clone()),
+            engine_id: info.id.filter(|id| !id.is_empty()).unwrap_or_else(|| endpoint.url()),
             cpus: info.ncpu.filter(|n| *n > 0).map(|n| n as u32),
             memory_bytes: info.mem_total.filter(|n| *n > 0).map(|n| n as u64),
+            endpoint,
             docker,
         })
+    }
+
+    /// `engine <version> API <api> at <url> (<origin>)`: which engine a command uses.
+    pub fn describe(&self) -> String {
+        format!("engine {} API {} at {}", self.engine_version, self.api_version, self.endpoint)
     }
 
     /// Makes sure `image` is present: inspects it, and pulls it when missing. `progress` gets
@@ -409,6 +439,51 @@ impl DockerEngine {
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(api(format!("removing volume {name}"))(e)),
         }
+    }
+}
+
+/// Seconds bollard waits for one request (its own default).
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// A bollard client for `endpoint` (nothing is dialled yet).
+fn client(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    use endpoint::Address;
+    let url = endpoint.url();
+    let version = bollard::API_DEFAULT_VERSION;
+    match &endpoint.address {
+        Address::Unix(_) => Docker::connect_with_unix(&url, REQUEST_TIMEOUT_SECS, version),
+        Address::Tcp { tls: None, .. } => Docker::connect_with_http(&url, REQUEST_TIMEOUT_SECS, version),
+        Address::Tcp { tls: Some(t), .. } => Docker::connect_with_ssl(&url, &t.key, &t.cert, &t.ca, REQUEST_TIMEOUT_SECS, version),
+        Address::Ssh { .. } => Docker::connect_with_ssh(&url, REQUEST_TIMEOUT_SECS, version, None),
+    }
+}
+
+/// What to do when `endpoint` does not answer (`detail` is what went wrong): start this
+/// machine's engine, or the remote one (and check what names it); speak TLS to an engine that
+/// does.
+fn unreachable_hint(endpoint: &Endpoint, detail: &str) -> String {
+    // dockerd's answer to plain HTTP on a TLS listener.
+    if detail.contains("Client sent an HTTP request to an HTTPS server") {
+        return format!(
+            "{} speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with its ca.pem and this client's cert.pem and key.pem (or use a context created with ca=,cert=,key=)",
+            endpoint.url()
+        );
+    }
+    let unset = match &endpoint.origin {
+        endpoint::Origin::DockerHost => "or set DOCKER_HOST",
+        endpoint::Origin::DockerContext(_) => "or unset DOCKER_CONTEXT",
+        endpoint::Origin::CurrentContext { .. } => "or `docker context use default`",
+        endpoint::Origin::Default => "or set DOCKER_HOST",
+    };
+    match (endpoint.host(), &endpoint.address) {
+        (Some(host), endpoint::Address::Ssh { .. }) => format!(
+            "check `ssh {host} docker version` (benchhost runs `docker system dial-stdio` there through ssh, with no password prompt), {unset} for this machine's engine"
+        ),
+        (Some(host), _) => format!(
+            "start the engine on {host} (`sudo systemctl start docker` there) and check that it listens on {} and that this machine can reach it, {unset} for this machine's engine",
+            endpoint.url()
+        ),
+        (None, _) => format!("start Docker (`sudo systemctl start docker`, or `sudo dockerd &`), {unset}"),
     }
 }
 

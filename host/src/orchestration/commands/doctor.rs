@@ -81,7 +81,7 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
                 "docker engine",
                 if api_ok { Status::Ok } else { Status::Fail },
                 true,
-                format!("Docker {} (API {}) at {}", e.engine_version, e.api_version, std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())),
+                format!("Docker {} (API {}) at {}", e.engine_version, e.api_version, e.endpoint),
                 "benchhost needs Engine API 1.41 or later (Docker 20.10+): upgrade Docker",
             )
         }
@@ -93,6 +93,9 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
             engine_hint(os, std::env::var("DOCKER_HOST").ok().as_deref(), find_on_path("dockerd").is_some()),
         ),
     });
+    if let Ok(e) = &engine {
+        checks.extend(engine_transport_check(&e.endpoint));
+    }
     checks.push(compose_check());
     checks.push(fio_check(settings, os));
     checks.extend(mount_helper_checks(os));
@@ -120,6 +123,21 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
         checks.push(images_check(registry, settings, os, e).await);
     }
     checks
+}
+
+/// A warning for an engine reached over plain TCP: the Engine API without TLS gives root on
+/// the engine's host to anyone who can reach that port (dockerd says the same at start). `None`
+/// for a socket, TLS or ssh.
+pub fn engine_transport_check(endpoint: &crate::engine::Endpoint) -> Option<Check> {
+    (endpoint.kind() == "tcp").then(|| {
+        check(
+            "docker engine transport",
+            Status::Warn,
+            false,
+            format!("plain TCP without TLS to {endpoint}: anyone who can reach that port is root on the engine's host"),
+            "protect it with TLS (dockerd --tlsverify --tlscacert/--tlscert/--tlskey, then DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH here, or a context created with ca=,cert=,key=), use ssh://user@host, or keep the port on a network only you reach",
+        )
+    })
 }
 
 /// The client VM of `vm run`: whether it is built, QEMU is there, and which accelerator it
@@ -390,6 +408,18 @@ mod tests {
         let remote = engine_hint(HostOs::Linux, Some("tcp://10.0.0.2:2375"), false);
         assert!(remote.contains("DOCKER_HOST=tcp://10.0.0.2:2375") && !remote.contains("apt-get"), "{remote}");
         assert!(engine_hint(HostOs::Linux, Some("unix:///run/docker.sock"), true).contains("dockerd is installed"));
+    }
+
+    #[test]
+    fn a_plain_tcp_engine_is_warned_about_and_tls_or_a_socket_is_not() {
+        use crate::engine::endpoint::{resolve, DockerEnv};
+        let at = |host: &str| resolve(&DockerEnv { docker_host: Some(host.into()), ..Default::default() }).unwrap();
+        let c = engine_transport_check(&at("tcp://10.201.0.2:2375")).expect("a warning");
+        assert_eq!((c.name.as_str(), c.status, c.required), ("docker engine transport", Status::Warn, false));
+        assert_eq!(c.detail, "plain TCP without TLS to tcp://10.201.0.2:2375 (DOCKER_HOST): anyone who can reach that port is root on the engine's host");
+        assert!(c.hint.contains("--tlsverify"), "{}", c.hint);
+        assert!(engine_transport_check(&at("unix:///var/run/docker.sock")).is_none());
+        assert!(engine_transport_check(&at("ssh://me@host")).is_none());
         assert!(engine_hint(HostOs::Macos, None, false).contains("colima"));
     }
 

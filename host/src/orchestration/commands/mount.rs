@@ -35,7 +35,12 @@ pub async fn mount(session: &Session<'_>, profile: &str, dir: Option<String>, pr
         return Err(BenchError::Usage(format!("{profile} is infrastructure (it serves other systems); nothing to mount")));
     }
     refuse_empty_dir("--dir", dir.as_deref())?;
-    let server = session.settings.global()?.server_address;
+    // With a remote engine the command names its host, as `up` printed it.
+    let mut globals = session.settings.global()?;
+    if let Ok(endpoint) = crate::engine::endpoint::resolve(&crate::engine::endpoint::DockerEnv::from_process()) {
+        globals.aim_at_engine(&endpoint, session.settings)?;
+    }
+    let server = globals.server_address;
     let ctx = session.settings.context(&plugin.info, profile, os);
     let spec = registry.runtime.mount_options(plugin, &ctx).await?;
     let dir = absolute_dir(dir, profile);

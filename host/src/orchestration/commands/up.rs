@@ -94,6 +94,7 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         return Ok(UpOutcome::DryRun(dry_run_actions(registry, &settings, &plan, &opts, &builds, req.replace).await?));
     }
     let engine = DockerEngine::connect().await?;
+    opts.globals.aim_at_engine(&engine.endpoint, &settings)?;
     preflight::check_engine_capacity(&engine, &opts.globals, &settings)?;
     let _lock = run_lock::acquire(&engine).await?;
     // Until here nothing exists and a signal ends the process; from here it is handled.
@@ -126,10 +127,9 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
         }
     };
     progress.step(&format!(
-        "bringing up {profile} (run {}, engine {} API {}; results in {})",
+        "bringing up {profile} (run {}, {}; results in {})",
         opts.run_id,
-        engine.engine_version,
-        engine.api_version,
+        engine.describe(),
         dir.path.display()
     ));
     let work = async {

@@ -214,7 +214,7 @@ impl SettingsSource {
                 "BENCH_TMPFS=1 and BENCH_DATA_DIR are both set: data lives either in RAM or on the disk of BENCH_DATA_DIR\n  hint: unset one of them".into(),
             ));
         }
-        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, server_address, tmpfs, data_dir })
+        Ok(GlobalSettings { cpus, memory_bytes: memory_bytes as i64, startup_timeout, bind_address, server_address, dial_host: None, tmpfs, data_dir })
     }
 
     /// `BENCH_SERVER_ADDRESS`: an IP address (not `0.0.0.0`/`::`) or a host name; when unset,
@@ -312,6 +312,10 @@ pub struct GlobalSettings {
     /// `BENCH_SERVER_ADDRESS`, where clients reach the published ports: the host part of every
     /// mount command's source (default: the bind address when it is one address, else 127.0.0.1).
     pub server_address: String,
+    /// Where benchhost itself dials published ports (readiness probes, plugins' http and tcp
+    /// exchanges): `None` for a local engine (the bind address; loopback for a wildcard), the
+    /// engine host's address for a remote one ([`GlobalSettings::aim_at_engine`]).
+    pub dial_host: Option<std::net::IpAddr>,
     /// `BENCH_TMPFS=1`: every named data volume becomes a tmpfs (RAM), for every system.
     pub tmpfs: bool,
     /// `BENCH_DATA_DIR`: every named data volume is a bind of `<dir>/<profile>/<volume>` on
@@ -320,10 +324,71 @@ pub struct GlobalSettings {
     pub data_dir: Option<PathBuf>,
 }
 
+impl GlobalSettings {
+    /// Aims the published ports at a remote engine's host (`endpoint.is_remote()`; a local
+    /// engine changes nothing): an unset `BENCH_BIND_ADDRESS` becomes `0.0.0.0` (all the engine
+    /// host's interfaces), an unset `BENCH_SERVER_ADDRESS` the bind address when it is one, else
+    /// the engine host; benchhost dials the bind address when it is one, else the server
+    /// address, resolved here. Errors (exit 2): a loopback bind address (no client elsewhere
+    /// reaches the engine host's loopback), or a dial host that does not resolve, each naming
+    /// the setting and a hint.
+    pub fn aim_at_engine(&mut self, endpoint: &crate::engine::Endpoint, settings: &SettingsSource) -> Result<(), BenchError> {
+        let Some(host) = endpoint.host() else { return Ok(()) };
+        if settings.get("BENCH_BIND_ADDRESS").is_none() {
+            self.bind_address = "0.0.0.0".into();
+        }
+        let bind: std::net::IpAddr = self.bind_address.parse().map_err(|_| BenchError::Usage(format!("BENCH_BIND_ADDRESS={:?} is not an IP address", self.bind_address)))?;
+        if bind.is_loopback() {
+            return Err(BenchError::Usage(format!(
+                "BENCH_BIND_ADDRESS={}{} publishes the ports on the loopback of the engine's host {host} ({endpoint}), which nothing on another machine reaches\n  hint: unset BENCH_BIND_ADDRESS (with a remote engine the ports are published on all its host's interfaces), or give one of {host}'s addresses",
+                self.bind_address,
+                settings.from("BENCH_BIND_ADDRESS")
+            )));
+        }
+        if settings.get("BENCH_SERVER_ADDRESS").is_none() {
+            self.server_address = if bind.is_unspecified() { host.to_string() } else { bind.to_string() };
+        }
+        let dial = if bind.is_unspecified() { self.server_address.clone() } else { bind.to_string() };
+        let resolved = dial.parse::<std::net::IpAddr>().ok().or_else(|| {
+            use std::net::ToSocketAddrs;
+            (dial.as_str(), 0).to_socket_addrs().ok().and_then(|mut a| a.next()).map(|a| a.ip())
+        });
+        self.dial_host = Some(resolved.ok_or_else(|| {
+            BenchError::Usage(format!(
+                "the engine's host {dial} ({endpoint}) does not resolve to an address on this machine, so its published ports cannot be reached\n  hint: set BENCH_SERVER_ADDRESS to the engine host's IP address (an ssh:// host known only to ~/.ssh/config has none here)"
+            ))
+        })?);
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_engine_publishes_on_all_its_interfaces_and_is_dialled_at_its_host() {
+        use crate::engine::endpoint::{resolve, DockerEnv};
+        let endpoint = |host: &str| resolve(&DockerEnv { docker_host: Some(host.into()), ..Default::default() }).unwrap();
+        let with = |pairs: &[(&str, &str)]| SettingsSource::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        let aimed = |settings: &SettingsSource, host: &str| {
+            let mut g = settings.global().unwrap();
+            g.aim_at_engine(&endpoint(host), settings).map(|()| (g.bind_address, g.server_address, g.dial_host))
+        };
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(aimed(&with(&[]), "tcp://10.201.0.2:2375").unwrap(), ("0.0.0.0".into(), "10.201.0.2".into(), ip("10.201.0.2")));
+        // One address of the engine's host: bound, named and dialled.
+        assert_eq!(aimed(&with(&[("BENCH_BIND_ADDRESS", "10.201.0.2")]), "tcp://10.201.0.2:2375").unwrap(), ("10.201.0.2".into(), "10.201.0.2".into(), ip("10.201.0.2")));
+        // What the clients are told can differ from where benchhost dials (a VM behind NAT).
+        assert_eq!(aimed(&with(&[("BENCH_SERVER_ADDRESS", "10.0.2.2")]), "tcp://10.201.0.2:2375").unwrap(), ("0.0.0.0".into(), "10.0.2.2".into(), ip("10.0.2.2")));
+        // A local engine keeps the defaults.
+        assert_eq!(aimed(&with(&[]), "unix:///var/run/docker.sock").unwrap(), ("127.0.0.1".into(), "127.0.0.1".into(), None));
+        assert_eq!(aimed(&with(&[]), "tcp://127.0.0.1:2375").unwrap(), ("127.0.0.1".into(), "127.0.0.1".into(), None));
+        let e = aimed(&with(&[("BENCH_BIND_ADDRESS", "127.0.0.1")]), "tcp://10.201.0.2:2375").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("BENCH_BIND_ADDRESS=127.0.0.1"), "{e}");
+        assert!(e.to_string().contains("loopback of the engine's host 10.201.0.2 (tcp://10.201.0.2:2375 (DOCKER_HOST))"), "{e}");
+    }
 
     #[test]
     fn globals_default_and_validate() {

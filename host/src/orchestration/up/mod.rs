@@ -94,7 +94,10 @@ pub fn new_run_id() -> String {
 /// created the run's results directory). On failure, removes everything labelled with this
 /// run id (unless `keep_on_failure`) and returns the error.
 pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &UpOptions, progress: &Progress) -> Result<UpReport, BenchError> {
-    check_ports_free(plan, &opts.globals.bind_address)?;
+    // A remote engine's ports are checked on its host, once the images are there.
+    if !engine.endpoint.is_remote() {
+        check_ports_free(plan, &opts.globals.bind_address)?;
+    }
     let mut result = bring_up(registry, engine, plan, opts, progress).await;
     if let Err(e) = result {
         // Before anything is removed: what ran out of memory can only be asked of live containers.
@@ -124,6 +127,9 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
     let base_labels = run_labels(plan, opts);
 
     images::ensure_all(registry, engine, plan, progress).await?;
+    if engine.endpoint.is_remote() {
+        preflight::check_ports_free_on_engine(engine, plan, &opts.globals.bind_address, &base_labels).await?;
+    }
     let network = resource_name(&plan.target, "");
     let specs: Vec<ContainerSpec> = plan
         .services()

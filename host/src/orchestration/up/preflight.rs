@@ -1,7 +1,9 @@
 //! Checks of this machine before anything of a run is created: kernel features the planned
 //! plugins declare in their `host-kernel` capability (`nfsd`, `fuse`), the shared mounts FUSE
 //! servers show their mounts through, and the plan's host ports. Only a local engine's machine
-//! can be read; with a remote `DOCKER_HOST` the first two are skipped (with a warning).
+//! can be read; with a remote engine (see [`crate::engine::endpoint`]) the kernel features are
+//! not checked (with a warning), a FUSE server's host-shared mount is refused, and the ports are
+//! checked on the engine's host ([`check_ports_free_on_engine`]).
 
 use crate::orchestration::error::BenchError;
 use crate::orchestration::host::kernel::missing;
@@ -23,8 +25,8 @@ pub fn check_host_kernel(registry: &Registry, plan: &Plan) -> Result<(), BenchEr
 
 /// [`check_host_kernel`] against a root directory (tests use a fake `/proc`).
 pub fn check_with(registry: &Registry, plan: &Plan, root: &Path) -> Result<(), BenchError> {
-    if std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://")) {
-        tracing::warn!("DOCKER_HOST is remote: host kernel features are not checked");
+    if let Some(remote) = remote_engine() {
+        tracing::warn!("the Docker engine is remote ({remote}): its host's kernel features are not checked");
         return Ok(());
     }
     for p in &plan.profiles {
@@ -43,11 +45,23 @@ pub fn check_with(registry: &Registry, plan: &Plan, root: &Path) -> Result<(), B
 
 /// Host paths the plan bind-mounts with `rshared` propagation must exist (they are created)
 /// and sit on a shared mount, or a FUSE mount made in the container never reaches the host.
+/// With a remote engine such a path is on the engine's host, where this machine's mount commands
+/// cannot see it: refused (exit 6) naming the profile, the path and the engine.
 pub fn check_shared_binds(plan: &Plan) -> Result<(), BenchError> {
-    if std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://")) {
-        return Ok(());
-    }
+    let remote = remote_engine();
     for (p, s) in plan.services() {
+        if let Some(remote) = &remote {
+            if let Some(path) = s.volumes.iter().find_map(|v| match &v.source {
+                crate::runtime::contract::VolumeSource::HostShared(path) => Some(path),
+                _ => None,
+            }) {
+                return Err(BenchError::HostUnsupported(format!(
+                    "profile {} shows its FUSE mount in {path} on the Docker engine's host ({remote}), and a client on this machine cannot reach a mount there\n  hint: run benchhost on the engine's host for this system (unset DOCKER_HOST/DOCKER_CONTEXT there), or benchmark a system that serves over the network",
+                    p.profile
+                )));
+            }
+            continue;
+        }
         for v in &s.volumes {
             let crate::runtime::contract::VolumeSource::HostShared(path) = &v.source else { continue };
             std::fs::create_dir_all(path)
@@ -65,6 +79,12 @@ pub fn check_shared_binds(plan: &Plan) -> Result<(), BenchError> {
     Ok(())
 }
 
+/// The engine `up` will use, when it is remote ([`crate::engine::Endpoint::is_remote`]); `None`
+/// for a local one or a configuration that names none (connecting reports that).
+fn remote_engine() -> Option<crate::engine::Endpoint> {
+    crate::engine::endpoint::resolve(&crate::engine::endpoint::DockerEnv::from_process()).ok().filter(|e| e.is_remote())
+}
+
 /// Fails fast, before anything is created, when a host port of the plan is taken.
 pub fn check_ports_free(plan: &Plan, bind: &str) -> Result<(), BenchError> {
     for (p, s) in plan.services() {
@@ -78,6 +98,47 @@ pub fn check_ports_free(plan: &Plan, bind: &str) -> Result<(), BenchError> {
                         Some(who) => format!(" by {who} (needed by service {} of profile {})", s.name, p.profile),
                         None => format!(" (needed by service {} of profile {})", s.name, p.profile),
                     },
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`check_ports_free`] on a remote engine's host: its listening TCP and bound UDP sockets
+/// are read there (`/proc/net/*` through a short-lived container of the plan's first image in
+/// the host's network, [`DockerEngine::read_host_files`], labelled `labels` so an interrupted
+/// run's sweep removes it), and a planned host port held on `bind` (or a wildcard) is
+/// [`crate::engine::EngineError::PortInUse`] naming the engine's host. When the host cannot be
+/// read (an image without `cat`), a warning says so and the engine's own refusal at container
+/// start is what remains.
+pub async fn check_ports_free_on_engine(engine: &DockerEngine, plan: &Plan, bind: &str, labels: &std::collections::HashMap<String, String>) -> Result<(), BenchError> {
+    let Some((_, first)) = plan.services().next() else { return Ok(()) };
+    if !plan.services().any(|(_, s)| !s.ports.is_empty()) {
+        return Ok(());
+    }
+    let host = engine.endpoint.host().unwrap_or("the engine's host").to_string();
+    let tables = match engine.read_host_files(&first.image, &["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"], labels).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!("the host ports on {host} are not checked before start: {e}");
+            return Ok(());
+        }
+    };
+    let sockets = crate::orchestration::host::ports::host_sockets(&tables);
+    let bind_ip: std::net::IpAddr = bind.parse().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    for (p, s) in plan.services() {
+        for port in &s.ports {
+            let udp = port.transport == Transport::Udp;
+            if let Some(held) = crate::orchestration::host::ports::holder_of(&sockets, bind_ip, port.host, udp) {
+                return Err(BenchError::Engine(crate::engine::EngineError::PortInUse {
+                    port: port.host,
+                    holder: format!(
+                        " on the engine's host {host} (a socket listens on {}; needed by service {} of profile {})",
+                        std::net::SocketAddr::new(held.ip, held.port),
+                        s.name,
+                        p.profile
+                    ),
                 }));
             }
         }

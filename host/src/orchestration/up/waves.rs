@@ -38,7 +38,11 @@ async fn start_profile(
         let spec = specs.iter().find(|s| s.name == name).ok_or_else(|| BenchError::Other(format!("container {name} was not planned")))?;
         let id = creations.take(&spec.name).await?;
         engine.start_container(&id, &spec.name).await?;
-        let ports = spec.ports.iter().filter(|p| !p.udp).map(|p| (p.container, dial_address(&p.host_ip, p.host))).collect();
+        let dial = |p: &crate::engine::PublishedPort| match opts.globals.dial_host {
+            Some(ip) => std::net::SocketAddr::new(ip, p.host),
+            None => dial_address(&p.host_ip, p.host),
+        };
+        let ports = spec.ports.iter().filter(|p| !p.udp).map(|p| (p.container, dial(p))).collect();
         endpoints.insert(&service.name, Endpoint { container_id: id.clone(), ports });
         progress.step(&format!("{} started ({:.2}s)", spec.name, t.elapsed().as_secs_f64()));
 

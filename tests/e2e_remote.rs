@@ -1,0 +1,242 @@
+//! Two hosts: the servers on a second Docker engine with its own address (the rig of
+//! `tests/lib/remote-engine.sh`, `support::remote_engine`), benchhost and the clients on this
+//! machine.
+
+use crate::support::docker::{benchhost_command, text};
+use crate::support::remote_engine::{remote_engine_or_skip, DOCKER_HOST, ENGINE_ADDRESS};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const RCLONE_IMAGE: &str = "benchhost-test/rclone:latest";
+const GANESHA_IMAGE: &str = "benchhost-test/ganesha:latest";
+const LOCALSTACK_IMAGE: &str = "benchhost-test/localstack:latest";
+
+/// The body of `GET path` from `host:port`, or the connect error (no proxy, plain HTTP/1.0).
+fn http_get(host: &str, port: u16, path: &str) -> Result<String, std::io::Error> {
+    let mut s = TcpStream::connect_timeout(&format!("{host}:{port}").parse().unwrap(), Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    Ok(reply.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn remote_engine_is_another_host_whose_published_ports_are_at_its_own_address() {
+    let test = "remote_engine_is_another_host_whose_published_ports_are_at_its_own_address";
+    let Some(remote) = remote_engine_or_skip(test, &[RCLONE_IMAGE]) else { return };
+    // Another engine, not this machine's under another name.
+    let id = |out: std::process::Output| text(&out.stdout).trim().to_string();
+    let local_id = id(crate::support::docker::docker(&["info", "--format", "{{.ID}}"]));
+    let remote_id = id(remote.docker(&["info", "--format", "{{.ID}}"]));
+    assert!(!remote_id.is_empty() && remote_id != local_id, "local {local_id}, remote {remote_id}");
+
+    let name = "benchhost-test-remote-probe";
+    let _ = remote.docker(&["rm", "-f", name]);
+    let run = remote.docker(&["run", "-d", "--name", name, "-p", "18181:8080", RCLONE_IMAGE, "serve", "http", "/etc", "--addr", ":8080"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let container = text(&run.stdout).trim().to_string();
+    // The port is published on the engine's host: reachable at its address, not at this
+    // machine's loopback; the file served is that container's own.
+    let mut body = Err(std::io::Error::other("not tried"));
+    for _ in 0..50 {
+        body = http_get(ENGINE_ADDRESS, 18181, "/hostname");
+        if body.as_ref().is_ok_and(|b| !b.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let gone = remote.docker(&["rm", "-f", name]);
+    assert_eq!(body.expect("GET from the remote engine's host").trim(), &container[..12]);
+    let local = http_get("127.0.0.1", 18181, "/hostname").map_err(|e| e.kind());
+    assert_eq!(local, Err(std::io::ErrorKind::ConnectionRefused), "the port must not be on this machine");
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
+    assert_eq!(remote.docker(&["ps", "-aq", "--filter", &format!("name={name}")]).stdout, b"");
+}
+
+#[test]
+fn status_names_the_remote_engine_from_docker_host_a_context_or_the_current_context() {
+    let test = "status_names_the_remote_engine_from_docker_host_a_context_or_the_current_context";
+    let Some(remote) = remote_engine_or_skip(test, &[RCLONE_IMAGE]) else { return };
+    let version = text(&remote.docker(&["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"]).stdout).trim().to_string();
+    let (version, api) = version.split_once(' ').expect("engine and API versions");
+    let engine = |origin: &str| format!("engine {version} API {api} at {DOCKER_HOST} ({origin})");
+
+    let status = |env: &[(&str, &str)]| {
+        let mut cmd = benchhost_command(&["status"]);
+        cmd.env_remove("DOCKER_HOST").env_remove("DOCKER_CONTEXT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("running benchhost");
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(status(&[("DOCKER_HOST", DOCKER_HOST)]), format!("{}\nnothing is up\n", engine("DOCKER_HOST")));
+
+    // A context made by the Docker CLI itself, in a config directory of the test's own: benchhost
+    // reads the CLI's store (meta.json under the SHA-256 of the name) as the CLI wrote it.
+    let config = tempfile::tempdir().unwrap();
+    let cfg = config.path().to_str().unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("docker").env("DOCKER_CONFIG", cfg).env_remove("DOCKER_HOST").env_remove("DOCKER_CONTEXT").args(args).output().expect("docker CLI");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
+    };
+    cli(&["context", "create", "bh-two-host", "--docker", &format!("host={DOCKER_HOST}")]);
+    assert_eq!(status(&[("DOCKER_CONFIG", cfg), ("DOCKER_CONTEXT", "bh-two-host")]), format!("{}\nnothing is up\n", engine("DOCKER_CONTEXT=bh-two-host")));
+    cli(&["context", "use", "bh-two-host"]);
+    assert_eq!(status(&[("DOCKER_CONFIG", cfg)]), format!("{}\nnothing is up\n", engine("the Docker CLI's current context bh-two-host")));
+    // DOCKER_HOST still wins over the current context, as in the CLI.
+    let local = status(&[("DOCKER_CONFIG", cfg), ("DOCKER_HOST", "unix:///var/run/docker.sock")]);
+    assert!(local.starts_with("engine ") && local.contains(" at unix:///var/run/docker.sock (DOCKER_HOST)\n"), "{local}");
+    drop(remote);
+}
+
+/// `benchhost` with the remote engine as `DOCKER_HOST` and the local ganesha image.
+fn on_remote(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = benchhost_command(args);
+    cmd.env("DOCKER_HOST", DOCKER_HOST).env("GANESHA_IMAGE", GANESHA_IMAGE).env("BENCH_STARTUP_TIMEOUT", "60");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("running benchhost")
+}
+
+/// `up ganesha` on the remote engine: its ports published on all the engine host's
+/// interfaces, its probe dialled there, ready; the mount command names the engine host; a real
+/// NFS client on this machine writes and reads a file that is then on the remote container's
+/// export; `down` leaves nothing on either engine. Then the same with BENCH_BIND_ADDRESS set
+/// to the engine host's address (the free-port check made there, not here).
+#[test]
+fn e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine() {
+    let test = "e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new(), "the local engine is not clean before the test");
+
+    for env in [&[][..], &[("BENCH_BIND_ADDRESS", ENGINE_ADDRESS)][..]] {
+        let r = on_remote(&["up", "ganesha"], env);
+        let (out, err) = (text(&r.stdout), text(&r.stderr));
+        assert_eq!(r.status.code(), Some(0), "{env:?}: up on the remote engine:\n{err}");
+        assert!(err.contains(&format!("at {DOCKER_HOST} (DOCKER_HOST); results in ")), "{err}");
+        assert!(
+            out.contains(&format!("mount -t nfs -o vers=4.1,tcp,port=22049 {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")),
+            "{env:?}: the mount command names the engine host:\n{out}"
+        );
+        let printed = on_remote(&["mount", "ganesha", "--print"], env);
+        assert!(text(&printed.stdout).contains(&format!(" {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")), "{env:?}: mount --print: {}", text(&printed.stdout));
+        // Published where asked on the engine host; nothing of it on this machine's engine.
+        let ports = text(&remote.docker(&["port", "benchhost-ganesha-ganesha", "2049/tcp"]).stdout);
+        let bound = if env.is_empty() { "0.0.0.0:22049" } else { "10.201.0.2:22049" };
+        assert_eq!(ports.lines().next(), Some(bound), "{env:?}: {ports}");
+        assert_eq!(crate::support::docker::managed(), Vec::<String>::new(), "up put something on the local engine");
+
+        // The client is here, the server there.
+        let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/export/{f}?version=4&nfsport=22049");
+        crate::support::docker::nfs_roundtrip(url, "remote.bin", 3000);
+        let inside = remote.docker(&["exec", "benchhost-ganesha-ganesha", "stat", "-c", "%s", "/export/remote.bin"]);
+        assert_eq!(text(&inside.stdout).trim(), "3000", "{}", text(&inside.stderr));
+
+        let st = on_remote(&["status"], &[]);
+        let st = text(&st.stdout);
+        assert!(st.lines().next().is_some_and(|l| l.ends_with(&format!(" at {DOCKER_HOST} (DOCKER_HOST)"))), "{st}");
+        assert!(st.contains("benchhost-ganesha-ganesha"), "{st}");
+
+        let down = on_remote(&["down", "ganesha"], &[]);
+        assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+        assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
+        assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+    }
+}
+
+/// A host port taken on the engine's host (not on this machine) is refused before anything is
+/// created, naming that host: exit 4, nothing of the run left there.
+#[test]
+fn a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host() {
+    let test = "a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE, RCLONE_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    let holder = "benchhost-test-remote-port-holder";
+    let _ = remote.docker(&["rm", "-f", holder]);
+    let run = remote.docker(&["run", "-d", "--name", holder, "-p", "22049:8080", RCLONE_IMAGE, "serve", "http", "/etc", "--addr", ":8080"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let r = on_remote(&["up", "ganesha"], &[]);
+    let gone = remote.docker(&["rm", "-f", holder]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("error: host port 22049 is already in use on the engine's host 10.201.0.2 (a socket listens on 0.0.0.0:22049; needed by service ganesha of profile ganesha)"),
+        "{err}"
+    );
+    assert!(!err.contains("network benchhost-ganesha created"), "refused after creating: {err}");
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new());
+}
+
+/// Removes what a test's `up ganesha` or `up rclone` may have left on the remote engine, even
+/// when an assertion fails half-way.
+struct RemoteCleanup;
+impl Drop for RemoteCleanup {
+    fn drop(&mut self) {
+        for profile in ["ganesha", "rclone"] {
+            let _ = on_remote(&["down", profile], &[]);
+        }
+    }
+}
+
+/// `GET path` of LocalStack's S3 API on the remote engine's host, SigV4-signed with its
+/// published test keys: (HTTP status, body).
+fn remote_s3_get(path: &str) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--noproxy", "*", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test", "-w", "\n%{http_code}"])
+        .arg(format!("http://{ENGINE_ADDRESS}:4566{path}"))
+        .output()
+        .expect("curl");
+    let out = text(&out.stdout);
+    let (body, status) = out.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// rclone over its LocalStack S3 dependency on the remote engine: both ready and bootstrapped
+/// there (the bucket made by the plugin's http exchange, dialled at the engine host), the mount
+/// command naming the engine host, an NFSv3 round trip from this machine reaching the bucket,
+/// and `down` leaving nothing on either engine.
+#[test]
+fn e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down() {
+    let test = "e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down";
+    let Some(remote) = remote_engine_or_skip(test, &[RCLONE_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
+    let env = [("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE), ("RCLONE_IMAGE", RCLONE_IMAGE)];
+    let up = on_remote(&["up", "rclone"], &env);
+    let (out, err) = (text(&up.stdout), text(&up.stderr));
+    assert_eq!(up.status.code(), Some(0), "up rclone on the remote engine:\n{err}");
+    assert!(err.contains("localstack bootstrapped") && err.contains("rclone bootstrapped"), "{err}");
+    assert!(
+        out.contains(&format!("mount -t nfs -o vers=3,tcp,port=42049,mountport=42049,nolock {ENGINE_ADDRESS}:/ /mnt/benchhost/rclone")),
+        "the mount command names the engine host:\n{out}"
+    );
+    let (status, listing) = remote_s3_get("/bench?list-type=2");
+    assert_eq!(status, 200, "bucket bench on the remote LocalStack after up: {listing}");
+
+    let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/{f}?version=3&nfsport=42049&mountport=42049&auto-traverse-mounts=0");
+    let payload = crate::support::docker::nfs_roundtrip(url, "remote.bin", 20_000);
+    // rclone uploads 5 s after close (--vfs-write-back): poll the remote S3, bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let (status, body) = remote_s3_get("/bench?list-type=2");
+        if status == 200 && body.contains("<Key>remote.bin</Key>") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "remote.bin not in bucket bench within 30 s: {body}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(listed.contains(&format!("<Size>{}</Size>", payload.len())), "{listed}");
+
+    let down = on_remote(&["down", "rclone"], &[]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+}
