@@ -13,7 +13,7 @@ pub enum Operation {
     Healthcheck,
     Bootstrap,
     MountOptions,
-    /// `empty-cache` (contract 0.3.0 and later), before a cold cell of `benchhost bench`.
+    /// `empty-cache` (the contract of `since_v0_3_0` and later), before a cold cell of `benchhost bench`.
     EmptyCache,
 }
 

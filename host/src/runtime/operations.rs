@@ -63,7 +63,7 @@ impl PluginRuntime {
 
     /// `empty-cache(ctx)` through `gateway`, within the bootstrap budget: what the plugin did
     /// to its system's own cache, and the services to restart. `Ok(None)`: the plugin was
-    /// built for a contract before 0.3.0, which has no such function (its cache is kept).
+    /// built for an older contract, which has no such function (its cache is kept).
     pub async fn empty_cache(&self, plugin: &LoadedPlugin, ctx: &Context, gateway: Arc<dyn ServiceGateway>) -> Result<Option<CacheEmptied>, PluginError> {
         let ctx = ctx.clone();
         self.call_within(plugin, Operation::EmptyCache, gateway, None, move |p, s| {

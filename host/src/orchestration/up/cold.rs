@@ -1,5 +1,5 @@
 //! A stack that is up, emptied of its own cache for a cold pass of `benchhost bench`: the
-//! target plugin's `empty-cache` (contract 0.3.0, `wit/since_v0.3.0/plugin.wit`) through the
+//! target plugin's `empty-cache` (the contract of `runtime::contract::since_v0_3_0`) through the
 //! same gateway as its bootstrap, then the restarts it asks for, each service waited for as
 //! `up` waits for it (its plugin's probe, then its healthcheck once).
 
@@ -26,7 +26,7 @@ pub struct RunningStack {
 /// What the target plugin said of its system's own cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnCache {
-    /// The plugin was built for a contract before 0.3.0: it cannot be asked; the cache is kept.
+    /// The plugin was built for a contract without `empty-cache`: it cannot be asked; the cache is kept.
     CannotAsk { contract: String },
     /// The system keeps no cache of its own (only the server kernel's page cache).
     None,

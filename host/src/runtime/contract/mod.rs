@@ -171,7 +171,7 @@ impl Instance {
         }
     }
 
-    /// `empty-cache(ctx)`: `None` for a plugin built for a contract without it (before 0.3.0).
+    /// `empty-cache(ctx)`: `None` for a plugin built for a contract without it (older than `since_v0_3_0`).
     pub async fn call_empty_cache(&self, store: &mut Store<State>, ctx: &Context) -> Option<ExportResult<CacheEmptied>> {
         match self {
             Instance::V0_1_0(_) | Instance::V0_2_0(_) => None,

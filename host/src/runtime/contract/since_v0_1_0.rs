@@ -11,7 +11,7 @@ wasmtime::component::bindgen!({
     imports: { default: async | trappable },
     exports: { default: async },
     additional_derives: [PartialEq],
-    // The records are unchanged in `since_v0_3_0` (0.2.0 added `plugin-error`, 0.3.0
+    // The records are unchanged in `since_v0_3_0` (0.2.0 added `plugin-error`, the next
     // `cache-emptied`): share them.
     with: { "benchhost:plugin/types": super::since_v0_3_0::benchhost::plugin::types },
 });
