@@ -187,11 +187,10 @@ async fn empty_own_cache(ctx: &CellContext<'_>, client: &mut Client, system: &Sy
         Ok(_) => attach(ctx.session, client, Some(system), ctx.scratch).await.map(|_| ()),
         Err(_) => Err(BenchError::Other("not mounted again after the failed restart".into())),
     };
-    if let Err(e) = &again {
-        if let Ok(mut lost) = ctx.lost_mount.lock() {
+    if let Err(e) = &again
+        && let Ok(mut lost) = ctx.lost_mount.lock() {
             *lost = Some(format!("{} is no longer mounted on the client after restarting {}: {e}", system.profile, services.join(", ")));
         }
-    }
     let seconds = restarted?;
     again?;
     Ok(own.record(Some(seconds)))

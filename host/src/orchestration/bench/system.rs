@@ -58,7 +58,7 @@ pub async fn bring_up(session: &Session<'_>, engine: &DockerEngine, profile: &st
     let protocol = if mount.argv.first().is_some_and(|a| a == "echo") { "fuse" } else if mount.argv.iter().any(|a| a == "cifs") { "smb" } else { "nfs" };
     Ok(System {
         profile: profile.to_string(),
-        stack: done.report.stack.clone(),
+        stack: (*done.report.stack).clone(),
         up_dir: done.results_dir,
         containers,
         mount,

@@ -66,7 +66,7 @@ pub struct UpReport {
     /// The plan and the started services, for calls into the plugin while the stack is up
     /// (`benchhost bench`'s cold pass, see [`cold`]). Not printed.
     #[serde(skip)]
-    pub stack: cold::RunningStack,
+    pub stack: Box<cold::RunningStack>,
 }
 
 pub use crate::orchestration::progress::Progress;
@@ -157,6 +157,6 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
         mount,
         seconds: progress.elapsed().as_secs_f64(),
         bootstrap_log: notes.lines(),
-        stack: cold::RunningStack { plan: Some(plan.clone()), endpoints },
+        stack: Box::new(cold::RunningStack { plan: Some(plan.clone()), endpoints }),
     })
 }

@@ -180,13 +180,12 @@ impl Instance {
     }
 }
 
-/// For the bindings of an older version whose host interface has the same shape as the newest
-/// one's (0.1.0, 0.2.0): the linker, the host imports' types converted to and from the
-/// newest's, and the imports served by the newest's code. `$wit` is that version's
-/// `benchhost::plugin::host` module.
-macro_rules! converted_host_imports {
+/// The linker of a version's bindings (WASI 0.2 and that version's host imports) and its host
+/// imports served by the newest version's code. `$wit` is that version's
+/// `benchhost::plugin::host` module, whose types are the newest's or convert into them
+/// ([`converted_host_imports!`]).
+macro_rules! host_imports {
     ($wit:path) => {
-        use super::latest::benchhost::plugin::host as latest;
         use $wit::{self as wit, ExecOutput, HttpRequest, HttpResponse, Level};
 
         /// WASI 0.2 (backed by the empty context of each store) and this version's host imports.
@@ -197,6 +196,45 @@ macro_rules! converted_host_imports {
             BenchhostPlugin::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("linking host imports: {e}"))?;
             Ok(linker)
         }
+
+        // For the newest version the conversions are the identity.
+        #[allow(clippy::useless_conversion)]
+        impl wit::Host for super::super::state::State {
+            async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+                self.imports.log(level.into(), message);
+                Ok(())
+            }
+
+            async fn http(&mut self, request: HttpRequest) -> wasmtime::Result<Result<HttpResponse, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.http(request.into()).await.map(Into::into))
+            }
+
+            async fn exec(&mut self, service: String, argv: Vec<String>, timeout_ms: u32) -> wasmtime::Result<Result<ExecOutput, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.exec(service, argv, timeout_ms).await.map(Into::into))
+            }
+
+            async fn tcp_exchange(&mut self, service: String, port: u16, request: Vec<u8>, timeout_ms: u32) -> wasmtime::Result<Result<Vec<u8>, String>> {
+                let imports = self.imports.clone();
+                Ok(imports.tcp_exchange(&service, port, request, timeout_ms).await)
+            }
+
+            async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
+                self.imports.sleep(ms).await;
+                Ok(())
+            }
+        }
+    };
+}
+use host_imports;
+
+/// [`host_imports!`] for an older version whose host interface has the same shape as the
+/// newest one's (0.1, 0.2), with its host imports' types converted to and from the newest's.
+macro_rules! converted_host_imports {
+    ($wit:path) => {
+        use super::latest::benchhost::plugin::host as latest;
+        super::host_imports!($wit);
 
         impl From<Level> for latest::Level {
             fn from(level: Level) -> Self {
@@ -224,33 +262,6 @@ macro_rules! converted_host_imports {
         impl From<latest::ExecOutput> for ExecOutput {
             fn from(o: latest::ExecOutput) -> Self {
                 ExecOutput { exit_code: o.exit_code, stdout: o.stdout, stderr: o.stderr }
-            }
-        }
-
-        impl wit::Host for super::super::state::State {
-            async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-                self.imports.log(level.into(), message);
-                Ok(())
-            }
-
-            async fn http(&mut self, request: HttpRequest) -> wasmtime::Result<Result<HttpResponse, String>> {
-                let imports = self.imports.clone();
-                Ok(imports.http(request.into()).await.map(Into::into))
-            }
-
-            async fn exec(&mut self, service: String, argv: Vec<String>, timeout_ms: u32) -> wasmtime::Result<Result<ExecOutput, String>> {
-                let imports = self.imports.clone();
-                Ok(imports.exec(service, argv, timeout_ms).await.map(Into::into))
-            }
-
-            async fn tcp_exchange(&mut self, service: String, port: u16, request: Vec<u8>, timeout_ms: u32) -> wasmtime::Result<Result<Vec<u8>, String>> {
-                let imports = self.imports.clone();
-                Ok(imports.tcp_exchange(&service, port, request, timeout_ms).await)
-            }
-
-            async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
-                self.imports.sleep(ms).await;
-                Ok(())
             }
         }
     };
