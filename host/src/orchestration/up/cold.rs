@@ -57,9 +57,6 @@ pub async fn empty_cache(registry: &Registry, engine: &DockerEngine, stack: &Run
     let plan = stack.plan.as_ref().ok_or_else(|| BenchError::Other("the stack's plan is unknown here (a benchhost defect)".into()))?;
     let target = plan.profiles.last().ok_or_else(|| BenchError::Other("an empty plan (a benchhost defect)".into()))?;
     let plugin = registry.plugin(target.plugin);
-    if !plugin.contract_version().has_empty_cache() {
-        return Ok(OwnCache::CannotAsk { contract: plugin.contract_version().min_version().to_string() });
-    }
     let gateway = gateway_for(engine, plan, target, &stack.endpoints, &plugin.info.name, None);
     let Some(answer) = registry.runtime.empty_cache(plugin, &target.ctx, gateway).await? else {
         return Ok(OwnCache::CannotAsk { contract: plugin.contract_version().min_version().to_string() });

@@ -44,12 +44,6 @@ impl ContractVersion {
         self >= ContractVersion::V0_2_0
     }
 
-    /// Whether the plugin exports `empty-cache` (a cold pass can empty its system's own cache):
-    /// from `since_v0_3_0` on.
-    pub fn has_empty_cache(self) -> bool {
-        self >= ContractVersion::V0_3_0
-    }
-
     /// The bindings that run a plugin built for `version`: a version runs on the bindings of
     /// the same major.minor while 0.x (of the same major, with a minor no newer, from 1.0), and
     /// on none when no such bindings exist.
