@@ -3,7 +3,7 @@
 //! machine.
 
 use crate::support::docker::{benchhost_command, text};
-use crate::support::remote_engine::{remote_engine_or_skip, DOCKER_HOST, ENGINE_ADDRESS};
+use crate::support::remote_engine::{remote_engine_or_skip, RemoteEngine, DOCKER_HOST, DOCKER_HOST_TLS, ENGINE_ADDRESS};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -238,5 +238,215 @@ fn e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down() {
     let down = on_remote(&["down", "rclone"], &[]);
     assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
     assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+}
+
+/// A kernel feature a plugin declares is checked on the remote engine's host, where the
+/// server runs (a short-lived container reads its kernel), not on this machine: kernel-nfs
+/// needs nfsd, which that host's kernel lacks: exit 6 naming the engine's host, before
+/// anything of the run is created (the image is any with `sh`: only the check runs).
+#[test]
+fn kernel_nfs_on_a_remote_engine_is_refused_by_the_kernel_of_the_engines_host() {
+    let test = "kernel_nfs_on_a_remote_engine_is_refused_by_the_kernel_of_the_engines_host";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE]) else { return };
+    let r = on_remote(&["up", "kernel-nfs"], &[("KERNEL_NFS_IMAGE", GANESHA_IMAGE)]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("error: profile kernel-nfs (plugin \"kernel-nfs\" ") && err.contains(") needs the host kernel's nfsd, which the Docker engine's host 10.201.0.2 lacks: /proc/filesystems has no nfsd"),
+        "{err}"
+    );
+    assert!(!err.contains("network benchhost-kernel-nfs created"), "refused after creating: {err}");
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the check's container or the run's resources are left");
+}
+
+/// Names of the remote engine's running containers whose name starts with `prefix`.
+fn running(remote: &RemoteEngine, prefix: &str) -> Vec<String> {
+    let out = remote.docker(&["ps", "--filter", &format!("name={prefix}"), "--filter", "status=running", "--format", "{{.Names}}"]);
+    text(&out.stdout).lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect()
+}
+
+/// The remote engine stops while `up rclone` waits for LocalStack: `up` says the engine
+/// stopped answering and exits 4; what it had created stays on the stopped engine, written
+/// down in benchhost's state directory; once the engine is back, the next `up` (of another
+/// profile) removes it first and says so, and after `down` nothing is left.
+#[test]
+fn the_remote_engine_stopping_during_up_is_exit_4_and_the_next_up_removes_what_that_run_left() {
+    let test = "the_remote_engine_stopping_during_up_is_exit_4_and_the_next_up_removes_what_that_run_left";
+    let Some(remote) = remote_engine_or_skip(test, &[RCLONE_IMAGE, LOCALSTACK_IMAGE, GANESHA_IMAGE]) else { return };
+    let _clean = RemoteCleanup;
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let env = [("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE), ("RCLONE_IMAGE", RCLONE_IMAGE), ("BENCHHOST_STATE_DIR", state_dir)];
+    let mut cmd = benchhost_command(&["up", "rclone"]);
+    cmd.env("DOCKER_HOST", DOCKER_HOST).env("BENCH_STARTUP_TIMEOUT", "120");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("running benchhost");
+    // LocalStack takes seconds to answer: stop the engine as soon as its container runs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while running(&remote, "benchhost-rclone-").is_empty() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!("up ended ({status}) before a container of it ran:\n{}", text(&out.stderr));
+        }
+        assert!(std::time::Instant::now() < deadline, "no container of up rclone ran within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    remote.stop_engine();
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    remote.start_engine();
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains(&format!("error: the Docker engine at {DOCKER_HOST} (DOCKER_HOST) stopped answering while ")), "{err}");
+    assert!(err.contains("the next `benchhost up`, `down` or `clean` against it removes them (run "), "{err}");
+    let run_id = err.split("removes them (run ").nth(1).and_then(|r| r.split(',').next()).expect("the run id in the message").to_string();
+    let recorded: Vec<_> = walk(state.path()).into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    assert_eq!(recorded.len(), 1, "one unfinished run written down: {recorded:?}");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&recorded[0]).unwrap()).unwrap();
+    assert_eq!((record["run_id"].as_str(), record["profile"].as_str(), record["engine"].as_str()), (Some(run_id.as_str()), Some("rclone"), Some(DOCKER_HOST)));
+
+    // The engine kept what the run had created (stopped by its restart).
+    let left = remote.managed();
+    assert!(left.iter().any(|r| r.starts_with("container benchhost-rclone-")) && left.iter().any(|r| r == "network benchhost-rclone"), "{left:?}");
+    let up = on_remote(&["up", "ganesha"], &[("BENCHHOST_STATE_DIR", state_dir)]);
+    let up_err = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(0), "{up_err}");
+    assert!(up_err.contains(&format!("removed what run {run_id} (rclone) left when the engine at {DOCKER_HOST} stopped answering")), "{up_err}");
+    assert_eq!(remote.managed().iter().filter(|r| r.contains("rclone")).count(), 0, "{:?}", remote.managed());
+    assert!(walk(state.path()).iter().all(|p| p.extension().is_none_or(|x| x != "json")), "the run is still written down");
+    let down = on_remote(&["down", "ganesha"], &[]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { found.extend(walk(&p)) } else { found.push(p) }
+    }
+    found
+}
+
+/// Puts the remote engine back to plain TCP when the TLS test ends, however it ends.
+struct PlainAgain<'a>(&'a RemoteEngine);
+impl Drop for PlainAgain<'_> {
+    fn drop(&mut self) {
+        self.0.start_engine();
+    }
+}
+
+/// A remote engine that speaks only TLS with client certificates (`dockerd --tlsverify`):
+/// benchhost reaches it with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, says so, and `up`,
+/// readiness, bootstrap and `down` of ganesha work through it; without TLS, with a CA that did
+/// not sign the engine's certificate, or with a client certificate the engine does not trust,
+/// exit 4 with what to fix; `doctor` warns about plain TCP and not about TLS.
+#[test]
+fn a_remote_engine_behind_tls_is_reached_with_docker_tls_verify_and_docker_cert_path() {
+    let test = "a_remote_engine_behind_tls_is_reached_with_docker_tls_verify_and_docker_cert_path";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE]) else { return };
+    let doctor = text(&on_remote(&["doctor"], &[]).stdout);
+    assert!(doctor.contains(&format!("plain TCP without TLS to {DOCKER_HOST} (DOCKER_HOST): anyone who can reach that port is root on the engine's host")), "{doctor}");
+    assert!(doctor.contains("kernel nfsd on 10.201.0.2 (for kernel-nfs)") && doctor.contains("OK    free ports on 10.201.0.2"), "doctor checks the engine's host:\n{doctor}");
+
+    // Dropped last: after the engine is plain again, `down` removes what a failure left.
+    let _clean = RemoteCleanup;
+    let certs = remote.restart_with_tls();
+    let _plain = PlainAgain(&remote);
+    let tls = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut env = vec![("DOCKER_HOST", DOCKER_HOST_TLS), ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", certs.as_str())];
+        env.extend_from_slice(extra);
+        on_remote(args, &env)
+    };
+    let st = tls(&["status"], &[]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st.stderr));
+    let first = text(&st.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(first.starts_with("engine ") && first.ends_with(&format!(" at {DOCKER_HOST_TLS} (TLS, DOCKER_HOST)")), "{first}");
+    let doctor = text(&tls(&["doctor"], &[]).stdout);
+    assert!(doctor.contains(&format!("at {DOCKER_HOST_TLS} (TLS, DOCKER_HOST)")) && !doctor.contains("plain TCP without TLS"), "{doctor}");
+
+    // Plain HTTP to the TLS listener.
+    let plain = on_remote(&["status"], &[("DOCKER_HOST", DOCKER_HOST_TLS)]);
+    assert_eq!(plain.status.code(), Some(4));
+    assert!(text(&plain.stderr).contains(&format!("hint: {DOCKER_HOST_TLS} speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH")), "{}", text(&plain.stderr));
+    // Another CA; then a client certificate no CA of the engine signed.
+    let openssl = |dir: &std::path::Path, cn: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", &format!("/CN={cn}")])
+            .arg("-keyout").arg(dir.join("key.pem")).arg("-out").arg(dir.join("cert.pem"))
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    let other_ca = tempfile::tempdir().unwrap();
+    openssl(other_ca.path(), "another CA");
+    std::fs::rename(other_ca.path().join("cert.pem"), other_ca.path().join("ca.pem")).unwrap();
+    for f in ["cert.pem", "key.pem"] {
+        std::fs::copy(std::path::Path::new(&certs).join(f), other_ca.path().join(f)).unwrap();
+    }
+    let r = tls(&["status"], &[("DOCKER_CERT_PATH", other_ca.path().to_str().unwrap())]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(4), "{err}");
+    assert!(err.contains("invalid peer certificate") && err.contains(&format!("hint: the engine's certificate does not verify against {}", other_ca.path().join("ca.pem").display())), "{err}");
+    let stranger = tempfile::tempdir().unwrap();
+    openssl(stranger.path(), "stranger");
+    std::fs::copy(std::path::Path::new(&certs).join("ca.pem"), stranger.path().join("ca.pem")).unwrap();
+    let r = tls(&["status"], &[("DOCKER_CERT_PATH", stranger.path().to_str().unwrap())]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(4), "{err}");
+    // How the refusal surfaces depends on when the engine's alert arrives (TLS 1.3 checks the
+    // client's certificate after the client's side of the handshake): both hints name it.
+    assert!(err.contains("  hint: the engine ") && err.contains(&format!("this client's certificate ({})", stranger.path().join("cert.pem").display())), "{err}");
+
+    // The whole of up and down through TLS.
+    let up = tls(&["up", "ganesha"], &[]);
+    let (out, err) = (text(&up.stdout), text(&up.stderr));
+    assert_eq!(up.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("at {DOCKER_HOST_TLS} (TLS, DOCKER_HOST); results in ")) && err.contains("ganesha bootstrapped"), "{err}");
+    assert!(out.contains(&format!(" {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")), "{out}");
+    let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/export/{f}?version=4&nfsport=22049");
+    crate::support::docker::nfs_roundtrip(url, "tls.bin", 2000);
+    let down = tls(&["down", "ganesha"], &[]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new());
+}
+
+/// `bench` with the servers on the remote engine and fio in the client VM (a third machine,
+/// in effect): the VM mounts ganesha at the engine host's address, the cold pass drops the
+/// servers' page cache on that host, the engine's stats of the remote container are sampled,
+/// and nothing is left on either engine.
+#[test]
+fn bench_with_the_client_vm_measures_ganesha_on_the_remote_engine() {
+    let test = "bench_with_the_client_vm_measures_ganesha_on_the_remote_engine";
+    let Some(remote) = remote_engine_or_skip(test, &[GANESHA_IMAGE]) else { return };
+    let Some(_vm) = crate::support::client_vm::vm_or_skip(test) else { return };
+    let _clean = RemoteCleanup;
+    assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
+    let root = tempfile::tempdir().unwrap();
+    let args = ["bench", "ganesha", "--client", "vm", "--workloads", "seq-write,seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "1", "--runtime", "2", "--results-dir", root.path().to_str().unwrap()];
+    let r = on_remote(&args, &[]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("at {DOCKER_HOST} (DOCKER_HOST); results in ")), "{err}");
+    let run = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).expect("a run directory");
+    let cell = |name: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(run.join("raw/ganesha").join(name)).unwrap()).unwrap() };
+    let bytes = |r: &serde_json::Value, side: &str| -> u64 { r["fio"]["jobs"].as_array().unwrap().iter().map(|j| j[side]["io_bytes"].as_u64().unwrap()).sum() };
+    for (name, side) in [("seq-write__small__cold__r1.json", "write"), ("seq-read__small__cold__r1.json", "read")] {
+        let c = cell(name);
+        assert_eq!(c["status"], "ok", "{name}: {}", c["error"]);
+        assert_eq!(c["record"]["client"]["kind"], "vm", "{name}");
+        let mount = c["record"]["mount_command"].as_str().unwrap();
+        assert!(mount.contains(&format!(" {ENGINE_ADDRESS}:/export ")), "{name}: the VM mounts the engine's host: {mount}");
+        assert_eq!((c["record"]["cache"]["client_page_cache"].as_str(), c["record"]["cache"]["server_page_cache"].as_str()), (Some("dropped"), Some("dropped")), "{name}");
+        assert!(bytes(&c, side) >= 256 * 64 * 1024, "{name}: fio moved {} bytes", bytes(&c, side));
+        let ganesha = c["resources"].as_array().unwrap().iter().find(|u| u["container"] == "benchhost-ganesha-ganesha").unwrap_or_else(|| panic!("{name}: no stats of the remote container: {}", c["resources"]));
+        let net = ganesha[if side == "write" { "net_rx_bytes" } else { "net_tx_bytes" }].as_u64().unwrap_or(0);
+        assert!(net >= 16 * 1024 * 1024, "{name}: the remote container's network {side} {net} bytes, want the 16 MiB fio moved: {ganesha}");
+    }
+    assert_eq!(remote.managed(), Vec::<String>::new(), "bench left resources on the remote engine");
     assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
 }

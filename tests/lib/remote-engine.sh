@@ -4,12 +4,16 @@
 # 10.201.0.1), its own data root, exec root, containerd and cgroup parent. The two-host tests run
 # the servers there (DOCKER_HOST=tcp://10.201.0.2:2375) and the clients here. Root only.
 #
-#   remote-engine.sh start [--owner PID] [IMAGE...]
+#   remote-engine.sh start [--owner PID] [--tls] [IMAGE...]
 #       Makes the namespace and the veth pair anew, starts dockerd in the namespace (its data root
 #       kept from before, if any) and waits until it answers (at most 60 s), then loads each IMAGE from this machine's engine (skipped when the
 #       remote engine has that image id already). Idempotent: a running rig is reused. With
 #       --owner, the rig is stopped (as by `stop`) once PID and every other owner have exited;
 #       that is how a test process stops it when it ends, however it ends. Prints DOCKER_HOST=...
+#       With --tls the engine listens on tcp://10.201.0.2:2376 with `--tlsverify` instead (a CA,
+#       the engine's certificate for 10.201.0.2 and a client's, made once with openssl in
+#       /run/benchhost-remote-engine/tls) and DOCKER_CERT_PATH=... is printed too; a rig running in
+#       the other mode is restarted in the one asked for (its containers stay).
 #   remote-engine.sh load IMAGE...         loads images into the running rig, as start does
 #   remote-engine.sh stop-engine           stops only dockerd (its data, namespace and veth stay;
 #                                          `start` brings it back with the same containers)
@@ -25,14 +29,17 @@ set -euo pipefail
 
 readonly NS=benchhost-remote
 readonly HOST_IF=bhr-host ENGINE_IF=bhr-engine
-readonly HOST_ADDR=10.201.0.1 ENGINE_ADDR=10.201.0.2 PREFIX=24 PORT=2375
+readonly HOST_ADDR=10.201.0.1 ENGINE_ADDR=10.201.0.2 PREFIX=24 PLAIN_PORT=2375 TLS_PORT=2376
 readonly DATA_ROOT=/var/lib/benchhost-remote-engine
 readonly RUN_DIR=/run/benchhost-remote-engine
 readonly EXEC_ROOT=$RUN_DIR/exec PIDFILE=$RUN_DIR/dockerd.pid SOCK=$RUN_DIR/docker.sock
 readonly OWNERS=$RUN_DIR/owners LOG=/tmp/benchhost-remote-engine.log
+readonly TLS_DIR=$RUN_DIR/tls MODE_FILE=$RUN_DIR/mode
 readonly CGROUP_PARENT=benchhost-remote
 readonly LOCK=/run/benchhost-remote-engine.lock
 readonly START_LIMIT=60
+# plain or tls: what `start` was asked for (--tls).
+mode=plain
 SELF=$(readlink -f "$0")
 readonly SELF
 
@@ -82,14 +89,48 @@ make_network() {
     ip -n "$NS" link set lo up
 }
 
-# Both listeners answer: the socket (for loading images) and the address clients use.
+# Both listeners answer: the socket (for loading images) and the address clients use, in the
+# mode asked for.
 answers_both() {
-    answers && docker -H "tcp://$ENGINE_ADDR:$PORT" version --format '{{.Server.Version}}' >/dev/null 2>&1
+    answers || return 1
+    if [[ $mode == tls ]]; then
+        docker -H "tcp://$ENGINE_ADDR:$TLS_PORT" --tlsverify --tlscacert "$TLS_DIR/client/ca.pem" \
+            --tlscert "$TLS_DIR/client/cert.pem" --tlskey "$TLS_DIR/client/key.pem" \
+            version --format '{{.Server.Version}}' >/dev/null 2>&1
+    else
+        docker -H "tcp://$ENGINE_ADDR:$PLAIN_PORT" version --format '{{.Server.Version}}' >/dev/null 2>&1
+    fi
+}
+
+# A CA, the engine's certificate (for its address) and a client's, each made once: the client
+# directory holds ca.pem, cert.pem and key.pem as DOCKER_CERT_PATH wants them.
+make_certs() {
+    local d=$TLS_DIR
+    [[ -s $d/client/key.pem && -s $d/server/key.pem ]] && return 0
+    mkdir -p "$d/ca" "$d/server" "$d/client"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=benchhost test CA" \
+        -keyout "$d/ca/key.pem" -out "$d/ca/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$ENGINE_ADDR" -keyout "$d/server/key.pem" -out "$d/server/req.pem" 2>/dev/null
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ENGINE_ADDR" >"$d/server/ext.cnf"
+    openssl x509 -req -in "$d/server/req.pem" -CA "$d/ca/ca.pem" -CAkey "$d/ca/key.pem" -CAcreateserial \
+        -days 30 -extfile "$d/server/ext.cnf" -out "$d/server/cert.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=benchhost test client" -keyout "$d/client/key.pem" -out "$d/client/req.pem" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >"$d/client/ext.cnf"
+    openssl x509 -req -in "$d/client/req.pem" -CA "$d/ca/ca.pem" -CAkey "$d/ca/key.pem" -CAcreateserial \
+        -days 30 -extfile "$d/client/ext.cnf" -out "$d/client/cert.pem" 2>/dev/null
+    cp "$d/ca/ca.pem" "$d/server/ca.pem"
+    cp "$d/ca/ca.pem" "$d/client/ca.pem"
+    chmod 0644 "$d/client/key.pem"
+}
+
+# DOCKER_HOST for the mode asked for.
+docker_host() {
+    if [[ $mode == tls ]]; then echo "tcp://$ENGINE_ADDR:$TLS_PORT"; else echo "tcp://$ENGINE_ADDR:$PLAIN_PORT"; fi
 }
 
 start_engine() {
     local pid t0
-    if [[ -n $(engine_pid) ]] && network_ok && answers_both; then
+    if [[ -n $(engine_pid) ]] && network_ok && [[ $(cat "$MODE_FILE" 2>/dev/null) == "$mode" ]] && answers_both; then
         return 0
     fi
     stop_engine
@@ -98,12 +139,19 @@ start_engine() {
     # Its own identity: dockerd 20.10 derives the engine ID (`docker info`'s ID) from a key in
     # /etc/docker unless told otherwise, so without this both engines would say the same ID.
     echo "{\"deprecated-key-path\": \"$DATA_ROOT/key.json\"}" >"$RUN_DIR/daemon.json"
+    local listen=(-H "tcp://$ENGINE_ADDR:$PLAIN_PORT" --tls=false)
+    if [[ $mode == tls ]]; then
+        make_certs
+        listen=(-H "tcp://$ENGINE_ADDR:$TLS_PORT" --tlsverify --tlscacert "$TLS_DIR/server/ca.pem"
+            --tlscert "$TLS_DIR/server/cert.pem" --tlskey "$TLS_DIR/server/key.pem")
+    fi
+    echo "$mode" >"$MODE_FILE"
     t0=$SECONDS
     # 9>&-: dockerd must not inherit this script's lock.
     setsid nsenter --net="/run/netns/$NS" dockerd \
         --config-file "$RUN_DIR/daemon.json" \
         --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE" \
-        -H "unix://$SOCK" -H "tcp://$ENGINE_ADDR:$PORT" --tls=false \
+        -H "unix://$SOCK" "${listen[@]}" \
         --cgroup-parent "$CGROUP_PARENT" >>"$LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     until answers_both; do
@@ -114,7 +162,7 @@ start_engine() {
         fi
         sleep 0.2
     done
-    say "engine up at tcp://$ENGINE_ADDR:$PORT in $((SECONDS - t0))s (log: $LOG)"
+    say "engine up at $(docker_host) ($mode) in $((SECONDS - t0))s (log: $LOG)"
 }
 
 # Stops dockerd (it stops its containers and its containerd on the way out); KILL after 30 s.
@@ -241,11 +289,16 @@ case "$cmd" in
             owner=${2:?--owner needs a pid}
             shift 2
         fi
+        if [[ ${1:-} == --tls ]]; then
+            mode=tls
+            shift
+        fi
         with_lock
         start_engine
         [[ -n $owner ]] && add_owner "$owner"
         load_images "$@"
-        echo "DOCKER_HOST=tcp://$ENGINE_ADDR:$PORT"
+        echo "DOCKER_HOST=$(docker_host)"
+        [[ $mode == plain ]] || echo "DOCKER_CERT_PATH=$TLS_DIR/client"
         ;;
     load)
         with_lock
@@ -268,6 +321,6 @@ case "$cmd" in
         watch_owners
         ;;
     *)
-        die "usage: remote-engine.sh start [--owner PID] [IMAGE...] | load IMAGE... | stop-engine | stop | status"
+        die "usage: remote-engine.sh start [--owner PID] [--tls] [IMAGE...] | load IMAGE... | stop-engine | stop | status"
         ;;
 esac

@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 pub const ENGINE_ADDRESS: &str = "10.201.0.2";
 /// `DOCKER_HOST` for the remote engine: plain TCP, as the issue's rig.
 pub const DOCKER_HOST: &str = "tcp://10.201.0.2:2375";
+/// `DOCKER_HOST` for the remote engine restarted with TLS ([`RemoteEngine::restart_with_tls`]).
+pub const DOCKER_HOST_TLS: &str = "tcp://10.201.0.2:2376";
+/// The rig's own socket for the remote engine, in either mode: how the tests look at it.
+const RIG_SOCKET: &str = "unix:///run/benchhost-remote-engine/docker.sock";
 
 /// The outcome of starting the rig, once per process: `Err` holds the script's output.
 static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
@@ -65,6 +69,12 @@ pub fn remote_engine_or_skip(test: &str, images: &[&str]) -> Option<RemoteEngine
     if let Err(why) = started {
         panic!("{test}: tests/lib/remote-engine.sh start failed:\n{why}");
     }
+    // A test that failed half-way may have left the engine stopped or in TLS mode.
+    if !answers_plain() {
+        let pid = std::process::id().to_string();
+        let out = run_script(&["start", "--owner", &pid]);
+        assert!(out.status.success(), "{test}: restarting the remote engine plain: {}", docker::text(&out.stderr));
+    }
     let mut args = vec!["load"];
     args.extend_from_slice(images);
     let out = run_script(&args);
@@ -72,10 +82,16 @@ pub fn remote_engine_or_skip(test: &str, images: &[&str]) -> Option<RemoteEngine
     Some(RemoteEngine { _local: local })
 }
 
+/// Whether the remote engine answers plain TCP at [`DOCKER_HOST`] (the mode every test but
+/// the TLS one expects).
+fn answers_plain() -> bool {
+    Command::new("docker").args(["-H", DOCKER_HOST, "version"]).output().is_ok_and(|o| o.status.success())
+}
+
 impl RemoteEngine {
-    /// The docker CLI against the remote engine.
+    /// The docker CLI against the remote engine (through the rig's socket, so in TLS mode too).
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker").arg("-H").arg(DOCKER_HOST).args(args).output().expect("docker CLI")
+        Command::new("docker").arg("-H").arg(RIG_SOCKET).args(args).output().expect("docker CLI")
     }
 
     /// `"<kind> <name>"` of everything labelled `benchhost.managed=true` on the remote engine.
@@ -87,24 +103,34 @@ impl RemoteEngine {
             ("volume", vec!["volume", "ls", "--filter", "label=benchhost.managed=true", "--format", "{{.Name}}"]),
         ] {
             let out = self.docker(&args);
-            assert!(out.status.success(), "docker -H {DOCKER_HOST} {args:?}: {}", docker::text(&out.stderr));
+            assert!(out.status.success(), "docker -H {RIG_SOCKET} {args:?}: {}", docker::text(&out.stderr));
             found.extend(docker::text(&out.stdout).lines().filter(|l| !l.is_empty()).map(|n| format!("{kind} {n}")));
         }
         found
     }
 
     /// Stops only the remote dockerd (its data stays): the engine host going away mid-run.
-    #[allow(dead_code)] // for the engine-stopped-mid-up test (issue 16)
     pub fn stop_engine(&self) {
         let out = run_script(&["stop-engine"]);
         assert!(out.status.success(), "remote-engine.sh stop-engine: {}", docker::text(&out.stderr));
     }
 
-    /// Starts the remote dockerd again after [`Self::stop_engine`], with the same data.
-    #[allow(dead_code)] // for the engine-stopped-mid-up test (issue 16)
+    /// Starts the remote dockerd again after [`Self::stop_engine`], with the same data, plain
+    /// TCP on [`DOCKER_HOST`] (a rig in TLS mode is restarted plain).
     pub fn start_engine(&self) {
         let pid = std::process::id().to_string();
         let out = run_script(&["start", "--owner", &pid]);
         assert!(out.status.success(), "remote-engine.sh start: {}", docker::text(&out.stderr));
     }
+
+    /// Restarts the remote dockerd with `--tlsverify` on [`DOCKER_HOST_TLS`] (its own CA, the
+    /// engine's certificate for [`ENGINE_ADDRESS`], a client's); returns the client's
+    /// `DOCKER_CERT_PATH` (ca.pem, cert.pem, key.pem). [`Self::start_engine`] goes back.
+    pub fn restart_with_tls(&self) -> String {
+        let pid = std::process::id().to_string();
+        let out = run_script(&["start", "--owner", &pid, "--tls"]);
+        assert!(out.status.success(), "remote-engine.sh start --tls: {}", docker::text(&out.stderr));
+        docker::text(&out.stdout).lines().find_map(|l| l.strip_prefix("DOCKER_CERT_PATH=").map(str::to_string)).expect("remote-engine.sh printed DOCKER_CERT_PATH")
+    }
+
 }

@@ -59,6 +59,11 @@ pub enum EngineError {
     PortInUse { port: u16, holder: String },
     #[error("{context}: {detail}")]
     Api { context: String, detail: String },
+    /// The engine answered when the command connected and stopped answering while it worked
+    /// (its host went away, dockerd stopped): `endpoint` and `origin` as in `Unreachable`,
+    /// `during` what was being done, `detail` the last error seen.
+    #[error("the Docker engine at {endpoint} ({origin}) stopped answering while {during}: {detail}\n  hint: {hint}")]
+    Lost { endpoint: String, origin: String, during: String, detail: String, hint: String },
     #[error("building image {tag} from {context} failed: {detail}\n  hint: check that `docker build {context}` works, or unset the *_SRC setting to use the pinned image; with no image registry, a Dockerfile whose FROM images are not present cannot build: run a locally built image instead (`make local-images`, README \"No image registry\")")]
     Build { context: String, tag: String, detail: String },
 }
@@ -171,6 +176,23 @@ impl DockerEngine {
             endpoint,
             docker,
         })
+    }
+
+    /// Whether the engine answers a ping within 3 s (it may have stopped since [`Self::connect`]).
+    pub async fn answers(&self) -> bool {
+        matches!(tokio::time::timeout(Duration::from_secs(3), self.docker.ping()).await, Ok(Ok(_)))
+    }
+
+    /// [`EngineError::Lost`] for this engine: it stopped answering while `during` (e.g.
+    /// `"waiting for container X"`), `detail` the last error seen.
+    pub fn lost(&self, during: impl Into<String>, detail: impl Into<String>) -> EngineError {
+        EngineError::Lost {
+            endpoint: self.endpoint.url(),
+            origin: self.endpoint.origin.to_string(),
+            during: during.into(),
+            detail: detail.into(),
+            hint: unreachable_hint(&self.endpoint, ""),
+        }
     }
 
     /// `engine <version> API <api> at <url> (<origin>)`: which engine a command uses.
@@ -468,6 +490,30 @@ fn unreachable_hint(endpoint: &Endpoint, detail: &str) -> String {
             "{} speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a directory with its ca.pem and this client's cert.pem and key.pem (or use a context created with ca=,cert=,key=)",
             endpoint.url()
         );
+    }
+    // rustls's words for the two sides of a failed handshake.
+    if let endpoint::Address::Tcp { tls: Some(files), .. } = &endpoint.address {
+        if detail.contains("invalid peer certificate") {
+            return format!(
+                "the engine's certificate does not verify against {} (it must be signed by that CA and name the address dialled, {}): point DOCKER_CERT_PATH at the ca.pem of the CA that signed the engine's certificate (dockerd's --tlscacert side)",
+                files.ca.display(),
+                endpoint.host().unwrap_or("the engine's host")
+            );
+        }
+        if detail.contains("BadCertificate") || detail.contains("CertificateRequired") || detail.contains("UnknownCA") || detail.contains("certificate required") {
+            return format!(
+                "the engine refused this client's certificate ({}): it must be signed by the CA the engine trusts (dockerd --tlscacert) for client authentication",
+                files.cert.display()
+            );
+        }
+        // With TLS 1.3 the engine checks the client's certificate after the client thinks the
+        // handshake done, so a refusal can surface only as a connection closed before the answer.
+        if detail.contains("connection was not ready") || detail.contains("connection closed before message completed") {
+            return format!(
+                "the engine closed the TLS connection before answering, which is how it refuses a client certificate it does not trust: check that this client's certificate ({}) is signed by the CA the engine trusts (dockerd --tlscacert) for client authentication",
+                files.cert.display()
+            );
+        }
     }
     let unset = match &endpoint.origin {
         endpoint::Origin::DockerHost => "or set DOCKER_HOST",

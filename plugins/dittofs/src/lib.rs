@@ -41,6 +41,23 @@
 //! through it (`pkg/block/engine/read_internal.go` reads the journal or the remote), so there
 //! is nothing there to empty and no restart. `dittofs-badger-fs` keeps no cache: its local
 //! block store is the storage (the server refuses to evict it: "no remote store configured").
+//!
+//! What that eviction cannot free in v0.29.0, so the check fails instead of calling it cold
+//! (reproduced with the `pkg/block/journal` package of that release): a segment is evictable only
+//! when its `syncedRecords` equals its `records` (`reclaim.go` `evictable`; the active segment of
+//! each of the 16 shards is force-sealed under the same condition, `sealSyncedActives`), but only
+//! carve's `flipUpTo` raises `syncedRecords`, for records that still back live data
+//! (`carve.go`). A write overwritten, truncated or deleted before its upload is therefore never
+//! marked uploaded, while `unsynced_bytes` drops it at once (`segment.go` `appendRecord`,
+//! `store.go` `Delete`/`Truncate`): its whole segment (256 MiB, one open per shard) stays local
+//! with every later write appended to it, at 0 bytes unsynced. Random writes and the deletion of
+//! a cell's files leave such records; restarting the server does not clear them (recovery counts
+//! them again from their flags, `recovery.go`), the journal's GC repacks only sealed segments and
+//! leaves the copy with `records` 0, not evictable either (`repackSegment`), and no REST route
+//! reaches the journal otherwise. Only a fresh deployment (`benchhost down` removes the volumes)
+//! starts with an evictable journal. `local_disk_used` is the journal's `LiveBytes + DeadBytes`
+//! (`pkg/block/local/fs/fs.go` `Stats`), every payload byte written into a retained segment plus
+//! again each dead one; no field tells live from dead bytes, so the check stays on the total.
 
 use benchhost_plugin_sdk::host::{Http, Rest};
 use benchhost_plugin_sdk::serde_json::{json, Value};
@@ -321,7 +338,7 @@ impl Plugin for Dittofs {
             .send()?;
         let freed = evict_answer(r.status, &r.text())?;
         let after = stats()?;
-        check_cold(&before, &after)?;
+        check_cold(&before, &after, freed)?;
         let how = cold_how(rounds, drained.unsynced_bytes, &before, &after, freed);
         host::info(&how);
         Ok(CacheEmptied::emptied(how))
@@ -440,7 +457,8 @@ const COLD_CHECK_FLOOR_BYTES: i64 = 64 << 20;
 /// v0.29.0 `engine.BlockStoreStats`, `pkg/block/engine/stats.go`). Bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct BlockTotals {
-    /// `local_disk_used`: bytes of the share's local journal on disk.
+    /// `local_disk_used`: the share's local journal, the payload bytes written into its retained
+    /// segments plus their dead (overwritten or deleted) bytes once more (see the module's doc).
     local_disk_used: i64,
     /// `unsynced_bytes`: local bytes not yet uploaded (never evicted).
     unsynced_bytes: i64,
@@ -521,17 +539,31 @@ fn evict_answer(status: u16, body: &str) -> Result<i64, String> {
 
 /// Checks that the eviction emptied the local block store: not suspended, and at least 80% of
 /// the resident bytes gone when there were more than [`COLD_CHECK_FLOOR_BYTES`] (else the
-/// cold pass would read local disk and call it S3).
-fn check_cold(before: &BlockTotals, after: &BlockTotals) -> Result<(), String> {
+/// cold pass would read local disk and call it S3). `freed` is the evict answer's `bytes_freed`.
+/// The error says why the bytes stayed: more than [`DRAIN_FLOOR_BYTES`] not uploaded, or else
+/// segments v0.29.0 never evicts (records overwritten or deleted before their upload, see the
+/// module's doc), which only a fresh deployment clears.
+fn check_cold(before: &BlockTotals, after: &BlockTotals, freed: i64) -> Result<(), String> {
     if after.eviction_suspended {
         return Err(format!("eviction is suspended while the S3 store is unhealthy, so the local block store keeps {} MiB; check S3 (`benchhost logs`)", after.local_disk_used >> 20));
     }
     if before.local_disk_used > COLD_CHECK_FLOOR_BYTES && after.local_disk_used > before.local_disk_used / 5 {
-        return Err(format!(
-            "the local block store only fell from {} MiB to {} MiB after the eviction (want at least 80% gone; {} MiB not uploaded), so a cold pass would read local disk",
+        let fell = format!(
+            "the local block store only fell from {} MiB to {} MiB after the eviction (want at least 80% gone; {} MiB freed, {} MiB not uploaded), so a cold pass would read local disk",
             before.local_disk_used >> 20,
             after.local_disk_used >> 20,
+            freed >> 20,
             after.unsynced_bytes >> 20
+        );
+        if after.unsynced_bytes > DRAIN_FLOOR_BYTES {
+            return Err(fell);
+        }
+        return Err(format!(
+            "{fell}. DittoFS v0.29.0 evicts only journal segments whose every record is marked uploaded, and never marks (nor counts as \
+             not uploaded) a write overwritten or deleted before its upload, as random writes and the deletion of earlier cells' files \
+             leave them: such a segment (256 MiB, one open per shard) keeps itself and the data written into it since on local disk, \
+             through restarts and the journal's GC. Only a fresh deployment (`benchhost down`, which removes its volumes, then `up`) \
+             starts with an evictable journal: run DittoFS's cold cells on one, before its write workloads"
         ));
     }
     Ok(())
@@ -609,15 +641,31 @@ mod empty_cache_tests {
     #[test]
     fn the_drop_is_checked_as_dittofs_harness_does() {
         // 1 GiB resident, 10 MiB left: cold.
-        assert_eq!(check_cold(&totals(1 << 30, 0), &totals(10 << 20, 0)), Ok(()));
-        // 1 GiB resident, 300 MiB left (over 20%): not cold.
-        let err = check_cold(&totals(1 << 30, 0), &totals(300 << 20, 200 << 20)).unwrap_err();
-        assert_eq!(err, "the local block store only fell from 1024 MiB to 300 MiB after the eviction (want at least 80% gone; 200 MiB not uploaded), so a cold pass would read local disk");
+        assert_eq!(check_cold(&totals(1 << 30, 0), &totals(10 << 20, 0), 1014 << 20), Ok(()));
+        // 1 GiB resident, 300 MiB left of which 200 MiB not uploaded: not cold, for that reason.
+        let err = check_cold(&totals(1 << 30, 0), &totals(300 << 20, 200 << 20), 724 << 20).unwrap_err();
+        assert_eq!(err, "the local block store only fell from 1024 MiB to 300 MiB after the eviction (want at least 80% gone; 724 MiB freed, 200 MiB not uploaded), so a cold pass would read local disk");
         // Under 64 MiB resident: not checked.
-        assert_eq!(check_cold(&totals(60 << 20, 0), &totals(60 << 20, 0)), Ok(()));
+        assert_eq!(check_cold(&totals(60 << 20, 0), &totals(60 << 20, 0), 0), Ok(()));
         let mut suspended = totals(1 << 30, 0);
         suspended.eviction_suspended = true;
-        assert!(check_cold(&totals(1 << 30, 0), &suspended).unwrap_err().starts_with("eviction is suspended while the S3 store is unhealthy, so the local block store keeps 1024 MiB"));
+        assert!(check_cold(&totals(1 << 30, 0), &suspended, 0).unwrap_err().starts_with("eviction is suspended while the S3 store is unhealthy, so the local block store keeps 1024 MiB"));
+    }
+
+    #[test]
+    fn a_drained_store_that_keeps_its_bytes_is_explained() {
+        // As measured after rand-write (81 -> 81 MiB) and mixed-rw (307 -> 307 MiB): all uploaded,
+        // nothing freed. The segments are pinned by records overwritten or deleted before upload.
+        let err = check_cold(&totals(81 << 20, 0), &totals(81 << 20, 0), 0).unwrap_err();
+        assert!(
+            err.starts_with("the local block store only fell from 81 MiB to 81 MiB after the eviction (want at least 80% gone; 0 MiB freed, 0 MiB not uploaded), so a cold pass would read local disk. DittoFS v0.29.0 evicts only journal segments whose every record is marked uploaded"),
+            "{err}"
+        );
+        assert!(err.contains("a write overwritten or deleted before its upload") && err.contains("through restarts and the journal's GC"), "{err}");
+        assert!(err.ends_with("Only a fresh deployment (`benchhost down`, which removes its volumes, then `up`) starts with an evictable journal: run DittoFS's cold cells on one, before its write workloads"), "{err}");
+        // Up to the drain's floor not uploaded is still the pinned case (the drain stops there).
+        assert!(check_cold(&totals(307 << 20, 0), &totals(307 << 20, DRAIN_FLOOR_BYTES), 0).unwrap_err().contains("DittoFS v0.29.0 evicts only"));
+        assert!(!check_cold(&totals(307 << 20, 0), &totals(307 << 20, DRAIN_FLOOR_BYTES + 1), 0).unwrap_err().contains("DittoFS v0.29.0"));
     }
 
     #[test]

@@ -123,8 +123,18 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
         }
         let t = Instant::now();
         client.drop_caches().await.map_err(|e| (format!("dropping the client's page cache: {e}"), None))?;
-        if ctx.system.is_some() && !client.shares_the_servers_kernel() {
-            crate::orchestration::host::page_cache::drop_caches(host_os()).map_err(|e| (format!("dropping the servers' page cache: {e}"), None))?;
+        if let Some(system) = ctx.system {
+            match ctx.engine {
+                // The servers' kernel is the remote engine's host's.
+                Some(engine) if engine.endpoint.is_remote() => {
+                    let (image, labels) = system.host_container();
+                    engine.drop_host_page_cache(&image, &labels).await.map_err(|e| (format!("dropping the servers' page cache: {e}"), None))?;
+                }
+                _ if !client.shares_the_servers_kernel() => {
+                    crate::orchestration::host::page_cache::drop_caches(host_os()).map_err(|e| (format!("dropping the servers' page cache: {e}"), None))?;
+                }
+                _ => {}
+            }
         }
         seconds.insert("cold".into(), round(t.elapsed().as_secs_f64()));
     }

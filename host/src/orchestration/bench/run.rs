@@ -74,10 +74,13 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
             crate::orchestration::client_vm::find_qemu().map_err(BenchError::HostUnsupported)?;
         }
     }
-    // Clients in the VM reach the host's published ports at QEMU's gateway address.
+    // Clients in the VM reach this machine's published ports at QEMU's gateway address; a
+    // remote engine's host they reach at its own address (QEMU's user-mode network sends the
+    // guest's connections on from this machine), which `up` names by default.
     let vm_settings;
     let vm_session;
-    let session = if matrix.client == ClientKind::Vm && session.settings.given(SERVER_ADDRESS).is_none() {
+    let remote = engine.as_ref().is_some_and(|e| e.endpoint.is_remote());
+    let session = if matrix.client == ClientKind::Vm && !remote && session.settings.given(SERVER_ADDRESS).is_none() {
         vm_settings = session.settings.clone().with_value(SERVER_ADDRESS, crate::orchestration::client_vm::HOST_ADDRESS);
         vm_session = Session { registry: session.registry, settings: &vm_settings, secrets: session.secrets, signals: session.signals };
         &vm_session

@@ -33,6 +33,21 @@ pub struct System {
     pub stack: RunningStack,
 }
 
+impl System {
+    /// An image and labels for a short-lived container of this system on the engine's host
+    /// (e.g. [`DockerEngine::drop_host_page_cache`]): its first image, and its first
+    /// container's `benchhost.*` labels, so `down` or an interrupted run's sweep removes it.
+    pub fn host_container(&self) -> (String, std::collections::HashMap<String, String>) {
+        let image = self.images.first().map(|i| i.image.clone()).unwrap_or_default();
+        let labels = self
+            .containers
+            .first()
+            .map(|c| c.labels.iter().filter(|(k, _)| k.starts_with("benchhost.")).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        (image, labels)
+    }
+}
+
 /// Brings `profile` up with `session`'s settings, its run directory under `systems_root`.
 /// Errors: whatever `up` returns (it has removed what it created), a profile without a mount
 /// command (infrastructure: usage).

@@ -5,7 +5,6 @@ use super::Session;
 use crate::engine::DockerEngine;
 use crate::orchestration::dry_run::{self, Action};
 use crate::orchestration::error::BenchError;
-use crate::orchestration::run_lock;
 use crate::orchestration::teardown::clean::{self, CleanReport};
 
 /// How `clean` ended.
@@ -30,7 +29,7 @@ pub async fn clean(session: &Session<'_>, images: bool, dry_run: bool) -> Result
         }));
         return Ok(CleanOutcome::DryRun(actions));
     }
-    let _lock = run_lock::acquire(&engine).await?;
+    let _lock = super::hold_engine(&engine).await?;
     // Like down: once started, clean finishes.
     let guard = session.signals.guard();
     guard.notice("still cleaning up (each container is given its stop grace, 10 s unless its plugin sets another); benchhost exits when it is done".into());

@@ -99,12 +99,18 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
     checks.push(compose_check());
     checks.push(fio_check(settings, os));
     checks.extend(mount_helper_checks(os));
+    let remote = engine.as_ref().ok().filter(|e| e.endpoint.is_remote());
     if os == HostOs::Linux {
         let nfs = crate::orchestration::host::kernel::kernel_feature_missing("nfs-client");
         checks.push(check("kernel NFS client", if nfs.is_none() { Status::Ok } else { Status::Warn }, false, match &nfs {
             None => "nfs in /proc/filesystems or as a module".to_string(),
             Some(why) => why.lines().next().unwrap_or_default().to_string(),
         }, nfs.as_deref().and_then(|w| w.split("hint: ").nth(1)).unwrap_or_default()));
+    }
+    // The servers' kernel and ports are the engine host's.
+    if let Some(e) = remote {
+        checks.extend(super::doctor_engine_host::checks(registry, settings, os, e).await);
+    } else if os == HostOs::Linux {
         let fuse = crate::orchestration::host::kernel::kernel_feature_missing("fuse");
         checks.push(check("FUSE (/dev/fuse, for juicefs)", if fuse.is_none() { Status::Ok } else { Status::Warn }, false, if fuse.is_none() { "/dev/fuse present" } else { "/dev/fuse does not exist" }, "`sudo modprobe fuse`; only the juicefs profile needs it"));
         let nfsd = crate::orchestration::host::kernel::kernel_feature_missing("nfsd");
@@ -116,7 +122,9 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
     if os == HostOs::Linux && std::env::consts::ARCH == "x86_64" {
         checks.push(client_vm_check().await);
     }
-    checks.push(ports_check(registry, settings, os).await);
+    if remote.is_none() {
+        checks.push(ports_check(registry, settings, os).await);
+    }
     checks.push(disk_check(results_root));
     checks.push(arch_check(registry, settings, os, engine.as_ref().ok()).await);
     if let Ok(e) = &engine {
@@ -221,7 +229,7 @@ async fn images_check(registry: &Registry, settings: &SettingsSource, os: HostOs
             "images",
             Status::Warn,
             false,
-            format!("not present locally, `up` will pull them: {}", missing.join(", ")),
+            format!("not on the engine, `up` will pull them: {}", missing.join(", ")),
             "without a registry: `make local-images` (as root) builds every local image (the real DittoFS and LocalStack among them) and points .env's <PLUGIN>_IMAGE settings at them (README \"No image registry\"); kernel-nfs's image has no local recipe and needs a registry",
         )
     }

@@ -7,7 +7,6 @@ use crate::orchestration::dry_run::{self, Action};
 use crate::orchestration::error::BenchError;
 use crate::orchestration::host::mounts;
 use crate::orchestration::labels::LABEL_PROFILE;
-use crate::orchestration::run_lock;
 use crate::orchestration::teardown::down::{down as remove_profile, DownOptions, DownReport};
 use std::path::PathBuf;
 
@@ -44,7 +43,7 @@ pub async fn down(session: &Session<'_>, profile: &str, results_dir: Option<Path
         return Ok(DownOutcome::DryRun(dry_run::removal_actions(&found, &recorded, true)));
     }
     let root = results_dir.map(|d| std::path::absolute(&d).unwrap_or(d));
-    let _lock = run_lock::acquire(&engine).await?;
+    let _lock = super::hold_engine(&engine).await?;
     // An interrupted down would leave a half-removed stack: it finishes, then says so.
     let guard = session.signals.guard();
     guard.notice(format!("still taking {profile} down (each container is given its stop grace, 10 s unless its plugin sets another); benchhost exits when it is done"));

@@ -10,6 +10,7 @@
 pub mod clean;
 pub mod compose;
 pub mod doctor;
+pub mod doctor_engine_host;
 pub mod down;
 pub mod drop_caches;
 pub mod list;
@@ -20,7 +21,10 @@ pub mod status;
 pub mod up;
 pub mod vm;
 
+use crate::engine::DockerEngine;
+use crate::orchestration::error::BenchError;
 use crate::orchestration::interrupt::Signals;
+use crate::orchestration::run_lock::{self, RunLock};
 use crate::orchestration::plan::settings::SettingsSource;
 use crate::orchestration::plugins::registry::Registry;
 
@@ -49,4 +53,15 @@ pub(crate) fn refuse_empty_dir(flag: &str, dir: Option<&str>) -> Result<(), crat
         return Err(crate::orchestration::BenchError::Usage(format!("{flag} is empty\n  hint: give a directory, e.g. {flag} /mnt/bench")));
     }
     Ok(())
+}
+
+/// What `up`, `down` and `clean` do first: take the engine's run lock
+/// ([`run_lock::acquire`]), then remove what runs left on it when it stopped answering
+/// ([`crate::orchestration::teardown::unfinished::sweep`]; a line on stderr per run removed).
+pub async fn hold_engine(engine: &DockerEngine) -> Result<RunLock, BenchError> {
+    let lock = run_lock::acquire(engine).await?;
+    for line in crate::orchestration::teardown::unfinished::sweep(engine).await {
+        crate::orchestration::progress::say(&line);
+    }
+    Ok(lock)
 }

@@ -15,10 +15,9 @@ use crate::orchestration::plan::{self, opt_in, source_build, Plan};
 use crate::orchestration::plugins::registry::Registry;
 use crate::orchestration::progress::{say, Progress};
 use crate::orchestration::results::{results_root, RunDir};
-use crate::orchestration::run_lock;
 use crate::orchestration::run_record::{RunRecord, RunStart, UpEnd};
 use crate::orchestration::teardown::down::{down, DownOptions, DownReport};
-use crate::orchestration::teardown::remove::remove_run;
+use crate::orchestration::teardown::unfinished;
 use crate::orchestration::teardown::status::{profiles_up, refuse_when_up};
 use crate::orchestration::up::{self as stack, names, preflight, UpOptions, UpReport};
 use std::path::PathBuf;
@@ -96,7 +95,7 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
     let engine = DockerEngine::connect().await?;
     opts.globals.aim_at_engine(&engine.endpoint, &settings)?;
     preflight::check_engine_capacity(&engine, &opts.globals, &settings)?;
-    let _lock = run_lock::acquire(&engine).await?;
+    let _lock = super::hold_engine(&engine).await?;
     // Until here nothing exists and a signal ends the process; from here it is handled.
     let mut guard = session.signals.guard();
     let progress = Progress::new(false);
@@ -145,7 +144,9 @@ pub async fn up(session: &Session<'_>, req: UpRequest) -> Result<UpOutcome, Benc
             if let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                 let _ = dir.save_logs(&engine, &found.containers, secrets).await;
             }
-            remove_run(&engine, &opts.run_id).await;
+            if let Some(left) = unfinished::remove_or_leave_for_later(&engine, &opts.run_id, &profile).await {
+                progress.step(&left);
+            }
             Err(BenchError::Interrupted)
         }
     };

@@ -198,12 +198,9 @@ fn forget(profile: &str, dir: &str) {
     write_records(profile, &records);
 }
 
-/// `$BENCHHOST_STATE_DIR/mounts` when that is an absolute path, else the per-user state dir.
+/// `mounts/` in benchhost's state directory ([`super::state_dir`]).
 fn state_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("BENCHHOST_STATE_DIR").map(PathBuf::from).filter(|d| d.is_absolute()) {
-        return Some(d.join("mounts"));
-    }
-    dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("benchhost").join("mounts"))
+    super::state_dir().map(|d| d.join("mounts"))
 }
 
 /// What is mounted at a directory.

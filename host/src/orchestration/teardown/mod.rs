@@ -5,3 +5,4 @@ pub mod down;
 pub mod remove;
 pub mod retire;
 pub mod status;
+pub mod unfinished;

@@ -10,15 +10,17 @@ use std::time::Duration;
 /// Removes everything labelled with `run_id`, repeating until the engine lists nothing
 /// (a create in flight when `up` was interrupted may land a moment later).
 /// Requests the engine had accepted when `up` was cancelled still complete, so a sweep only
-/// ends after two empty listings 500 ms apart (bounded to about 10 s).
-pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
+/// ends after two empty listings 500 ms apart (bounded to about 10 s). Returns whether it
+/// ended so; `false` when the engine still listed something, or did not answer, at the end.
+pub async fn remove_run(engine: &DockerEngine, run_id: &str) -> bool {
     let mut empty_in_a_row = 0;
+    let mut warned = false;
     for _ in 0..20 {
         match engine.list_labelled(LABEL_RUN, run_id).await {
             Ok(found) if found.is_empty() => {
                 empty_in_a_row += 1;
                 if empty_in_a_row == 2 {
-                    return;
+                    return true;
                 }
             }
             Ok(found) => {
@@ -27,10 +29,16 @@ pub async fn remove_run(engine: &DockerEngine, run_id: &str) {
                     tracing::warn!("removing resources of run {run_id}: {e}");
                 }
             }
-            Err(e) => tracing::warn!("listing resources of run {run_id}: {e}"),
+            // Once: an engine that stopped answering would repeat it every round.
+            Err(e) if !warned => {
+                warned = true;
+                tracing::warn!("listing resources of run {run_id}: {e}");
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    false
 }
 
 /// Removes containers (in parallel), then networks and volumes (in parallel).

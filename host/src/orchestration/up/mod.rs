@@ -27,7 +27,8 @@ pub mod waves;
 
 use preflight::check_ports_free;
 use crate::orchestration::labels::{resource_name, LABEL_RUN};
-use crate::orchestration::teardown::remove::remove_run;
+use crate::orchestration::teardown::unfinished;
+use crate::engine::EngineError;
 use container_spec::{container_spec, run_labels};
 use creations::Creations;
 
@@ -99,16 +100,27 @@ pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &
         check_ports_free(plan, &opts.globals.bind_address)?;
     }
     let mut result = bring_up(registry, engine, plan, opts, progress).await;
+    let mut lost = false;
     if let Err(e) = result {
-        // Before anything is removed: what ran out of memory can only be asked of live containers.
-        let (starved, killed) = if memory::may_be_memory(&e) { memory::starved(engine, &opts.run_id).await } else { (Vec::new(), false) };
-        result = Err(if starved.is_empty() { e } else { BenchError::OutOfMemory { cause: Box::new(e), containers: starved, killed, setting: opts.memory_setting.clone() } });
+        lost = matches!(e, BenchError::Engine(EngineError::Lost { .. })) || !engine.answers().await;
+        result = Err(if lost {
+            // Whatever failed, the cause is the engine that went away.
+            match e {
+                BenchError::Engine(EngineError::Lost { .. }) => e,
+                other => BenchError::Engine(engine.lost(format!("bringing {} up", plan.target), other.to_string())),
+            }
+        } else {
+            // Before anything is removed: what ran out of memory can only be asked of live containers.
+            let (starved, killed) = if memory::may_be_memory(&e) { memory::starved(engine, &opts.run_id).await } else { (Vec::new(), false) };
+            if starved.is_empty() { e } else { BenchError::OutOfMemory { cause: Box::new(e), containers: starved, killed, setting: opts.memory_setting.clone() } }
+        });
     }
     if result.is_err() {
         if opts.keep_on_failure {
             progress.step(&format!("keeping what this run created (--keep-on-failure); remove it with `benchhost down {}`", plan.target));
         } else {
             if let Some(dir) = &opts.results
+                && !lost
                 && let Ok(found) = engine.list_labelled(LABEL_RUN, &opts.run_id).await {
                     match dir.save_logs(engine, &found.containers, &opts.secrets).await {
                         Ok(saved) if !saved.is_empty() => progress.step(&format!("saved the logs of {} container(s) in {}", saved.len(), dir.path.join("logs").display())),
@@ -117,7 +129,9 @@ pub async fn up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts: &
                     }
                 }
             progress.step("removing what this run created");
-            remove_run(engine, &opts.run_id).await;
+            if let Some(left) = unfinished::remove_or_leave_for_later(engine, &opts.run_id, &plan.target).await {
+                progress.step(&left);
+            }
         }
     }
     result
@@ -128,6 +142,7 @@ async fn bring_up(registry: &Registry, engine: &DockerEngine, plan: &Plan, opts:
 
     images::ensure_all(registry, engine, plan, progress).await?;
     if engine.endpoint.is_remote() {
+        preflight::check_host_kernel_on_engine(engine, registry, plan, &base_labels).await?;
         preflight::check_ports_free_on_engine(engine, plan, &opts.globals.bind_address, &base_labels).await?;
     }
     let network = resource_name(&plan.target, "");

@@ -1,12 +1,13 @@
 //! Checks of this machine before anything of a run is created: kernel features the planned
 //! plugins declare in their `host-kernel` capability (`nfsd`, `fuse`), the shared mounts FUSE
-//! servers show their mounts through, and the plan's host ports. Only a local engine's machine
-//! can be read; with a remote engine (see [`crate::engine::endpoint`]) the kernel features are
-//! not checked (with a warning), a FUSE server's host-shared mount is refused, and the ports are
-//! checked on the engine's host ([`check_ports_free_on_engine`]).
+//! servers show their mounts through, and the plan's host ports. With a remote engine (see
+//! [`crate::engine::endpoint`]) the kernel features and the ports are checked on the engine's
+//! host through short-lived containers once the images are there
+//! ([`check_host_kernel_on_engine`], [`check_ports_free_on_engine`]), and a FUSE server's
+//! host-shared mount is refused.
 
 use crate::orchestration::error::BenchError;
-use crate::orchestration::host::kernel::missing;
+use crate::orchestration::host::kernel::{KernelFacts, PROBE_SCRIPT};
 use crate::orchestration::host::mountinfo::{mount_of, this_machine};
 use crate::orchestration::host::ports::{is_free, port_holder};
 use crate::orchestration::plan::Plan;
@@ -23,24 +24,67 @@ pub fn check_host_kernel(registry: &Registry, plan: &Plan) -> Result<(), BenchEr
     check_with(registry, plan, Path::new("/"))
 }
 
-/// [`check_host_kernel`] against a root directory (tests use a fake `/proc`).
+/// [`check_host_kernel`] against a root directory (tests use a fake `/proc`). With a remote
+/// engine this machine's kernel is not the one that matters: nothing is checked here, and
+/// `up` checks the engine's host once the images are there ([`check_host_kernel_on_engine`]).
 pub fn check_with(registry: &Registry, plan: &Plan, root: &Path) -> Result<(), BenchError> {
-    if let Some(remote) = remote_engine() {
-        tracing::warn!("the Docker engine is remote ({remote}): its host's kernel features are not checked");
+    if remote_engine().is_some() {
         return Ok(());
     }
+    let facts = std::cell::OnceCell::new();
+    check_facts(registry, plan, "this Docker host", || facts.get_or_init(|| KernelFacts::of_root(root)).clone())
+}
+
+/// Fails with [`BenchError::HostUnsupported`] for the first feature a planned plugin declares
+/// that `facts` (asked only when a plugin declares one) lack; `host` names the machine.
+fn check_facts(registry: &Registry, plan: &Plan, host: &str, facts: impl Fn() -> KernelFacts) -> Result<(), BenchError> {
     for p in &plan.profiles {
         let info = &registry.plugin(p.plugin).info;
         for feature in &info.capabilities.host_kernel {
-            if let Some(why) = missing(feature, root) {
+            if let Some(why) = facts().missing(feature) {
                 return Err(BenchError::HostUnsupported(format!(
-                    "profile {} (plugin \"{}\" {}) needs the host kernel's {feature}, which this Docker host lacks: {why}",
+                    "profile {} (plugin \"{}\" {}) needs the host kernel's {feature}, which {host} lacks: {why}",
                     p.profile, info.name, info.version
                 )));
             }
         }
     }
     Ok(())
+}
+
+/// [`check_host_kernel`] on a remote engine's host: when a planned plugin declares a kernel
+/// feature, [`PROBE_SCRIPT`] runs there in a short-lived container of that plugin's first
+/// image (present on the engine by now) with the host's `/` bind-mounted read-only at `/host`
+/// ([`DockerEngine::run_on_host`], labelled `labels` so an interrupted run's sweep removes
+/// it), and a missing feature is [`BenchError::HostUnsupported`] naming the engine's host.
+/// When the host cannot be read (an image without `sh`), a warning says so and the system's
+/// own start is what remains.
+pub async fn check_host_kernel_on_engine(engine: &DockerEngine, registry: &Registry, plan: &Plan, labels: &std::collections::HashMap<String, String>) -> Result<(), BenchError> {
+    let Some(image) = plan
+        .profiles
+        .iter()
+        .find(|p| !registry.plugin(p.plugin).info.capabilities.host_kernel.is_empty())
+        .and_then(|p| plan.services().find(|(q, _)| q.profile == p.profile).map(|(_, s)| s.image.clone()))
+    else {
+        return Ok(());
+    };
+    let host = format!("the Docker engine's host {}", engine.endpoint.host().unwrap_or("(remote)"));
+    let argv = vec!["sh".to_string(), "-c".to_string(), PROBE_SCRIPT.to_string()];
+    let context = format!("reading the kernel's features on {host} (a container of {image})");
+    let output = match engine.run_on_host(&image, argv, vec!["/:/host:ro".to_string()], labels, context).await {
+        Ok(out) if !out.trim().is_empty() => out,
+        Ok(_) => {
+            tracing::warn!("the kernel features of {host} are not checked: {image} printed nothing for them (no `sh`?)");
+            return Ok(());
+        }
+        Err(e @ crate::engine::EngineError::Lost { .. }) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!("the kernel features of {host} are not checked: {e}");
+            return Ok(());
+        }
+    };
+    let facts = KernelFacts::from_probe(&output);
+    check_facts(registry, plan, &host, || facts.clone())
 }
 
 /// Host paths the plan bind-mounts with `rshared` propagation must exist (they are created)
@@ -120,6 +164,7 @@ pub async fn check_ports_free_on_engine(engine: &DockerEngine, plan: &Plan, bind
     let host = engine.endpoint.host().unwrap_or("the engine's host").to_string();
     let tables = match engine.read_host_files(&first.image, &["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"], labels).await {
         Ok(t) => t,
+        Err(e @ crate::engine::EngineError::Lost { .. }) => return Err(e.into()),
         Err(e) => {
             tracing::warn!("the host ports on {host} are not checked before start: {e}");
             return Ok(());

@@ -54,8 +54,9 @@ pub async fn wait_ready(
     tokio::pin!(exited);
     if condition == DependencyCondition::CompletedSuccessfully {
         return match tokio::time::timeout_at(deadline.into(), &mut exited).await {
-            Ok(0) => Ok(()),
-            Ok(code) => Err(exited_error(engine, id, container, code, &plugin.info).await),
+            Ok(Ok(0)) => Ok(()),
+            Ok(Ok(code)) => Err(exited_error(engine, id, container, code, &plugin.info).await),
+            Ok(Err(lost)) => Err(lost.into()),
             Err(_) => Err(timeout_error(engine, id, container, timeout, "still running (it should complete successfully)").await),
         };
     }
@@ -79,7 +80,10 @@ pub async fn wait_ready(
         };
         let last = tokio::select! {
             biased;
-            code = &mut exited => return Err(exited_error(engine, id, container, code, &plugin.info).await),
+            code = &mut exited => return Err(match code {
+                Ok(code) => exited_error(engine, id, container, code, &plugin.info).await,
+                Err(lost) => lost.into(),
+            }),
             waiting = check => match waiting? {
                 // The probe can answer before the engine reports an exit: a container that is
                 // no longer running is not ready, whatever the probe said.
@@ -95,7 +99,10 @@ pub async fn wait_ready(
         }
         tokio::select! {
             biased;
-            code = &mut exited => return Err(exited_error(engine, id, container, code, &plugin.info).await),
+            code = &mut exited => return Err(match code {
+                Ok(code) => exited_error(engine, id, container, code, &plugin.info).await,
+                Err(lost) => lost.into(),
+            }),
             _ = tokio::time::sleep(probe_pause(started.elapsed(), round.elapsed())) => {}
         }
     }
