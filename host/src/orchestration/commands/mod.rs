@@ -10,7 +10,6 @@
 pub mod clean;
 pub mod compose;
 pub mod doctor;
-pub mod doctor_engine_host;
 pub mod down;
 pub mod drop_caches;
 pub mod list;

@@ -13,31 +13,10 @@ use crate::runtime::contract::{HostOs, Role, Transport};
 use std::path::Path;
 use std::process::Command;
 
-/// Outcome of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
+pub mod check;
+mod engine_host;
 
-/// One check.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Check {
-    pub name: String,
-    pub status: Status,
-    /// Whether `doctor` fails (exit 6) when this check fails.
-    pub required: bool,
-    pub detail: String,
-    /// What to do about it (empty when OK).
-    pub hint: String,
-}
-
-pub fn check(name: &str, status: Status, required: bool, detail: impl Into<String>, hint: impl Into<String>) -> Check {
-    let hint = if status == Status::Ok { String::new() } else { hint.into() };
-    Check { name: name.into(), status, required, detail: detail.into(), hint }
-}
+pub use check::{check, Check, Status};
 
 /// Free bytes below which disk space fails (1 GiB) and warns (10 GiB).
 const DISK_FAIL: u64 = 1 << 30;
@@ -109,7 +88,7 @@ pub async fn run(registry: &Registry, settings: &SettingsSource, os: HostOs, res
     }
     // The servers' kernel and ports are the engine host's.
     if let Some(e) = remote {
-        checks.extend(super::doctor_engine_host::checks(registry, settings, os, e).await);
+        checks.extend(engine_host::checks(registry, settings, os, e).await);
     } else if os == HostOs::Linux {
         let fuse = crate::orchestration::host::kernel::kernel_feature_missing("fuse");
         checks.push(check("FUSE (/dev/fuse, for juicefs)", if fuse.is_none() { Status::Ok } else { Status::Warn }, false, if fuse.is_none() { "/dev/fuse present" } else { "/dev/fuse does not exist" }, "`sudo modprobe fuse`; only the juicefs profile needs it"));

@@ -4,7 +4,7 @@
 //! profiles already on the engine ([`DockerEngine::run_on_host`], as `up`'s preflight does),
 //! instead of on this machine.
 
-use super::doctor::{check, Check, Status};
+use super::check::{check, Check, Status};
 use crate::engine::DockerEngine;
 use crate::orchestration::host::kernel::{KernelFacts, PROBE_SCRIPT};
 use crate::orchestration::host::ports::{holder_of, host_sockets};
