@@ -144,10 +144,7 @@ fn e2e_remote_ganesha_up_nfs_roundtrip_down_leaves_nothing_on_either_engine() {
         assert!(st.lines().next().is_some_and(|l| l.ends_with(&format!(" at {DOCKER_HOST} (DOCKER_HOST)"))), "{st}");
         assert!(st.contains("benchhost-ganesha-ganesha"), "{st}");
 
-        let down = on_remote(&["down", "ganesha"], &[]);
-        assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-        assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
-        assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+        down_leaves_nothing(&remote, "ganesha", &[]);
     }
 }
 
@@ -173,6 +170,15 @@ fn a_port_taken_on_the_remote_engines_host_is_refused_naming_that_host() {
     assert!(!err.contains("network benchhost-ganesha created"), "refused after creating: {err}");
     assert!(gone.status.success(), "{}", text(&gone.stderr));
     assert_eq!(remote.managed(), Vec::<String>::new());
+}
+
+/// `down profile` on the remote engine (with `env`) succeeds and leaves nothing of benchhost's
+/// on either engine.
+fn down_leaves_nothing(remote: &RemoteEngine, profile: &str, env: &[(&str, &str)]) {
+    let down = on_remote(&["down", profile], env);
+    assert_eq!(down.status.code(), Some(0), "down {profile}: {}", text(&down.stderr));
+    assert_eq!(remote.managed(), Vec::<String>::new(), "down {profile} left resources on the remote engine");
+    assert_eq!(crate::support::docker::managed(), Vec::<String>::new(), "down {profile} left resources on this machine's engine");
 }
 
 /// Removes what a test's `up ganesha` or `up rclone` may have left on the remote engine, even
@@ -235,10 +241,7 @@ fn e2e_remote_rclone_over_localstack_s3_up_nfs_roundtrip_down() {
     };
     assert!(listed.contains(&format!("<Size>{}</Size>", payload.len())), "{listed}");
 
-    let down = on_remote(&["down", "rclone"], &[]);
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-    assert_eq!(remote.managed(), Vec::<String>::new(), "down left resources on the remote engine");
-    assert_eq!(crate::support::docker::managed(), Vec::<String>::new());
+    down_leaves_nothing(&remote, "rclone", &[]);
 }
 
 /// A kernel feature a plugin declares is checked on the remote engine's host, where the
@@ -317,9 +320,7 @@ fn the_remote_engine_stopping_during_up_is_exit_4_and_the_next_up_removes_what_t
     assert!(up_err.contains(&format!("removed what run {run_id} (rclone) left when the engine at {DOCKER_HOST} stopped answering")), "{up_err}");
     assert_eq!(remote.managed().iter().filter(|r| r.contains("rclone")).count(), 0, "{:?}", remote.managed());
     assert!(walk(state.path()).iter().all(|p| p.extension().is_none_or(|x| x != "json")), "the run is still written down");
-    let down = on_remote(&["down", "ganesha"], &[]);
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-    assert_eq!(remote.managed(), Vec::<String>::new());
+    down_leaves_nothing(&remote, "ganesha", &[]);
 }
 
 /// Every file under `dir`.
@@ -410,9 +411,7 @@ fn a_remote_engine_behind_tls_is_reached_with_docker_tls_verify_and_docker_cert_
     assert!(out.contains(&format!(" {ENGINE_ADDRESS}:/export /mnt/benchhost/ganesha")), "{out}");
     let url = |f: &str| format!("nfs://{ENGINE_ADDRESS}/export/{f}?version=4&nfsport=22049");
     crate::support::docker::nfs_roundtrip(url, "tls.bin", 2000);
-    let down = tls(&["down", "ganesha"], &[]);
-    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-    assert_eq!(remote.managed(), Vec::<String>::new());
+    down_leaves_nothing(&remote, "ganesha", &[("DOCKER_HOST", DOCKER_HOST_TLS), ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", certs.as_str())]);
 }
 
 /// `bench` with the servers on the remote engine and fio in the client VM (a third machine,

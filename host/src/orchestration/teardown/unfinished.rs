@@ -31,14 +31,10 @@ fn engine_dir(state: &std::path::Path, engine_id: &str) -> PathBuf {
     state.join("unfinished").join(id)
 }
 
-fn state_root() -> Option<PathBuf> {
-    crate::orchestration::host::state_dir()
-}
-
 /// Writes `run` down for `engine`; returns the file. Errors: no state directory, or one that
 /// cannot be written (the message names the path).
 pub fn record(engine: &DockerEngine, run: &Unfinished) -> Result<PathBuf, String> {
-    let root = state_root().ok_or("no state directory (none of BENCHHOST_STATE_DIR, XDG_STATE_HOME, HOME is set)")?;
+    let root = crate::orchestration::host::state_dir().ok_or("no state directory (none of BENCHHOST_STATE_DIR, XDG_STATE_HOME, HOME is set)")?;
     record_in(&root, &engine.engine_id, run)
 }
 
@@ -92,7 +88,7 @@ pub async fn remove_or_leave_for_later(engine: &DockerEngine, run_id: &str, prof
 /// 1764… (ganesha) left when the engine at tcp://… stopped answering`. The caller holds the
 /// run lock. A run whose removal does not finish stays written down for the next command.
 pub async fn sweep(engine: &DockerEngine) -> Vec<String> {
-    let Some(root) = state_root() else { return Vec::new() };
+    let Some(root) = crate::orchestration::host::state_dir() else { return Vec::new() };
     let mut lines = Vec::new();
     for (path, run) in recorded_in(&root, &engine.engine_id) {
         if remove_run(engine, &run.run_id).await {

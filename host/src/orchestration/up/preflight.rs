@@ -28,20 +28,28 @@ pub fn check_host_kernel(registry: &Registry, plan: &Plan) -> Result<(), BenchEr
 /// engine this machine's kernel is not the one that matters: nothing is checked here, and
 /// `up` checks the engine's host once the images are there ([`check_host_kernel_on_engine`]).
 pub fn check_with(registry: &Registry, plan: &Plan, root: &Path) -> Result<(), BenchError> {
-    if remote_engine().is_some() {
+    if remote_engine().is_some() || kernel_image(registry, plan).is_none() {
         return Ok(());
     }
-    let facts = std::cell::OnceCell::new();
-    check_facts(registry, plan, "this Docker host", || facts.get_or_init(|| KernelFacts::of_root(root)).clone())
+    check_facts(registry, plan, "this Docker host", &KernelFacts::of_root(root))
+}
+
+/// The first image of the first planned profile whose plugin declares a kernel feature;
+/// `None` when none declares one (then there is nothing to check).
+fn kernel_image(registry: &Registry, plan: &Plan) -> Option<String> {
+    plan.profiles
+        .iter()
+        .find(|p| !registry.plugin(p.plugin).info.capabilities.host_kernel.is_empty())
+        .and_then(|p| plan.services().find(|(q, _)| q.profile == p.profile).map(|(_, s)| s.image.clone()))
 }
 
 /// Fails with [`BenchError::HostUnsupported`] for the first feature a planned plugin declares
-/// that `facts` (asked only when a plugin declares one) lack; `host` names the machine.
-fn check_facts(registry: &Registry, plan: &Plan, host: &str, facts: impl Fn() -> KernelFacts) -> Result<(), BenchError> {
+/// that `facts` lack; `host` names the machine.
+fn check_facts(registry: &Registry, plan: &Plan, host: &str, facts: &KernelFacts) -> Result<(), BenchError> {
     for p in &plan.profiles {
         let info = &registry.plugin(p.plugin).info;
         for feature in &info.capabilities.host_kernel {
-            if let Some(why) = facts().missing(feature) {
+            if let Some(why) = facts.missing(feature) {
                 return Err(BenchError::HostUnsupported(format!(
                     "profile {} (plugin \"{}\" {}) needs the host kernel's {feature}, which {host} lacks: {why}",
                     p.profile, info.name, info.version
@@ -52,6 +60,29 @@ fn check_facts(registry: &Registry, plan: &Plan, host: &str, facts: impl Fn() ->
     Ok(())
 }
 
+/// The [`KernelFacts`] of the engine's host: [`PROBE_SCRIPT`] in a short-lived container of
+/// `image` (present on the engine) with the host's `/` bind-mounted read-only at `/host`
+/// ([`DockerEngine::run_on_host`], labelled `labels`). Errors: the engine's, or the text
+/// "`image` printed nothing (no `sh`?)"; [`crate::engine::EngineError::Lost`] as itself.
+pub async fn engine_host_kernel(engine: &DockerEngine, image: &str, labels: &std::collections::HashMap<String, String>) -> Result<KernelFacts, crate::engine::EngineError> {
+    let host = engine.endpoint.host().unwrap_or("the engine's host").to_string();
+    let argv = vec!["sh".to_string(), "-c".to_string(), PROBE_SCRIPT.to_string()];
+    let context = format!("reading the kernel's features on {host} (a container of {image})");
+    let out = engine.run_on_host(image, argv, vec!["/:/host:ro".to_string()], labels, context.clone()).await?;
+    if out.trim().is_empty() {
+        return Err(crate::engine::EngineError::Api { context, detail: format!("{image} printed nothing (no `sh`?)") });
+    }
+    Ok(KernelFacts::from_probe(&out))
+}
+
+/// The sockets listening (TCP) or bound (UDP) on the engine's host: its `/proc/net/*` read by
+/// a short-lived container of `image` in the host's network ([`DockerEngine::read_host_files`],
+/// labelled `labels`). Errors: the engine's.
+pub async fn engine_host_sockets(engine: &DockerEngine, image: &str, labels: &std::collections::HashMap<String, String>) -> Result<Vec<crate::orchestration::host::ports::HostSocket>, crate::engine::EngineError> {
+    let tables = engine.read_host_files(image, &["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"], labels).await?;
+    Ok(crate::orchestration::host::ports::host_sockets(&tables))
+}
+
 /// [`check_host_kernel`] on a remote engine's host: when a planned plugin declares a kernel
 /// feature, [`PROBE_SCRIPT`] runs there in a short-lived container of that plugin's first
 /// image (present on the engine by now) with the host's `/` bind-mounted read-only at `/host`
@@ -60,31 +91,16 @@ fn check_facts(registry: &Registry, plan: &Plan, host: &str, facts: impl Fn() ->
 /// When the host cannot be read (an image without `sh`), a warning says so and the system's
 /// own start is what remains.
 pub async fn check_host_kernel_on_engine(engine: &DockerEngine, registry: &Registry, plan: &Plan, labels: &std::collections::HashMap<String, String>) -> Result<(), BenchError> {
-    let Some(image) = plan
-        .profiles
-        .iter()
-        .find(|p| !registry.plugin(p.plugin).info.capabilities.host_kernel.is_empty())
-        .and_then(|p| plan.services().find(|(q, _)| q.profile == p.profile).map(|(_, s)| s.image.clone()))
-    else {
-        return Ok(());
-    };
+    let Some(image) = kernel_image(registry, plan) else { return Ok(()) };
     let host = format!("the Docker engine's host {}", engine.endpoint.host().unwrap_or("(remote)"));
-    let argv = vec!["sh".to_string(), "-c".to_string(), PROBE_SCRIPT.to_string()];
-    let context = format!("reading the kernel's features on {host} (a container of {image})");
-    let output = match engine.run_on_host(&image, argv, vec!["/:/host:ro".to_string()], labels, context).await {
-        Ok(out) if !out.trim().is_empty() => out,
-        Ok(_) => {
-            tracing::warn!("the kernel features of {host} are not checked: {image} printed nothing for them (no `sh`?)");
-            return Ok(());
-        }
-        Err(e @ crate::engine::EngineError::Lost { .. }) => return Err(e.into()),
+    match engine_host_kernel(engine, &image, labels).await {
+        Ok(facts) => check_facts(registry, plan, &host, &facts),
+        Err(e @ crate::engine::EngineError::Lost { .. }) => Err(e.into()),
         Err(e) => {
             tracing::warn!("the kernel features of {host} are not checked: {e}");
-            return Ok(());
+            Ok(())
         }
-    };
-    let facts = KernelFacts::from_probe(&output);
-    check_facts(registry, plan, &host, || facts.clone())
+    }
 }
 
 /// Host paths the plan bind-mounts with `rshared` propagation must exist (they are created)
@@ -162,15 +178,14 @@ pub async fn check_ports_free_on_engine(engine: &DockerEngine, plan: &Plan, bind
         return Ok(());
     }
     let host = engine.endpoint.host().unwrap_or("the engine's host").to_string();
-    let tables = match engine.read_host_files(&first.image, &["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"], labels).await {
-        Ok(t) => t,
+    let sockets = match engine_host_sockets(engine, &first.image, labels).await {
+        Ok(s) => s,
         Err(e @ crate::engine::EngineError::Lost { .. }) => return Err(e.into()),
         Err(e) => {
             tracing::warn!("the host ports on {host} are not checked before start: {e}");
             return Ok(());
         }
     };
-    let sockets = crate::orchestration::host::ports::host_sockets(&tables);
     let bind_ip: std::net::IpAddr = bind.parse().unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     for (p, s) in plan.services() {
         for port in &s.ports {

@@ -1,13 +1,13 @@
 //! `doctor`'s checks of a remote engine's host: the server-side kernel features (FUSE, nfsd)
 //! and the profiles' host ports are facts of the machine the containers run on, so with a
 //! remote engine they are read there, through short-lived containers of an image of the
-//! profiles already on the engine ([`DockerEngine::run_on_host`], as `up`'s preflight does),
-//! instead of on this machine.
+//! profiles already on the engine (the readers of `up`'s preflight,
+//! [`engine_host_kernel`] and [`engine_host_sockets`]), instead of on this machine.
 
 use super::check::{check, Check, Status};
 use crate::engine::DockerEngine;
-use crate::orchestration::host::kernel::{KernelFacts, PROBE_SCRIPT};
-use crate::orchestration::host::ports::{holder_of, host_sockets};
+use crate::orchestration::host::ports::holder_of;
+use crate::orchestration::up::preflight::{engine_host_kernel, engine_host_sockets};
 use crate::orchestration::labels::LABEL_MANAGED;
 use crate::orchestration::plan;
 use crate::orchestration::plan::settings::SettingsSource;
@@ -42,10 +42,8 @@ pub async fn checks(registry: &Registry, settings: &SettingsSource, os: HostOs, 
     };
     let labels = std::collections::HashMap::from([(LABEL_MANAGED.to_string(), "true".to_string())]);
     let mut found = Vec::new();
-    let argv = vec!["sh".to_string(), "-c".to_string(), PROBE_SCRIPT.to_string()];
-    match engine.run_on_host(&image, argv, vec!["/:/host:ro".into()], &labels, format!("reading the kernel's features on {host}")).await {
-        Ok(out) if !out.trim().is_empty() => {
-            let facts = KernelFacts::from_probe(&out);
+    match engine_host_kernel(engine, &image, &labels).await {
+        Ok(facts) => {
             let fuse = facts.missing("fuse");
             found.push(check(&format!("FUSE on {host} (for juicefs)"), if fuse.is_none() { Status::Ok } else { Status::Warn }, false, if fuse.is_none() { "/dev/fuse present" } else { "/dev/fuse does not exist" }, "`sudo modprobe fuse` there; only the juicefs profile needs it (and it cannot be mounted from another machine)"));
             let nfsd = facts.missing("nfsd");
@@ -54,7 +52,6 @@ pub async fn checks(registry: &Registry, settings: &SettingsSource, os: HostOs, 
                 Some(why) => why.lines().next().unwrap_or_default().to_string(),
             }, nfsd.as_deref().and_then(|w| w.split("hint: ").nth(1)).map(|h| format!("there: {h}")).unwrap_or_default()));
         }
-        Ok(_) => found.push(check(&format!("kernel features of {host}"), Status::Warn, false, format!("not checked: {image} printed nothing (no `sh`?)"), "")),
         Err(e) => found.push(check(&format!("kernel features of {host}"), Status::Warn, false, format!("not checked: {}", e.to_string().lines().next().unwrap_or_default()), "")),
     }
     found.push(ports(engine, &plans, &image, &labels, settings, &host).await);
@@ -63,11 +60,10 @@ pub async fn checks(registry: &Registry, settings: &SettingsSource, os: HostOs, 
 
 /// The profiles' host ports against the sockets listening on the engine's host.
 async fn ports(engine: &DockerEngine, plans: &[plan::Plan], image: &str, labels: &std::collections::HashMap<String, String>, settings: &SettingsSource, host: &str) -> Check {
-    let tables = match engine.read_host_files(image, &["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"], labels).await {
-        Ok(t) => t,
+    let sockets = match engine_host_sockets(engine, image, labels).await {
+        Ok(s) => s,
         Err(e) => return check(&format!("free ports on {host}"), Status::Warn, false, format!("not checked: {}", e.to_string().lines().next().unwrap_or_default()), ""),
     };
-    let sockets = host_sockets(&tables);
     // A remote engine publishes on all its host's interfaces unless BENCH_BIND_ADDRESS says otherwise.
     let bind = settings.get("BENCH_BIND_ADDRESS").filter(|b| !b.is_empty()).unwrap_or("0.0.0.0").to_string();
     let ip: std::net::IpAddr = bind.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
