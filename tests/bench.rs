@@ -386,3 +386,68 @@ fn a_client_vm_that_stops_is_replaced_and_the_remaining_cells_run() {
     assert!(failed.len() <= 1 && failed.iter().all(|n| n.as_str() == "seq-write__small__warm__r2.json"), "{failed:?}");
     assert_eq!(out.status.code(), Some(if failed.is_empty() { 0 } else { 1 }), "{err}");
 }
+
+#[test]
+fn a_cold_cell_whose_cache_cannot_be_emptied_in_place_runs_on_a_fresh_deployment() {
+    // A FAKE cache (the `fake-cache` fixture, tests/fixtures-current): DittoFS v0.29.0's journal
+    // pins itself only after some runs of writes and deletes, not on demand (two tries here
+    // evicted everything), so a fixture plays a cache that empties once per deployment
+    // (`fake-cache-pin`: a marker in the deployment's own volume) or never (`fake-cache-stuck`).
+    // The engine, the volumes, `down`, `up`, fio and the files are real.
+    use crate::support::corpus;
+    const IMAGE: &str = "benchhost-test/ganesha:latest";
+    let test = "a_cold_cell_whose_cache_cannot_be_emptied_in_place_runs_on_a_fresh_deployment";
+    let Some(_engine) = engine_with_images(test, &[IMAGE]) else { return };
+    for p in ["fake-cache-pin", "fake-cache-stuck"] {
+        force_clean(p);
+    }
+    let root = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let fixture = corpus::current_fixture_path("fake-cache").display().to_string();
+    let env = [("BENCHHOST_PLUGIN_PATH", fixture.as_str()), ("BENCHHOST_PLUGIN_DIR", plugins.path().to_str().unwrap()), ("FAKE_CACHE_IMAGE", IMAGE), ("FAKE_CACHE_DIR", dir.path().to_str().unwrap())];
+    let args = ["bench", "fake-cache-pin", "fake-cache-stuck", "--workloads", "seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "2", "--runtime", "1", "--results-dir", root.path().to_str().unwrap(), "--json"];
+    let out = benchhost(&args, &env);
+    let err = text(&out.stderr);
+    let left: Vec<String> = ["fake-cache-pin", "fake-cache-stuck"].iter().flat_map(|p| leftovers(p)).collect();
+    for p in ["fake-cache-pin", "fake-cache-stuck"] {
+        force_clean(p);
+    }
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(out.status.code(), Some(1), "the stuck system's cells failed:\n{err}");
+    let run = run_dir(root.path());
+    // fake-cache-pin: #1 empties in place; #2 cannot, so it runs again on a fresh deployment.
+    let pin = results(&run, "fake-cache-pin");
+    assert_eq!(pin.len(), 2, "{pin:?}");
+    let first = &pin[0].1;
+    assert_eq!(first["status"], "ok", "{}", first["error"]);
+    assert_eq!(first["record"]["cache"]["system_cache"], "emptied: the fixture's cache marked emptied (/cache/pinned)");
+    assert!(first["record"]["seconds"].get("redeploy").is_none(), "{}", first["record"]["seconds"]);
+    let second = &pin[1].1;
+    assert_eq!(second["status"], "ok", "{}", second["error"]);
+    let own = second["record"]["cache"]["system_cache"].as_str().unwrap();
+    assert!(own.starts_with("emptied: the fixture's cache marked emptied (/cache/pinned) on a fresh deployment (taken down, up and mounted again in "), "{own}");
+    assert!(own.ends_with("because in place: emptying fake-cache-pin's own cache: plugin \"fake-cache\" 0.1.0 empty-cache: the fixture's cache is pinned since an earlier empty-cache (only a fresh deployment empties it)"), "{own}");
+    let seconds = &second["record"]["seconds"];
+    assert!(seconds["redeploy"].as_f64().unwrap() > 0.2 && seconds["in_place"].as_f64().unwrap() > 0.0, "{seconds}");
+    // The cell ran whole on the fresh deployment: its files laid out again and read.
+    assert_eq!(fio_bytes(second, "read"), 256 * 64 * 1024, "{}", second["fio"]);
+    assert!(err.contains("fake-cache-pin seq-read/small/cold #2: its own cache cannot be emptied in place, so the cell runs again on a fresh deployment (fake-cache-pin down, up and mounted again): emptying fake-cache-pin's own cache: "), "{err}");
+    // The stats follow the new deployment's containers (the old ones are gone).
+    let services: Vec<&Value> = second["resources"].as_array().unwrap().iter().map(|r| &r["service"]).collect();
+    assert_eq!(services, [&Value::from("app")], "{}", second["resources"]);
+    // fake-cache-stuck: #1 fails on the fresh deployment too; #2 then runs in place only.
+    let stuck = results(&run, "fake-cache-stuck");
+    assert_eq!(stuck.len(), 2, "{stuck:?}");
+    let e1 = stuck[0].1["error"].as_str().unwrap();
+    assert!(stuck[0].1["status"] == "failed" && e1.contains("the fixture's cache never empties (on a fresh deployment too: the system's later cold cells run in place)"), "{e1}");
+    let e2 = stuck[1].1["error"].as_str().unwrap();
+    assert!(stuck[1].1["status"] == "failed" && e2.contains("the fixture's cache never empties (a fresh deployment did not help an earlier cell, so this one ran in place)"), "{e2}");
+    assert_eq!(err.matches("fake-cache-stuck seq-read/small/cold #1: its own cache cannot be emptied in place").count(), 1, "{err}");
+    assert!(!err.contains("fake-cache-stuck seq-read/small/cold #2: its own cache cannot be emptied in place"), "{err}");
+    // One `up` directory per deployment: two for each system.
+    let ups = std::fs::read_dir(run.join("systems")).unwrap().count();
+    assert_eq!(ups, 4, "one up per deployment");
+    // Nothing of the cells is left in the directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the cells' files stayed");
+}

@@ -45,26 +45,37 @@ pub fn benchhost_bin() -> &'static Path {
 /// missing or the build fails.
 pub fn fixtures_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        check_wasm_target();
-        let target = target_dir().join("wasm-fixtures");
-        let lock_path = target.with_extension("lock");
-        std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
-        lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-        let mut cmd = cargo(&repo_root().join("tests/fixtures"));
-        cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"]).env("CARGO_TARGET_DIR", &target);
-        for var in HOST_BUILD_ONLY {
-            cmd.env_remove(var);
-        }
-        run(cmd, "the hostile fixtures (tests/fixtures/) for wasm32-wasip2");
-        target.join("wasm32-wasip2/release")
-    })
+    DIR.get_or_init(|| build_fixtures("tests/fixtures", "wasm-fixtures", "the hostile fixtures (tests/fixtures/)"))
+}
+
+/// The same for `tests/fixtures-current/`: fixtures built for the SDK's own contract version
+/// (`tests/fixtures/` builds the SDK for contract 0.1.0), into `<target>/wasm-fixtures-current`.
+pub fn current_fixtures_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build_fixtures("tests/fixtures-current", "wasm-fixtures-current", "the current-contract fixtures (tests/fixtures-current/)"))
+}
+
+/// Builds the guest workspace `workspace` (relative to the repository) for wasm32-wasip2 in
+/// release into `<target>/<dir>`, under `<target>/<dir>.lock`; returns where the `.wasm` are.
+fn build_fixtures(workspace: &str, dir: &str, what: &str) -> PathBuf {
+    check_wasm_target();
+    let target = target_dir().join(dir);
+    let lock_path = target.with_extension("lock");
+    std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    let mut cmd = cargo(&repo_root().join(workspace));
+    cmd.args(["build", "--release", "--target", "wasm32-wasip2", "--workspace"]).env("CARGO_TARGET_DIR", &target);
+    for var in HOST_BUILD_ONLY {
+        cmd.env_remove(var);
+    }
+    run(cmd, &format!("{what} for wasm32-wasip2"));
+    target.join("wasm32-wasip2/release")
 }
 
 /// Settings meant for the host build that a guest build must not inherit (host/build.rs drops

@@ -12,6 +12,14 @@ pub fn fixture_path(name: &str) -> PathBuf {
     path
 }
 
+/// The built component of `tests/fixtures-current/<name>` (a fixture of the SDK's own contract
+/// version), e.g. `current_fixture_path("fake-cache")`.
+pub fn current_fixture_path(name: &str) -> PathBuf {
+    let path = artifacts::current_fixtures_dir().join(format!("benchhost_fixture_{}.wasm", name.replace('-', "_")));
+    assert!(path.is_file(), "fixture {} is missing", path.display());
+    path
+}
+
 /// `(origin, bytes)` of fixture `name`'s component, e.g. `fixture_component("hostile")`: what
 /// `PluginRuntime::load` takes.
 pub fn fixture_component(name: &str) -> (String, Vec<u8>) {

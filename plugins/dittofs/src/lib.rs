@@ -563,7 +563,7 @@ fn check_cold(before: &BlockTotals, after: &BlockTotals, freed: i64) -> Result<(
              not uploaded) a write overwritten or deleted before its upload, as random writes and the deletion of earlier cells' files \
              leave them: such a segment (256 MiB, one open per shard) keeps itself and the data written into it since on local disk, \
              through restarts and the journal's GC. Only a fresh deployment (`benchhost down`, which removes its volumes, then `up`) \
-             starts with an evictable journal: run DittoFS's cold cells on one, before its write workloads"
+             starts with an evictable journal (`benchhost bench` deploys one for such a cell)"
         ));
     }
     Ok(())
@@ -662,7 +662,7 @@ mod empty_cache_tests {
             "{err}"
         );
         assert!(err.contains("a write overwritten or deleted before its upload") && err.contains("through restarts and the journal's GC"), "{err}");
-        assert!(err.ends_with("Only a fresh deployment (`benchhost down`, which removes its volumes, then `up`) starts with an evictable journal: run DittoFS's cold cells on one, before its write workloads"), "{err}");
+        assert!(err.ends_with("Only a fresh deployment (`benchhost down`, which removes its volumes, then `up`) starts with an evictable journal (`benchhost bench` deploys one for such a cell)"), "{err}");
         // Up to the drain's floor not uploaded is still the pinned case (the drain stops there).
         assert!(check_cold(&totals(307 << 20, 0), &totals(307 << 20, DRAIN_FLOOR_BYTES), 0).unwrap_err().contains("DittoFS v0.29.0 evicts only"));
         assert!(!check_cold(&totals(307 << 20, 0), &totals(307 << 20, DRAIN_FLOOR_BYTES + 1), 0).unwrap_err().contains("DittoFS v0.29.0"));

@@ -14,6 +14,7 @@ use crate::orchestration::host::host_os;
 use crate::orchestration::up::cold::{empty_cache, restart, OwnCache};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// What every cell of one system shares.
@@ -37,6 +38,35 @@ pub struct CellContext<'a> {
     /// The settings `local`'s cells record (a system's come from its `up`).
     pub local_settings: &'a BTreeMap<String, String>,
     pub secrets: &'a [String],
+    /// Set when this deployment was made for one cell, whose system could not empty its own
+    /// cache in place (see [`CellEnd::Redeploy`]).
+    pub fresh: Option<&'a Fresh>,
+    /// Cleared for the rest of the system's cells once a fresh deployment could not be emptied
+    /// either: deploying afresh again would only cost time.
+    pub may_redeploy: &'a AtomicBool,
+}
+
+/// A deployment made for one cold cell (`cell`): in place, its system's own cache could not be
+/// emptied (`why`, the plugin's error); the failed attempt took `attempt` seconds and taking
+/// the system down, bringing it up and mounting it again `seconds`.
+#[derive(Clone, Debug)]
+pub struct Fresh {
+    pub cell: CellId,
+    pub why: String,
+    pub attempt: f64,
+    pub seconds: f64,
+}
+
+/// How a cell ended.
+#[derive(Debug)]
+pub enum CellEnd {
+    /// Its result, `ok` or `failed` (to be saved).
+    Done(Box<CellResult>),
+    /// A cold cell whose system's plugin could not empty the system's own cache in place (its
+    /// `empty-cache` failed: `why`, after `attempt` seconds): the caller deploys the system
+    /// afresh (down, which removes its volumes, then up and mount) and runs the cell again with
+    /// [`CellContext::fresh`] naming it. Its files are removed; it has no result yet.
+    Redeploy { why: String, attempt: f64 },
 }
 
 /// How long fio may run for a cell of `runtime` seconds: each job is capped at `runtime`, and
@@ -46,8 +76,10 @@ pub fn fio_timeout(runtime: u32) -> Duration {
 }
 
 /// Runs `cell` and returns its result (a failure is a result with `status: failed`, not an
-/// error). Errors: only what makes the matrix stop (none today; interrupts are the caller's).
-pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, size: &Size) -> CellResult {
+/// error), or asks for a fresh deployment ([`CellEnd::Redeploy`]) when the system's own cache
+/// cannot be emptied in place, at most once per cell and not after a fresh deployment failed
+/// the same way. Interrupts are the caller's.
+pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, size: &Size) -> CellEnd {
     let started_at = chrono::Local::now().to_rfc3339();
     let start = Instant::now();
     let stem = cell.file_name().trim_end_matches(".json").to_string();
@@ -71,22 +103,41 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
         ..Default::default()
     };
     let call = |create_only: bool| FioCall { job_text: workload.text.clone(), job_name: format!("{}.fio", workload.name), env: env.clone(), create_only, timeout: fio_timeout(ctx.runtime) };
-    let outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds, &mut record.cache).await;
+    let fresh = ctx.fresh.filter(|f| f.cell == *cell);
+    let mut outcome = measure(ctx, client, cell, workload, &dir, &call, &mut seconds, &mut record.cache).await;
     if outcome.is_err() {
         // A cell that failed before its cleanup leaves its files: they go now.
         client.remove_dir(&dir).await;
     }
+    if let Err(f) = &mut outcome
+        && f.in_place {
+            match fresh {
+                None if ctx.may_redeploy.load(Ordering::Relaxed) => return CellEnd::Redeploy { why: f.error.clone(), attempt: round(start.elapsed().as_secs_f64()) },
+                None => f.error.push_str(" (a fresh deployment did not help an earlier cell, so this one ran in place)"),
+                Some(_) => {
+                    ctx.may_redeploy.store(false, Ordering::Relaxed);
+                    f.error.push_str(" (on a fresh deployment too: the system's later cold cells run in place)");
+                }
+            }
+        }
+    if let Some(f) = fresh {
+        seconds.insert("in_place".into(), f.attempt);
+        seconds.insert("redeploy".into(), f.seconds);
+        if outcome.is_ok() {
+            record.cache.system_cache = format!("{} on a fresh deployment (taken down, up and mounted again in {:.1} s), because in place: {}", record.cache.system_cache, f.seconds, f.why);
+        }
+    }
     seconds.insert("total".into(), round(start.elapsed().as_secs_f64()));
     record.seconds = seconds;
     record.ended_at = chrono::Local::now().to_rfc3339();
-    let mut result = CellResult { schema: SCHEMA.into(), cell: cell.clone(), status: CellStatus::Ok, error: None, logs: Vec::new(), record, resources: Vec::new(), s3: None, fio: serde_json::Value::Null };
+    let mut result = Box::new(CellResult { schema: SCHEMA.into(), cell: cell.clone(), status: CellStatus::Ok, error: None, logs: Vec::new(), record, resources: Vec::new(), s3: None, fio: serde_json::Value::Null });
     match outcome {
         Ok((fio, resources, s3)) => {
             result.fio = fio;
             result.resources = resources;
             result.s3 = s3;
         }
-        Err((error, log)) => {
+        Err(Failure { error, log, .. }) => {
             result.status = CellStatus::Failed;
             result.error = Some(crate::orchestration::redact(&error, ctx.secrets));
             if let Some(log) = log {
@@ -98,14 +149,28 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
             }
         }
     }
-    result
+    CellEnd::Done(result)
+}
+
+/// Why a cell failed: the error, fio's log when there is one, and whether it was the system's
+/// own cache that could not be emptied in place (the plugin's `empty-cache` failed).
+struct Failure {
+    error: String,
+    log: Option<String>,
+    in_place: bool,
+}
+
+impl From<(String, Option<String>)> for Failure {
+    fn from((error, log): (String, Option<String>)) -> Self {
+        Failure { error, log, in_place: false }
+    }
 }
 
 type Measured = (serde_json::Value, Vec<super::cell::ContainerUse>, Option<super::cell::S3Use>);
 
-/// The cell's phases; an error is (what failed, fio's log when there is one).
+/// The cell's phases.
 #[allow(clippy::too_many_arguments)]
-async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>, cache: &mut CacheState) -> Result<Measured, (String, Option<String>)> {
+async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, workload: &Workload, dir: &str, call: &dyn Fn(bool) -> FioCall, seconds: &mut BTreeMap<String, f64>, cache: &mut CacheState) -> Result<Measured, Failure> {
     // The engine's stats streams run for the whole system (see `sampler`).
     let sampler = ctx.sampler;
     client.fresh_dir(dir).await.map_err(|e| (e.to_string(), None))?;
@@ -118,7 +183,7 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
     if cell.pass == Pass::Cold {
         if let Some(system) = ctx.system {
             let t = Instant::now();
-            cache.system_cache = empty_own_cache(ctx, client, system).await.map_err(|e| (format!("emptying {}'s own cache: {}", system.profile, crate::orchestration::redact(&e.to_string(), ctx.secrets)), None))?;
+            cache.system_cache = empty_own_cache(ctx, client, system).await.map_err(|(e, in_place)| Failure { error: format!("emptying {}'s own cache: {}", system.profile, crate::orchestration::redact(&e.to_string(), ctx.secrets)), log: None, in_place })?;
             seconds.insert("empty_cache".into(), round(t.elapsed().as_secs_f64()));
         }
         let t = Instant::now();
@@ -170,19 +235,30 @@ async fn measure(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId, work
     let json = fio.json.unwrap_or_default();
     // A report the summary cannot read is no result: the cell runs again on --resume.
     if let Err(e) = super::metrics::CellMetrics::from_fio(&workload.name, &json) {
-        return Err((format!("fio's report of the measured run cannot be read: {e}"), Some(fio.log)));
+        return Err((format!("fio's report of the measured run cannot be read: {e}"), Some(fio.log)).into());
     }
     Ok((json, resources, s3))
 }
 
 /// Empties `system`'s own cache through its plugin (`empty-cache`), restarting the services it
 /// names with the client unmounted around the restarts; returns the record's words for it.
-/// Errors: the plugin's, a restart that fails, a FUSE system asking for a restart (its mount
-/// lives in the container), a mount that cannot be made again (then `lost_mount` is set).
-async fn empty_own_cache(ctx: &CellContext<'_>, client: &mut Client, system: &System) -> Result<String, BenchError> {
-    let engine = ctx.engine.ok_or_else(|| BenchError::Other("no engine for a system (a benchhost defect)".into()))?;
+/// Errors, each with whether a fresh deployment may do what this could not (`true` only for
+/// the plugin's own error or trap: not the engine's, not a signal's): the plugin's, a restart
+/// that fails, a FUSE system asking for a restart (its mount lives in the container), a mount
+/// that cannot be made again (then `lost_mount` is set).
+async fn empty_own_cache(ctx: &CellContext<'_>, client: &mut Client, system: &System) -> Result<String, (BenchError, bool)> {
+    let engine = ctx.engine.ok_or_else(|| (BenchError::Other("no engine for a system (a benchhost defect)".into()), false))?;
     let registry = ctx.session.registry;
-    let own = empty_cache(registry, engine, &system.stack, ctx.secrets).await?;
+    let own = empty_cache(registry, engine, &system.stack, ctx.secrets).await.map_err(|e| {
+        let in_place = matches!(e, BenchError::Plugin(_));
+        (e, in_place)
+    })?;
+    own_cache_restarts(ctx, client, system, engine, own).await.map_err(|e| (e, false))
+}
+
+/// The restarts `own` asks for, around an unmount and a mount; the record's words.
+async fn own_cache_restarts(ctx: &CellContext<'_>, client: &mut Client, system: &System, engine: &DockerEngine, own: OwnCache) -> Result<String, BenchError> {
+    let registry = ctx.session.registry;
     let OwnCache::Emptied { restart: services, .. } = &own else { return Ok(own.record(None)) };
     if services.is_empty() {
         return Ok(own.record(None));

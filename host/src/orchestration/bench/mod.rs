@@ -9,6 +9,7 @@
 //! - [`run`]: the loop over systems and cells, interrupts, resume.
 //! - [`system`]: one system brought up for its cells and taken down after them.
 //! - [`attach`]: the system mounted on the client (or `local`'s directory).
+//! - [`redeploy`]: a system deployed afresh for a cold cell it cannot empty in place.
 //! - [`cell_run`]: one cell's phases: layout, cold, fio with stats, result.
 //! - [`client`]: where fio runs: this machine or the client VM.
 //! - [`sampler`]: the engine's stats of the system's containers during a cell.
@@ -24,6 +25,7 @@ pub mod client;
 pub mod dry_run;
 pub mod matrix;
 pub mod metrics;
+pub mod redeploy;
 pub mod report;
 pub mod request;
 pub mod run;

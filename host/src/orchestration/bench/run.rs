@@ -9,7 +9,9 @@
 
 use super::attach::{attach, detach, Attached};
 use super::cell::{CellId, CellResult, CellStatus, SCHEMA};
-use super::cell_run::{run_cell, CellContext};
+use super::cell_run::{run_cell, CellContext, CellEnd, Fresh};
+use super::redeploy::{redeploy, RedeployError};
+use std::sync::atomic::AtomicBool;
 use super::client::{host::HostClient, vm::VmClient, Client};
 use crate::orchestration::plan::settings::SERVER_ADDRESS;
 use super::matrix::{ClientKind, Matrix, LOCAL};
@@ -137,7 +139,7 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         }
         let line = |text: String| if bar.is_hidden() { say(&text) } else { bar.println(text) };
         // Up: a failure is every cell's of this system.
-        let system = if profile == LOCAL {
+        let mut system = if profile == LOCAL {
             None
         } else {
             let engine = engine.as_ref().expect("an engine for a system");
@@ -197,90 +199,142 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
                 continue;
             }
         };
-        let sampler = match (engine.as_ref(), system.as_ref()) {
+        let mut sampler = match (engine.as_ref(), system.as_ref()) {
             (Some(engine), Some(s)) => Some(super::sampler::Sampler::start(engine, &s.containers)),
             _ => None,
         };
-        let ctx = CellContext {
-            session,
-            scratch: &scratch,
-            lost_mount: std::sync::Mutex::new(None),
-            sampler: sampler.as_ref(),
-            run_id: &run_id,
-            run_dir: &run_dir,
-            system: system.as_ref(),
-            engine: engine.as_ref(),
-            attached: &attached,
-            client: info.clone(),
-            runtime: matrix.runtime,
-            ioengine: &matrix.ioengine,
-            local_settings: &local_settings,
-            secrets: session.secrets,
-        };
+        let mut attached = Some(attached);
         let mut dead: Option<String> = None;
         let mut reboots = 0;
-        for cell in &todo {
-            if dead.is_none()
-                && let Some(why) = client.gone() {
-                    // A VM that stopped (a step that timed out, QEMU killed) is replaced, a
-                    // few times per system: the cells after it need not fail with it.
-                    if reboots == MAX_VM_REBOOTS {
-                        dead = Some(format!("the client VM stopped ({why}), the {}th time for {profile}", MAX_VM_REBOOTS + 1));
-                    } else {
-                        reboots += 1;
-                        line(format!("{profile}: the client VM stopped ({why}); booting a new one and mounting {profile} again"));
-                        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-                        let again = reboot_client(session, &mut client, system.as_ref(), &scratch).await;
-                        bar.set_draw_target(draw_target());
-                        match again {
-                            Ok(()) => {}
-                            Err(BenchError::Interrupted) => {
-                                interrupted = true;
-                                break;
+        // The cells run on one deployment until one asks for a fresh one (see `redeploy`).
+        let mut next = 0;
+        let mut fresh: Option<Fresh> = None;
+        let may_redeploy = AtomicBool::new(true);
+        while let Some(on) = attached.as_ref() {
+            let ctx = CellContext {
+                session,
+                scratch: &scratch,
+                lost_mount: std::sync::Mutex::new(None),
+                sampler: sampler.as_ref(),
+                run_id: &run_id,
+                run_dir: &run_dir,
+                system: system.as_ref(),
+                engine: engine.as_ref(),
+                attached: on,
+                client: info.clone(),
+                runtime: matrix.runtime,
+                ioengine: &matrix.ioengine,
+                local_settings: &local_settings,
+                secrets: session.secrets,
+                fresh: fresh.as_ref(),
+                may_redeploy: &may_redeploy,
+            };
+            let mut redeploy_for: Option<(usize, String, f64)> = None;
+            for (i, cell) in todo.iter().enumerate().skip(next) {
+                if dead.is_none()
+                    && let Some(why) = client.gone() {
+                        // A VM that stopped (a step that timed out, QEMU killed) is replaced, a
+                        // few times per system: the cells after it need not fail with it.
+                        if reboots == MAX_VM_REBOOTS {
+                            dead = Some(format!("the client VM stopped ({why}), the {}th time for {profile}", MAX_VM_REBOOTS + 1));
+                        } else {
+                            reboots += 1;
+                            line(format!("{profile}: the client VM stopped ({why}); booting a new one and mounting {profile} again"));
+                            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                            let again = reboot_client(session, &mut client, system.as_ref(), &scratch).await;
+                            bar.set_draw_target(draw_target());
+                            match again {
+                                Ok(()) => {}
+                                Err(BenchError::Interrupted) => {
+                                    interrupted = true;
+                                    break;
+                                }
+                                Err(e) => dead = Some(format!("the client VM stopped ({why}) and a new one could not take over: {}", crate::orchestration::redact(&e.to_string(), session.secrets))),
                             }
-                            Err(e) => dead = Some(format!("the client VM stopped ({why}) and a new one could not take over: {}", crate::orchestration::redact(&e.to_string(), session.secrets))),
                         }
                     }
+                if let Some(why) = &dead {
+                    fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
+                    continue;
                 }
-            if let Some(why) = &dead {
-                fail_all(&run_dir, &[cell], why, &mut report, &bar, &line, &info);
-                continue;
-            }
-            if guard.was_interrupted() {
-                interrupted = true;
-                break;
-            }
-            let (workload, size) = match lookup(&matrix, &workloads, cell) {
-                Ok(found) => found,
-                Err(e) => {
-                    stop = Some(e);
-                    break;
-                }
-            };
-            let result = tokio::select! {
-                r = run_cell(&ctx, &mut client, cell, workload, &size) => r,
-                _ = guard.interrupted() => {
+                if guard.was_interrupted() {
                     interrupted = true;
                     break;
                 }
-            };
-            if let Err(e) = save(&run_dir, &result) {
-                stop = Some(e);
-                break;
-            }
-            report.ran += 1;
-            report.cell_seconds += result.record.seconds.get("total").copied().unwrap_or(0.0);
-            bar.inc(1);
-            line(cell_line(&report, &result, cells.len()));
-            if result.status == CellStatus::Failed {
-                report.failed.push((cell.label(), result.error.clone().unwrap_or_default()));
-                if let Some(why) = ctx.lost_mount.lock().ok().and_then(|l| l.clone()) {
-                    dead = Some(why);
-                }
-                if let (Some(engine), Some(s)) = (engine.as_ref(), system.as_ref())
-                    && !still_running(engine, s).await {
-                        dead = Some(format!("{profile} stopped during {}", cell.label()));
+                let (workload, size) = match lookup(&matrix, &workloads, cell) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        stop = Some(e);
+                        break;
                     }
+                };
+                let end = tokio::select! {
+                    r = run_cell(&ctx, &mut client, cell, workload, &size) => r,
+                    _ = guard.interrupted() => {
+                        interrupted = true;
+                        break;
+                    }
+                };
+                let result = match end {
+                    CellEnd::Done(result) => result,
+                    CellEnd::Redeploy { why, attempt } => {
+                        redeploy_for = Some((i, why, attempt));
+                        break;
+                    }
+                };
+                if let Err(e) = save(&run_dir, &result) {
+                    stop = Some(e);
+                    break;
+                }
+                report.ran += 1;
+                report.cell_seconds += result.record.seconds.get("total").copied().unwrap_or(0.0);
+                bar.inc(1);
+                line(cell_line(&report, &result, cells.len()));
+                if result.status == CellStatus::Failed {
+                    report.failed.push((cell.label(), result.error.clone().unwrap_or_default()));
+                    if let Some(why) = ctx.lost_mount.lock().ok().and_then(|l| l.clone()) {
+                        dead = Some(why);
+                    }
+                    if let (Some(engine), Some(s)) = (engine.as_ref(), system.as_ref())
+                        && !still_running(engine, s).await {
+                            dead = Some(format!("{profile} stopped during {}", cell.label()));
+                        }
+                }
+            }
+            drop(ctx);
+            let Some((i, why, attempt)) = redeploy_for else { break };
+            next = i;
+            let (Some(engine), Some(old)) = (engine.as_ref(), system.as_ref()) else { break };
+            line(format!("{}: its own cache cannot be emptied in place, so the cell runs again on a fresh deployment ({profile} down, up and mounted again): {why}", todo[i].label()));
+            if let Some(s) = sampler.take() {
+                s.stop().await;
+            }
+            let t = Instant::now();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            let redeployed = redeploy(session, engine, &mut client, old, on, &run_dir.join("systems"), &scratch).await;
+            bar.set_draw_target(draw_target());
+            match redeployed {
+                Ok((new, a)) => {
+                    sampler = Some(super::sampler::Sampler::start(engine, &new.containers));
+                    system = Some(new);
+                    attached = Some(a);
+                    fresh = Some(Fresh { cell: todo[i].clone(), why, attempt, seconds: (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0 });
+                }
+                Err(RedeployError::Down(e)) => {
+                    stop = Some(BenchError::Other(format!("{profile} did not go down for a fresh deployment, so the matrix stops (the next system must run alone): {e}")));
+                    attached = None;
+                }
+                Err(RedeployError::Up(BenchError::Interrupted)) => {
+                    interrupted = true;
+                    system = None;
+                    attached = None;
+                }
+                Err(RedeployError::Up(e)) => {
+                    system = None;
+                    attached = None;
+                    let error = format!("{profile} could not be deployed afresh for {}: {}", todo[i].label(), crate::orchestration::redact(&e.to_string(), session.secrets));
+                    fail_all(&run_dir, &todo[i..], &error, &mut report, &bar, &line, &info);
+                }
             }
         }
         if interrupted {
@@ -290,7 +344,11 @@ pub async fn bench(session: &Session<'_>, req: BenchRequest) -> Result<BenchOutc
         if let Some(s) = sampler {
             s.stop().await;
         }
-        finish_system(session, Some(client), system.as_ref(), Some(&attached)).await?;
+        match stop {
+            // The system that did not go down is not taken down again.
+            Some(_) if attached.is_none() => client.stop().await,
+            _ => finish_system(session, Some(client), system.as_ref(), attached.as_ref()).await?,
+        }
         if interrupted || stop.is_some() || guard.was_interrupted() {
             interrupted |= stop.is_none();
             break;
