@@ -95,6 +95,7 @@ def through_benchhost(bin_, profile, client, workload, size, runtime, out, env, 
         "cells_s": summary["cell_seconds"],
         "command_wall_s": wall,
         "run_dir": summary["run_dir"],
+        "randseed": c["record"]["params"]["RANDSEED"],
     }
 
 
@@ -122,8 +123,10 @@ def reports(text, marker):
 
 
 def by_hand(bin_, profile, client, workload, size, runtime, out, env, tag):
-    """One run by hand: `benchhost up`, one layout and one fio run on its mount, `benchhost down`."""
-    params = {**size_row(size), "RUNTIME": str(runtime), "IOENGINE": "libaio"}
+    """One run by hand: `benchhost up`, one layout and one fio run on its mount, `benchhost down`.
+    RANDSEED is the one benchhost gives the same cell (r1 of a warm pass), read from `benchhost
+    bench --dry-run`, so both sides write and read the same bytes at the same offsets."""
+    params = {**size_row(size), "RUNTIME": str(runtime), "IOENGINE": "libaio", "RANDSEED": dry_run_seed(bin_, profile, client, workload, size, runtime, env)}
     up_env = {**env, "BENCH_RESULTS_DIR": os.path.join(out, "by-hand", tag)}
     if client == "vm":
         up_env["BENCH_SERVER_ADDRESS"] = "10.0.2.2"
@@ -148,6 +151,15 @@ def by_hand(bin_, profile, client, workload, size, runtime, out, env, tag):
     finally:
         run([bin_, "down", profile], up_env, check=False)
     return {"iops": iops(got[0]), "command_wall_s": time.monotonic() - t}
+
+
+def dry_run_seed(bin_, profile, client, workload, size, runtime, env):
+    """RANDSEED of the one cell `benchhost bench` would run, from its --dry-run listing."""
+    stdout, _ = run([bin_, "bench", profile, "--client", client, "--workloads", workload, "--sizes", size, "--passes", "warm", "--repeats", "1", "--runtime", str(runtime), "--dry-run"], env)
+    for word in stdout.split():
+        if word.startswith("RANDSEED="):
+            return word.split("=", 1)[1]
+    sys.exit(f"benchhost bench --dry-run printed no RANDSEED:\n{stdout}")
 
 
 def rounds(a, profile, client, env):

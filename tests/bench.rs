@@ -66,7 +66,7 @@ fn bench_dry_run_lists_every_cell_and_action() {
     assert_eq!(cells.len(), 16, "{stdout}");
     assert!(stdout.starts_with("run 16 cells: 2 system(s) × 2 workload(s) × 1 size(s) × 2 pass(es) × 2 repeat(s), 4 s each, fio on the vm client (I/O engine libaio)"), "{stdout}");
     let first = cells[0];
-    assert!(first.starts_with("cell local seq-read/small/cold #1: mkdir <mount>/benchhost-seq-read__small__cold__r1; fio --create_only=1 workloads/seq-read.fio; drop the client's page cache; fio --output-format=json workloads/seq-read.fio with BENCH_DIR=<mount>/benchhost-seq-read__small__cold__r1 FILE_SIZE=64k IOENGINE=libaio NR_FILES=256 RUNTIME=4 SEQ_BLOCK=64k"), "{first}");
+    assert!(first.starts_with("cell local seq-read/small/cold #1: mkdir <mount>/benchhost-seq-read__small__cold__r1; fio --create_only=1 workloads/seq-read.fio; drop the client's page cache; fio --output-format=json workloads/seq-read.fio with BENCH_DIR=<mount>/benchhost-seq-read__small__cold__r1 FILE_SIZE=64k IOENGINE=libaio NR_FILES=256 RANDSEED=3168330351 RUNTIME=4 SEQ_BLOCK=64k"), "{first}");
     let meta = cells.iter().find(|c| c.starts_with("cell ganesha metadata/small/warm #2")).unwrap();
     assert!(!meta.contains("create_only") && !meta.contains("drop") && !meta.contains("empty"), "metadata lays nothing out and a warm pass drops nothing: {meta}");
     let cold = cells.iter().find(|c| c.starts_with("cell ganesha seq-read/small/cold #1")).unwrap();
@@ -143,7 +143,7 @@ fn bench_local_and_juicefs_on_the_host_records_fio_and_the_engine() {
     force_clean("juicefs");
     let _shared = SharedMount::new(MOUNT);
     let root = tempfile::tempdir().unwrap();
-    let args = ["bench", "juicefs", "local", "--workloads", "seq-write,seq-read,metadata", "--sizes", "small", "--passes", "cold,warm", "--repeats", "1", "--runtime", "2", "--baseline", "local", "--results-dir", root.path().to_str().unwrap()];
+    let args = ["bench", "juicefs", "local", "--workloads", "seq-write,seq-read,metadata", "--sizes", "small", "--passes", "cold,warm", "--repeats", "1", "--runtime", "20", "--baseline", "local", "--results-dir", root.path().to_str().unwrap()];
     let out = benchhost(&args, &juicefs_env(MOUNT));
     let err = text(&out.stderr);
     let left = leftovers("juicefs");
@@ -363,7 +363,7 @@ fn a_client_vm_that_stops_is_replaced_and_the_remaining_cells_run() {
     let Some(_vm) = vm_or_skip(test) else { return };
     let root = tempfile::tempdir().unwrap();
     // `local` in the VM needs no engine: only the client is at stake.
-    let args = ["bench", "local", "--client", "vm", "--workloads", "seq-write", "--sizes", "small", "--passes", "warm", "--repeats", "3", "--runtime", "2", "--results-dir", root.path().to_str().unwrap()];
+    let args = ["bench", "local", "--client", "vm", "--workloads", "seq-write", "--sizes", "small", "--passes", "warm", "--repeats", "3", "--runtime", "20", "--results-dir", root.path().to_str().unwrap()];
     let mut child = benchhost_command(&args).stderr(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let seen = read_stderr_until(&mut child, "local seq-write/small/warm #1: ");
     // QEMU dies under benchhost (as a step that timed out stops it).
@@ -406,7 +406,7 @@ fn a_cold_cell_whose_cache_cannot_be_emptied_in_place_runs_on_a_fresh_deployment
     let plugins = tempfile::tempdir().unwrap();
     let fixture = corpus::current_fixture_path("fake-cache").display().to_string();
     let env = [("BENCHHOST_PLUGIN_PATH", fixture.as_str()), ("BENCHHOST_PLUGIN_DIR", plugins.path().to_str().unwrap()), ("FAKE_CACHE_IMAGE", IMAGE), ("FAKE_CACHE_DIR", dir.path().to_str().unwrap())];
-    let args = ["bench", "fake-cache-pin", "fake-cache-stuck", "--workloads", "seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "2", "--runtime", "1", "--results-dir", root.path().to_str().unwrap(), "--json"];
+    let args = ["bench", "fake-cache-pin", "fake-cache-stuck", "--workloads", "seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "2", "--runtime", "10", "--results-dir", root.path().to_str().unwrap(), "--json"];
     let out = benchhost(&args, &env);
     let err = text(&out.stderr);
     let left: Vec<String> = ["fake-cache-pin", "fake-cache-stuck"].iter().flat_map(|p| leftovers(p)).collect();

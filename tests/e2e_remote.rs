@@ -314,12 +314,18 @@ fn the_remote_engine_stopping_during_up_is_exit_4_and_the_next_up_removes_what_t
     // The engine kept what the run had created (stopped by its restart).
     let left = remote.managed();
     assert!(left.iter().any(|r| r.starts_with("container benchhost-rclone-")) && left.iter().any(|r| r == "network benchhost-rclone"), "{left:?}");
+    // `status` tells of the unfinished run (and shows what it left as up).
+    let status = on_remote(&["status"], &[("BENCHHOST_STATE_DIR", state_dir)]);
+    let status_out = text(&status.stdout);
+    assert!(status_out.contains(&format!("unfinished: run {run_id} (rclone) could not be removed when the engine at {DOCKER_HOST} stopped answering; the next `benchhost up`, `down` or `clean` against this engine removes what it left")), "{status_out}");
     let up = on_remote(&["up", "ganesha"], &[("BENCHHOST_STATE_DIR", state_dir)]);
     let up_err = text(&up.stderr);
     assert_eq!(up.status.code(), Some(0), "{up_err}");
     assert!(up_err.contains(&format!("removed what run {run_id} (rclone) left when the engine at {DOCKER_HOST} stopped answering")), "{up_err}");
     assert_eq!(remote.managed().iter().filter(|r| r.contains("rclone")).count(), 0, "{:?}", remote.managed());
     assert!(walk(state.path()).iter().all(|p| p.extension().is_none_or(|x| x != "json")), "the run is still written down");
+    let status = on_remote(&["status"], &[("BENCHHOST_STATE_DIR", state_dir)]);
+    assert!(!text(&status.stdout).contains("unfinished:"), "{}", text(&status.stdout));
     down_leaves_nothing(&remote, "ganesha", &[]);
 }
 
@@ -426,7 +432,7 @@ fn bench_with_the_client_vm_measures_ganesha_on_the_remote_engine() {
     let _clean = RemoteCleanup;
     assert_eq!(remote.managed(), Vec::<String>::new(), "the remote engine is not clean before the test");
     let root = tempfile::tempdir().unwrap();
-    let args = ["bench", "ganesha", "--client", "vm", "--workloads", "seq-write,seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "1", "--runtime", "2", "--results-dir", root.path().to_str().unwrap()];
+    let args = ["bench", "ganesha", "--client", "vm", "--workloads", "seq-write,seq-read", "--sizes", "small", "--passes", "cold", "--repeats", "1", "--runtime", "20", "--results-dir", root.path().to_str().unwrap()];
     let r = on_remote(&args, &[]);
     let err = text(&r.stderr);
     assert_eq!(r.status.code(), Some(0), "{err}");

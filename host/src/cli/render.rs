@@ -251,6 +251,9 @@ pub fn status(report: &StatusReport, as_json: bool) -> Result<(), BenchError> {
             }
         }
     }
+    for u in &report.unfinished {
+        out!("unfinished: run {} ({}) could not be removed when the engine at {} stopped answering; the next `benchhost up`, `down` or `clean` against this engine removes what it left", u.run_id, u.profile, u.engine);
+    }
     Ok(())
 }
 

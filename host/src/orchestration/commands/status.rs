@@ -12,11 +12,15 @@ pub struct StatusReport {
     pub engine: String,
     /// Every profile with benchhost resources on that engine.
     pub profiles: Vec<ProfileStatus>,
+    /// Runs an earlier command could not remove because the engine stopped answering, written
+    /// down for the next `up`, `down` or `clean` against it to remove (`teardown::unfinished`).
+    pub unfinished: Vec<crate::orchestration::teardown::unfinished::Unfinished>,
 }
 
 /// Every profile with benchhost resources on the engine, with each container's health now.
 pub async fn status() -> Result<StatusReport, BenchError> {
     let engine = DockerEngine::connect().await?;
     let profiles = crate::orchestration::teardown::status::status(&engine).await?;
-    Ok(StatusReport { engine: engine.describe(), profiles })
+    let unfinished = crate::orchestration::teardown::unfinished::recorded(&engine);
+    Ok(StatusReport { engine: engine.describe(), profiles, unfinished })
 }

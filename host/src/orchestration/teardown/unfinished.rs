@@ -62,6 +62,13 @@ fn recorded_in(root: &std::path::Path, engine_id: &str) -> Vec<(PathBuf, Unfinis
     runs
 }
 
+/// The runs written down for `engine` (for `status`), oldest first; none without a state
+/// directory.
+pub fn recorded(engine: &DockerEngine) -> Vec<Unfinished> {
+    let Some(root) = crate::orchestration::host::state_dir() else { return Vec::new() };
+    recorded_in(&root, &engine.engine_id).into_iter().map(|(_, run)| run).collect()
+}
+
 /// Removes everything of run `run_id` ([`remove_run`]); when that does not finish (the engine
 /// stopped answering), writes the run down for the next `up`, `down` or `clean` to remove
 /// ([`sweep`]). Returns `None` when all is removed, else the line that says what stays and

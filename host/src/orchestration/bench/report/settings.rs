@@ -98,8 +98,9 @@ fn parameters(cells: &[LoadedCell]) -> Vec<String> {
     for c in cells {
         let r = &c.result;
         for (k, v) in &r.record.params {
-            // BENCH_DIR is where each system is mounted: different by design.
-            if k != "BENCH_DIR" {
+            // BENCH_DIR is where each system is mounted, RANDSEED one per cell (the same cell
+            // of every system has the same): different by design.
+            if k != "BENCH_DIR" && k != "RANDSEED" {
                 params.entry((r.cell.size.as_str(), k.as_str())).or_default().entry(v.clone()).or_default().push(c.system().to_string());
             }
         }
