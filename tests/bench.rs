@@ -451,3 +451,38 @@ fn a_cold_cell_whose_cache_cannot_be_emptied_in_place_runs_on_a_fresh_deployment
     // Nothing of the cells is left in the directory.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the cells' files stayed");
 }
+
+#[test]
+fn every_cold_read_cell_on_one_dittofs_deployment_fetches_its_blocks_from_s3() {
+    // fio writes the same bytes in every run of a job with the same seed, and DittoFS v0.29.0
+    // stores a file whose chunks are already in S3 as references it then reads back as zeros
+    // once evicted, without a request to S3. Each cell has its own seed (RANDSEED), so the
+    // second cell's files are new data that the cold reads must fetch.
+    use crate::support::client_vm::vm_or_skip;
+    const DITTOFS_IMAGE: &str = "benchhost-test/dittofs:latest";
+    let test = "every_cold_read_cell_on_one_dittofs_deployment_fetches_its_blocks_from_s3";
+    let Some(_engine) = engine_with_images(test, &[DITTOFS_IMAGE, LOCALSTACK_IMAGE]) else { return };
+    let Some(_vm) = vm_or_skip(test) else { return };
+    force_clean("dittofs-badger-s3");
+    let root = tempfile::tempdir().unwrap();
+    let args = ["bench", "dittofs-badger-s3", "--client", "vm", "--workloads", "rand-read-4k", "--sizes", "small", "--passes", "cold", "--repeats", "2", "--runtime", "3", "--results-dir", root.path().to_str().unwrap()];
+    let out = benchhost(&args, &[("DITTOFS_IMAGE", DITTOFS_IMAGE), ("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE)]);
+    let err = text(&out.stderr);
+    let left = leftovers("dittofs-badger-s3");
+    force_clean("dittofs-badger-s3");
+    assert!(out.status.success(), "{err}");
+    assert!(left.is_empty(), "{left:?}");
+    let rs = results(&run_dir(root.path()), "dittofs-badger-s3");
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    let seeds: Vec<&Value> = rs.iter().map(|(_, r)| &r["record"]["params"]["RANDSEED"]).collect();
+    assert_ne!(seeds[0], seeds[1], "one seed per cell");
+    for (name, r) in &rs {
+        assert_eq!(r["status"], "ok", "{name}: {}", r["error"]);
+        assert!(r["record"]["seconds"].get("redeploy").is_none(), "{name}: both on one deployment");
+        let read = fio_bytes(r, "read");
+        let fetched = r["s3"]["bytes_out"].as_u64().unwrap();
+        // Every 4 KiB read comes from a block fetched whole: S3 sent at least what fio read
+        // up to the 16 MiB of the files (the blocks fetched are kept for the rest of the cell).
+        assert!(read > 0 && fetched >= read.min(16 << 20) / 2, "{name}: fio read {read} bytes, S3 sent {fetched}: {}", r["s3"]);
+    }
+}
