@@ -7,7 +7,6 @@ use crate::support::docker::{benchhost, text};
 use crate::support::repo_root;
 use benchhost::orchestration::bench::cell::{CacheState, CellId, CellRecord, CellResult, CellStatus, ClientRef, ContainerUse, Pass, SCHEMA};
 use benchhost::orchestration::bench::metrics::Measure;
-use benchhost::orchestration::bench::workloads::cell_seed;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,7 +104,7 @@ fn report_from_real_fio_results_matches_fios_numbers_bolds_the_best_and_keeps_se
                 // Each cell its own fio seed, as `bench` gives it (the report must not call
                 // the differing RANDSEED a parameter difference).
                 let mut params = params.clone();
-                params.insert("RANDSEED".into(), cell_seed(workload, "small", "warm", repeat).to_string());
+                params.insert("RANDSEED".into(), CellId { profile: system.into(), workload: workload.into(), size: "small".into(), pass: Pass::Warm, repeat }.seed().to_string());
                 let fio = run_fio(workload, &dir, &params);
                 if workload == "seq-read" {
                     seq_read.entry(system).or_default().push(mb_per_s(&fio));

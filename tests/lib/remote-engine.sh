@@ -6,7 +6,7 @@
 #
 #   remote-engine.sh start [--owner PID] [--tls] [IMAGE...]
 #       Makes the namespace and the veth pair anew, starts dockerd in the namespace (its data root
-#       kept from before, if any) and waits until it answers (at most 60 s), then loads each IMAGE from this machine's engine (skipped when the
+#       kept from an earlier start in this boot; one older than the boot is removed) and waits until it answers (at most 60 s), then loads each IMAGE from this machine's engine (skipped when the
 #       remote engine has that image id already). Idempotent: a running rig is reused. With
 #       --owner, the rig is stopped (as by `stop`) once PID and every other owner have exited;
 #       that is how a test process stops it when it ends, however it ends. Prints DOCKER_HOST=...
@@ -134,6 +134,16 @@ start_engine() {
         return 0
     fi
     stop_engine
+    # The rig's first start since this machine booted (RUN_DIR is on /run, the data root is
+    # not): a data root from before is what a rig that was never stopped left, or what a stop
+    # cut off half-way left (image records whose layers are gone: every create then fails
+    # with "overlay2/…/link: no such file or directory"). It goes; `stop-engine` then `start`
+    # keeps the mode file, so a restarted engine keeps its containers.
+    if [[ ! -e $MODE_FILE && -e $DATA_ROOT ]]; then
+        say "removing $DATA_ROOT, left from before this machine booted"
+        unmount_under "$DATA_ROOT"
+        rm -rf "$DATA_ROOT"
+    fi
     make_network
     mkdir -p "$DATA_ROOT" "$EXEC_ROOT" "$OWNERS"
     # Its own identity: dockerd 20.10 derives the engine ID (`docker info`'s ID) from a key in

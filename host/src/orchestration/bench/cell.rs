@@ -68,6 +68,22 @@ impl CellId {
     pub fn label(&self) -> String {
         format!("{} {}/{}/{} #{}", self.profile, self.workload, self.size, self.pass.name(), self.repeat)
     }
+
+    /// fio's `randseed` for this cell: the first 4 bytes of the SHA-256 of
+    /// `workload/size/pass/rN`, the profile left out (fio reads the option as a signed 64-bit
+    /// number: a seed of 2^63 or more drops the job with `fio: job global dropped`). fio writes
+    /// the same bytes in every run of a job with the same seed (the layout too), so each cell of
+    /// a system gets its own and no cell's files repeat an earlier cell's content (a
+    /// deduplicating system, such as DittoFS, would store them as references: v0.29.0 reads
+    /// such files back as zeros once evicted). The same cell of every system gets the same seed,
+    /// so they are measured on the same bytes and offsets.
+    pub fn seed(&self) -> u64 {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}/{}/{}/r{}", self.workload, self.size, self.pass.name(), self.repeat).as_bytes());
+        let mut first = [0u8; 4];
+        first.copy_from_slice(&digest[..4]);
+        u64::from(u32::from_be_bytes(first))
+    }
 }
 
 /// How a cell ended.
@@ -234,6 +250,17 @@ pub struct S3Use {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_cell_of_a_system_has_its_own_seed_and_every_system_the_same() {
+        let id = |profile: &str, workload: &str, size: &str, pass, repeat| CellId { profile: profile.into(), workload: workload.into(), size: size.into(), pass, repeat };
+        let a = id("ganesha", "rand-read-4k", "small", Pass::Cold, 1).seed();
+        assert_eq!(a, id("dittofs-badger-s3", "rand-read-4k", "small", Pass::Cold, 1).seed());
+        let others = [id("ganesha", "rand-read-4k", "small", Pass::Cold, 2), id("ganesha", "rand-read-4k", "small", Pass::Warm, 1), id("ganesha", "rand-read-4k", "medium", Pass::Cold, 1), id("ganesha", "seq-read", "small", Pass::Cold, 1)].map(|c| c.seed());
+        assert!(others.iter().all(|o| *o != a), "{a} {others:?}");
+        // The first 4 bytes of the SHA-256 of "rand-read-4k/small/cold/r1" (`sha256sum`).
+        assert_eq!(format!("{a:08x}"), "522053cd");
+    }
 
     #[test]
     fn file_names_and_passes() {

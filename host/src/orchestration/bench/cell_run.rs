@@ -6,7 +6,7 @@ use super::cell::{CacheState, CellId, CellRecord, CellResult, CellStatus, Client
 use super::client::{Client, FioCall, FioOutcome};
 use super::sampler::Sampler;
 use super::system::System;
-use super::workloads::{cell_seed, fio_env, Size, Workload};
+use super::workloads::{fio_env, Size, Workload};
 use crate::engine::DockerEngine;
 use crate::orchestration::commands::Session;
 use crate::orchestration::error::BenchError;
@@ -84,7 +84,7 @@ pub async fn run_cell(ctx: &CellContext<'_>, client: &mut Client, cell: &CellId,
     let start = Instant::now();
     let stem = cell.file_name().trim_end_matches(".json").to_string();
     let dir = format!("{}/benchhost-{stem}", ctx.attached.dir.trim_end_matches('/'));
-    let env = fio_env(size, &dir, ctx.runtime, ctx.ioengine, cell_seed(&cell.workload, &cell.size, cell.pass.name(), cell.repeat));
+    let env = fio_env(size, &dir, ctx.runtime, ctx.ioengine, cell.seed());
     let mut seconds = BTreeMap::new();
     let mut record = CellRecord {
         run: ctx.run_id.to_string(),

@@ -2,7 +2,7 @@
 
 use super::cell::Pass;
 use super::matrix::{Matrix, LOCAL};
-use super::workloads::{cell_seed, fio_env, Workload};
+use super::workloads::{fio_env, Workload};
 
 /// One line per action: per system its `up`, the mount on the client, each cell's layout,
 /// cache drops and fio run, the unmount and `down`; then the report.
@@ -31,7 +31,7 @@ pub fn actions(m: &Matrix, workloads: &[Workload]) -> Vec<String> {
             let size = m.size(&cell.size);
             let (Some(w), Some(size)) = (w, size) else { continue };
             let dir = format!("<mount>/benchhost-{}", cell.file_name().trim_end_matches(".json"));
-            let env = fio_env(&size, &dir, m.runtime, &m.ioengine, cell_seed(&cell.workload, &cell.size, cell.pass.name(), cell.repeat));
+            let env = fio_env(&size, &dir, m.runtime, &m.ioengine, cell.seed());
             let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let mut steps = vec![format!("mkdir {dir}")];
             if w.lays_out_files() {

@@ -6,8 +6,10 @@
 //! - [`matrix`]: the matrix as `RUN/bench.json` records it, and its cells in run order.
 //! - [`workloads`]: the built-in fio job files, `sizes.conf`, a user's own job file.
 //! - [`cell`]: a cell's id and its result file's shape.
-//! - [`run`]: the loop over systems and cells, interrupts, resume.
+//! - [`run`]: the loop over systems, interrupts, resume, the report at the end.
+//! - [`system_run`]: one system's part: up, client, mount, its cells, fresh deployments, down.
 //! - [`system`]: one system brought up for its cells and taken down after them.
+//! - [`bar`]: the progress bar over the matrix.
 //! - [`attach`]: the system mounted on the client (or `local`'s directory).
 //! - [`redeploy`]: a system deployed afresh for a cold cell it cannot empty in place.
 //! - [`cell_run`]: one cell's phases: layout, cold, fio with stats, result.
@@ -19,6 +21,7 @@
 //! - [`dry_run`]: `--dry-run`'s list of actions.
 
 pub mod attach;
+pub mod bar;
 pub mod cell;
 pub mod cell_run;
 pub mod client;
@@ -31,6 +34,7 @@ pub mod request;
 pub mod run;
 pub mod sampler;
 pub mod system;
+pub mod system_run;
 pub mod workloads;
 
 pub use request::BenchRequest;

@@ -121,7 +121,7 @@ pub fn built_in_names() -> String {
 }
 
 /// The environment fio reads a job file's parameters from, for `size` on `dir`; `RANDSEED` is
-/// `seed` (see [`cell_seed`]).
+/// `seed` (see [`crate::orchestration::bench::cell::CellId::seed`]).
 pub fn fio_env(size: &Size, dir: &str, runtime: u32, ioengine: &str, seed: u64) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("BENCH_DIR".to_string(), dir.to_string()),
@@ -134,34 +134,9 @@ pub fn fio_env(size: &Size, dir: &str, runtime: u32, ioengine: &str, seed: u64) 
     ])
 }
 
-/// fio's `randseed` for a cell: the first 4 bytes of the SHA-256 of `workload/size/pass/rN`
-/// (fio reads the option as a signed 64-bit number: a seed of 2^63 or more drops the job).
-/// fio writes the same bytes in every run of a job with the same seed (the layout too), so
-/// each cell of a system gets its own and no cell's files repeat an earlier cell's content (a
-/// deduplicating system, such as DittoFS, would store them as references: v0.29.0 reads such
-/// files back as zeros once evicted). The same cell of every system gets the same seed, so
-/// they are measured on the same bytes and offsets.
-pub fn cell_seed(workload: &str, size: &str, pass: &str, repeat: u32) -> u64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{workload}/{size}/{pass}/r{repeat}").as_bytes());
-    let mut first = [0u8; 4];
-    first.copy_from_slice(&digest[..4]);
-    u64::from(u32::from_be_bytes(first))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_cell_of_a_system_has_its_own_seed_and_every_system_the_same() {
-        let a = cell_seed("rand-read-4k", "small", "cold", 1);
-        assert_eq!(a, cell_seed("rand-read-4k", "small", "cold", 1));
-        let others = [cell_seed("rand-read-4k", "small", "cold", 2), cell_seed("rand-read-4k", "small", "warm", 1), cell_seed("rand-read-4k", "medium", "cold", 1), cell_seed("seq-read", "small", "cold", 1)];
-        assert!(others.iter().all(|o| *o != a), "{a} {others:?}");
-        // The first 4 bytes of the SHA-256 of "rand-read-4k/small/cold/r1" (`sha256sum`).
-        assert_eq!(format!("{a:08x}"), "522053cd");
-    }
 
     #[test]
     fn every_job_file_of_the_repository_is_built_in() {
